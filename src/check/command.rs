@@ -1,0 +1,172 @@
+//! The `command` kind: runs a program directly (argv, never a shell), with a time limit
+//! after which it is killed; exit code and output are tested against the expectations.
+
+use super::expect::{Observe, Observed};
+use super::{Failure, FailureClass};
+use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::units::Duration;
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+use tokio::io::AsyncReadExt;
+
+/// Output kept per stream; a command that prints more is cut, not failed.
+const MAX_OUTPUT: u64 = 1 << 20;
+
+/// A validated command check.
+#[derive(Debug, Clone)]
+pub struct CommandCheck {
+    pub argv: Vec<Template>,
+    pub env: Vec<(String, Template)>,
+    pub cwd: PathBuf,
+    pub timeout: Duration,
+    pub expect: Vec<Expectation>,
+}
+
+/// A [`CommandCheck`] with its arguments rendered.
+pub struct CommandProbe {
+    check: CommandCheck,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+struct Finished {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    micros: u64,
+}
+
+impl Observe for Finished {
+    fn observe(&self, subject: &Subject) -> Observed<'_> {
+        match subject {
+            Subject::ExitCode => match self.code {
+                Some(c) => Observed::Int(i64::from(c)),
+                None => Observed::Missing("the command was ended by a signal".into()),
+            },
+            Subject::Stdout => Observed::Text(String::from_utf8_lossy(&self.stdout)),
+            Subject::Stderr => Observed::Text(Cow::Owned(
+                String::from_utf8_lossy(&self.stderr).into_owned(),
+            )),
+            Subject::Latency => Observed::Micros(self.micros),
+            _ => Observed::Missing("not observed by a command check".into()),
+        }
+    }
+}
+
+impl CommandCheck {
+    pub fn prepare(&self, endpoints: &Endpoints) -> Result<CommandProbe, Failure> {
+        Ok(CommandProbe {
+            check: self.clone(),
+            argv: self
+                .argv
+                .iter()
+                .map(|a| a.render(endpoints, None))
+                .collect(),
+            env: self
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.render(endpoints, None)))
+                .collect(),
+        })
+    }
+}
+
+impl CommandProbe {
+    pub async fn sample(&self) -> Result<u64, Failure> {
+        let start = Instant::now();
+        let Some((program, args)) = self.argv.split_first() else {
+            return Err(Failure::new(FailureClass::Setup, "the command is empty"));
+        };
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&self.check.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                Failure::new(FailureClass::Setup, format!("cannot run `{program}`: {e}"))
+            })?;
+        let mut out = child.stdout.take().map(|s| s.take(MAX_OUTPUT));
+        let mut err = child.stderr.take().map(|s| s.take(MAX_OUTPUT));
+        let run = async {
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            let read_out = async {
+                if let Some(o) = out.as_mut() {
+                    let _ = o.read_to_end(&mut stdout).await;
+                }
+            };
+            let read_err = async {
+                if let Some(e) = err.as_mut() {
+                    let _ = e.read_to_end(&mut stderr).await;
+                }
+            };
+            tokio::join!(read_out, read_err);
+            let status = child.wait().await;
+            (status, stdout, stderr)
+        };
+        let (status, stdout, stderr) =
+            match tokio::time::timeout(self.check.timeout.as_std(), run).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // Dropping the future drops the child, and kill_on_drop ends it.
+                    return Err(Failure::new(
+                        FailureClass::Timeout,
+                        format!(
+                            "`{program}` did not finish within {} and was killed",
+                            self.check.timeout
+                        ),
+                    ));
+                }
+            };
+        let status = status.map_err(|e| {
+            Failure::new(
+                FailureClass::Setup,
+                format!("waiting for `{program}` failed: {e}"),
+            )
+        })?;
+        let seen = Finished {
+            code: status.code(),
+            stdout,
+            stderr,
+            micros: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+        };
+        let explicit_exit = self
+            .check
+            .expect
+            .iter()
+            .any(|e| e.subject == Subject::ExitCode);
+        if !explicit_exit && seen.code != Some(0) {
+            let code = seen.code.map_or("a signal".to_string(), |c| c.to_string());
+            let tail = String::from_utf8_lossy(&seen.stderr);
+            let tail = tail
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            return Err(Failure::new(
+                FailureClass::Expectation,
+                format!(
+                    "expected exit_code == 0, got {code}{}",
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({tail})")
+                    }
+                ),
+            ));
+        }
+        for e in &self.check.expect {
+            e.check(&seen)
+                .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
+        }
+        Ok(seen.micros)
+    }
+}

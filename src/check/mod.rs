@@ -1,0 +1,168 @@
+//! Checks: one probe of one kind, run many times. `Check` is the closed set of kinds
+//! (one file each); [`observe`] is the single sampling loop they all share, bounded by
+//! each sample's timeout and stopped early by the run's cancellation token.
+
+mod command;
+mod expect;
+mod http;
+mod sample;
+mod tcp;
+mod tls;
+mod tls_client;
+mod websocket;
+
+pub use command::CommandCheck;
+pub use expect::{json_at, Observe, Observed};
+pub use http::HttpCheck;
+pub use sample::{new_histogram, Failure, FailureClass, Observations, Sample};
+pub use tcp::TcpCheck;
+pub use tls::TlsCheck;
+pub use tls_client::TlsClient;
+pub use websocket::WebSocketCheck;
+
+use crate::plan::Endpoints;
+use crate::units::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A validated, runnable check.
+#[derive(Debug, Clone)]
+pub enum Check {
+    Http(HttpCheck),
+    Tcp(TcpCheck),
+    WebSocket(WebSocketCheck),
+    Tls(TlsCheck),
+    Command(CommandCheck),
+}
+
+enum Probe {
+    Http(http::HttpProbe),
+    Tcp(tcp::TcpProbe),
+    WebSocket(websocket::WebSocketProbe),
+    Tls(tls::TlsProbe),
+    Command(command::CommandProbe),
+}
+
+impl Check {
+    /// The kind's name as written in YAML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::Http(_) => "http",
+            Check::Tcp(_) => "tcp",
+            Check::WebSocket(_) => "websocket",
+            Check::Tls(_) => "tls",
+            Check::Command(_) => "command",
+        }
+    }
+
+    /// What the check probes, as rendered for this run (URL, address or command line).
+    pub fn target(&self, endpoints: &Endpoints) -> String {
+        match self {
+            Check::Http(c) => format!("{} {}", c.method, c.url.render(endpoints, None)),
+            Check::Tcp(c) => c.address.render(endpoints, None),
+            Check::WebSocket(c) => c.url.render(endpoints, None),
+            Check::Tls(c) => c.address.render(endpoints, None),
+            Check::Command(c) => c
+                .argv
+                .iter()
+                .map(|a| a.render(endpoints, None))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    fn prepare(&self, endpoints: &Endpoints) -> Result<Probe, Failure> {
+        Ok(match self {
+            Check::Http(c) => Probe::Http(c.prepare(endpoints)?),
+            Check::Tcp(c) => Probe::Tcp(c.prepare(endpoints)?),
+            Check::WebSocket(c) => Probe::WebSocket(c.prepare(endpoints)?),
+            Check::Tls(c) => Probe::Tls(c.prepare(endpoints)?),
+            Check::Command(c) => Probe::Command(c.prepare(endpoints)?),
+        })
+    }
+}
+
+impl Probe {
+    async fn sample(&self) -> Sample {
+        match self {
+            Probe::Http(p) => p.sample().await,
+            Probe::Tcp(p) => p.sample().await,
+            Probe::WebSocket(p) => p.sample().await,
+            Probe::Tls(p) => p.sample().await,
+            Probe::Command(p) => p.sample().await,
+        }
+    }
+}
+
+/// How many samples, the pause between two, and how many probes run at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    pub samples: u32,
+    pub interval: Duration,
+    pub concurrency: u32,
+}
+
+/// Runs `check` `sampling.samples` times, `sampling.concurrency` at a time, each worker
+/// pausing `interval` between its samples. Each sample is bounded by the check's own
+/// timeout. Sampling stops early when `decided` says the outcome can no longer change
+/// (a FAIL that more samples cannot undo), or on cancellation (marked cut short).
+pub async fn observe(
+    check: &Check,
+    sampling: Sampling,
+    endpoints: &Endpoints,
+    cancel: &CancellationToken,
+    decided: &(dyn Fn(&Observations) -> bool + Sync),
+) -> Observations {
+    let start = Instant::now();
+    let probe = match check.prepare(endpoints) {
+        Ok(p) => p,
+        Err(f) => {
+            return Observations {
+                setup_error: Some(f.reason),
+                ..Observations::default()
+            }
+        }
+    };
+    let shared = Mutex::new(Observations::default());
+    let remaining = AtomicU32::new(sampling.samples);
+    let stop = CancellationToken::new();
+    let worker = || async {
+        // Claim a sample before taking it, so workers never overshoot the plan.
+        while remaining
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let sample = tokio::select! {
+                s = probe.sample() => s,
+                _ = cancel.cancelled() => return,
+                _ = stop.cancelled() => return,
+            };
+            {
+                let mut obs = shared.lock().unwrap_or_else(|p| p.into_inner());
+                obs.record(sample);
+                if decided(&obs) {
+                    stop.cancel();
+                    return;
+                }
+            }
+            if sampling.interval > Duration::ZERO && remaining.load(Ordering::Acquire) > 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(sampling.interval.as_std()) => {}
+                    _ = cancel.cancelled() => return,
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    };
+    let workers: Vec<_> = (0..sampling.concurrency.clamp(1, sampling.samples.max(1)))
+        .map(|_| worker())
+        .collect();
+    futures_util::future::join_all(workers).await;
+    let mut obs = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    obs.cut_short = cancel.is_cancelled() && obs.samples < u64::from(sampling.samples);
+    obs.stopped_early = stop.is_cancelled() && obs.samples < u64::from(sampling.samples);
+    obs.duration = start.elapsed();
+    obs
+}

@@ -1,0 +1,144 @@
+//! What one probe returns (a [`Sample`]) and what many add up to ([`Observations`]):
+//! counts, failure classes, the first distinct reasons, and an HDR histogram of the
+//! latencies of the samples that succeeded.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Why a sample failed, grouped so reports and metrics can count by class.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// Could not connect (refused, unreachable, DNS).
+    Connect,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// TLS handshake or certificate problem.
+    Tls,
+    /// An answer that did not meet an expectation (status, body, message, exit code).
+    Expectation,
+    /// A malformed or oversized answer, or a broken protocol exchange.
+    Protocol,
+    /// golive could not run the probe (bad URL at run time, missing program).
+    Setup,
+}
+
+/// A failed sample's class and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub class: FailureClass,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn new(class: FailureClass, reason: impl Into<String>) -> Self {
+        Failure {
+            class,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One probe's result: its latency in microseconds (as the kind defines it: full
+/// response, connect, round trip, handshake or run time), or why it failed.
+pub type Sample = Result<u64, Failure>;
+
+/// Distinct failure reasons kept per item; the rest are counted, not stored.
+const KEPT_REASONS: usize = 5;
+
+/// All samples of one check.
+#[derive(Debug, Clone)]
+pub struct Observations {
+    pub samples: u64,
+    pub failures: u64,
+    pub by_class: BTreeMap<FailureClass, u64>,
+    /// The first distinct reasons with how often each occurred.
+    pub reasons: Vec<(FailureClass, String, u64)>,
+    /// Latencies of successful samples, in microseconds.
+    pub latency: Histogram<u64>,
+    /// True when the run was interrupted before every planned sample ran.
+    pub cut_short: bool,
+    /// True when sampling stopped because a FAIL was already certain.
+    pub stopped_early: bool,
+    /// Set when the probe could not be prepared at all (no sample ran).
+    pub setup_error: Option<String>,
+    pub duration: Duration,
+}
+
+impl Default for Observations {
+    fn default() -> Self {
+        Observations {
+            samples: 0,
+            failures: 0,
+            by_class: BTreeMap::new(),
+            reasons: Vec::new(),
+            latency: new_histogram(),
+            cut_short: false,
+            stopped_early: false,
+            setup_error: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// Microsecond latencies from 1 µs to one hour at 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+impl Observations {
+    pub fn record(&mut self, sample: Sample) {
+        self.samples += 1;
+        match sample {
+            Ok(us) => {
+                self.latency.saturating_record(us.max(1));
+            }
+            Err(f) => {
+                self.failures += 1;
+                *self.by_class.entry(f.class).or_default() += 1;
+                if let Some(entry) = self
+                    .reasons
+                    .iter_mut()
+                    .find(|(c, r, _)| *c == f.class && *r == f.reason)
+                {
+                    entry.2 += 1;
+                } else if self.reasons.len() < KEPT_REASONS {
+                    self.reasons.push((f.class, f.reason, 1));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_failures_by_class_and_keeps_distinct_reasons() {
+        let mut o = Observations::default();
+        for i in 0..20u64 {
+            o.record(if i % 2 == 0 {
+                Ok(i * 1000)
+            } else {
+                Err(Failure::new(
+                    FailureClass::Timeout,
+                    format!("reason {}", i % 14),
+                ))
+            });
+        }
+        assert_eq!((o.samples, o.failures), (20, 10));
+        assert_eq!(o.by_class[&FailureClass::Timeout], 10);
+        assert_eq!(o.reasons.len(), KEPT_REASONS);
+        assert_eq!(
+            o.reasons[0],
+            (FailureClass::Timeout, "reason 1".to_string(), 2)
+        );
+        assert_eq!(o.latency.len(), 10);
+    }
+}

@@ -1,0 +1,159 @@
+//! TLS client settings shared by the http, websocket and tls kinds: which roots to
+//! trust (the Mozilla set plus an optional CA file) and whether to verify at all.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Validated TLS client settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsClient {
+    /// Verify the chain and the name (default). Off is for self-signed test targets.
+    pub verify: bool,
+    /// Extra trusted CA certificates (PEM), resolved against the checklist's folder.
+    pub ca: Option<PathBuf>,
+}
+
+impl Default for TlsClient {
+    fn default() -> Self {
+        TlsClient {
+            verify: true,
+            ca: None,
+        }
+    }
+}
+
+/// ring, chosen explicitly so that no other crate's provider choice can change it.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl TlsClient {
+    /// The trusted roots: Mozilla's set plus the CA file's certificates.
+    pub fn roots(&self) -> Result<RootCertStore, String> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &self.ca {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("the CA file {} is not valid PEM: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "the CA file {} holds no certificate",
+                    path.display()
+                ));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| {
+                    format!(
+                        "a certificate in {} is not usable as a CA: {e}",
+                        path.display()
+                    )
+                })?;
+            }
+        }
+        Ok(roots)
+    }
+
+    /// A rustls client configuration with these settings and the given ALPN protocols.
+    pub fn config(&self, alpn: &[&[u8]]) -> Result<rustls::ClientConfig, String> {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+        let mut config = if self.verify {
+            builder
+                .with_root_certificates(self.roots()?)
+                .with_no_client_auth()
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+                .with_no_client_auth()
+        };
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(config)
+    }
+
+    /// A verifier that checks chain and name against these roots, for the tls kind.
+    pub fn verifier(&self) -> Result<Arc<WebPkiServerVerifier>, String> {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots()?), provider())
+            .build()
+            .map_err(|e| format!("TLS setup failed: {e}"))
+    }
+}
+
+/// Accepts any certificate while still checking handshake signatures; used when
+/// `verify: false`, and by the tls kind to capture a chain it then verifies itself.
+#[derive(Debug)]
+pub struct AcceptAny(pub Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A short reason for a TLS error, found anywhere in an error's source chain.
+pub fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(format!("TLS: {r}"));
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(r) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return Some(format!("TLS: {r}"));
+            }
+        }
+        cur = e.source();
+    }
+    None
+}

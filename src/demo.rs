@@ -1,0 +1,82 @@
+//! `golive demo`: the README's first command. Runs the reference portfolio system as a
+//! local process against `checks/portfolio-golive.yaml` (a translation of seed 001's
+//! automatable items), optionally with faults injected, and signs the manual items with
+//! labelled demo attestations so that a healthy system can reach GO.
+
+use crate::cli::{default_out, run_plan, DemoArgs};
+use crate::exit;
+use crate::plan::{plan_file, ItemBody, Template};
+use crate::run::RunOptions;
+use crate::sandbox::Faults;
+use crate::services::Provider;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// The checklist the demo runs, also compiled in so the demo works from any folder.
+const CHECKLIST: &str = include_str!("../checks/portfolio-golive.yaml");
+const CHECKLIST_PATH: &str = "checks/portfolio-golive.yaml";
+/// The service in that checklist that is the reference system.
+const SERVICE: &str = "app";
+const SIGNER: &str = "demo attestation (golive demo)";
+
+pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i32 {
+    if let Err(e) = Faults::parse_flags(&args.faults) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    let out = args.out.unwrap_or_else(default_out);
+    let path = PathBuf::from(CHECKLIST_PATH);
+    let path = if path.exists() {
+        path
+    } else {
+        // Outside the repository: run the compiled-in copy, kept beside the reports.
+        if let Err(e) = std::fs::create_dir_all(&out)
+            .and_then(|_| std::fs::write(out.join("portfolio-golive.yaml"), CHECKLIST))
+        {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return exit::ENVIRONMENT;
+        }
+        out.join("portfolio-golive.yaml")
+    };
+    let mut plan = match plan_file(&path) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in diags {
+                eprintln!("{d}");
+            }
+            return exit::INVALID_INPUT;
+        }
+    };
+    if let Some(form) = plan
+        .services
+        .iter_mut()
+        .find(|s| s.name == SERVICE)
+        .and_then(|s| s.process.as_mut())
+    {
+        for f in &args.faults {
+            form.command.push(Template::literal("--fault"));
+            form.command.push(Template::literal(f));
+        }
+    }
+    let signoffs = plan
+        .items()
+        .filter(|i| matches!(i.body, ItemBody::Manual(_)))
+        .map(|i| (i.id.clone(), SIGNER.to_string()))
+        .collect();
+    if args.faults.is_empty() {
+        eprintln!("golive demo: the reference portfolio system, healthy.");
+    } else {
+        eprintln!(
+            "golive demo: the reference portfolio system with faults: {}",
+            args.faults.join(", ")
+        );
+    }
+    eprintln!("Manual items are signed with labelled demo attestations; a real run takes --sign ITEM=NAME.");
+    let opts = RunOptions {
+        out_dir: out,
+        provider: Provider::Process,
+        signoffs,
+        golive,
+    };
+    run_plan(&plan, opts, cancel).await
+}

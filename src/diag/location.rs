@@ -1,0 +1,261 @@
+//! Where every node of a YAML document starts, by path, so that errors found after
+//! deserialisation (bad units, bad expressions, dangling references) still point at the
+//! line and column the user wrote. Built from yaml-rust2's marked events.
+
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: Option<Pos>,
+    value: Pos,
+    /// Columns to add to an offset inside the scalar (1 for a quoted scalar).
+    quote: usize,
+}
+
+/// Positions of keys and values by dotted path (`phases[0].items[1].check.url`).
+#[derive(Debug, Default)]
+pub struct LocationIndex {
+    nodes: HashMap<String, Node>,
+    /// Child keys of each mapping, in document order, for "unknown key" lookups.
+    keys: HashMap<String, Vec<String>>,
+}
+
+impl LocationIndex {
+    /// Indexes `text`; a document that does not parse yields an empty index (the
+    /// deserialiser reports the syntax error with its own position).
+    pub fn build(text: &str) -> Self {
+        let mut builder = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        let _ = parser.load(&mut builder, false);
+        builder.index
+    }
+
+    /// Where the value at `path` starts; falls back to its nearest indexed ancestor, then 1:1.
+    pub fn value_pos(&self, path: &str) -> Pos {
+        self.lookup(path)
+            .map(|n| n.value)
+            .unwrap_or(Pos { line: 1, col: 1 })
+    }
+
+    /// Where the key naming `path` starts (for errors about the key itself).
+    pub fn key_pos(&self, path: &str) -> Option<Pos> {
+        self.nodes.get(path).and_then(|n| n.key)
+    }
+
+    /// A position `offset` characters into the single-line scalar at `path`.
+    pub fn value_pos_at_offset(&self, path: &str, offset: usize) -> Pos {
+        match self.nodes.get(path) {
+            Some(n) => Pos {
+                line: n.value.line,
+                col: n.value.col + n.quote + offset,
+            },
+            None => self.value_pos(path),
+        }
+    }
+
+    /// The keys written in the mapping at `path`.
+    pub fn keys_of(&self, path: &str) -> &[String] {
+        self.keys.get(path).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn lookup(&self, path: &str) -> Option<&Node> {
+        let mut p = path;
+        loop {
+            if let Some(n) = self.nodes.get(p) {
+                return Some(n);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+}
+
+/// Joins a mapping key onto a path: `a` + `b` → `a.b`.
+pub fn join_key(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+enum Frame {
+    Map {
+        path: String,
+        pending_key: Option<(String, Pos)>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    index: LocationIndex,
+    stack: Vec<Frame>,
+}
+
+fn pos(m: &Marker) -> Pos {
+    // yaml-rust2 counts lines from 1 and columns from 0.
+    Pos {
+        line: m.line(),
+        col: m.col() + 1,
+    }
+}
+
+impl Builder {
+    /// The path of the node that starts now, and the key position it hangs from. Returns
+    /// `None` when the event is a mapping key rather than a value.
+    fn place(&mut self, scalar_key: Option<&str>, at: Pos) -> Option<(String, Option<Pos>)> {
+        match self.stack.last_mut() {
+            None => Some((String::new(), None)),
+            Some(Frame::Seq { path, next }) => {
+                let p = format!("{path}[{next}]");
+                *next += 1;
+                Some((p, None))
+            }
+            Some(Frame::Map { path, pending_key }) => match pending_key.take() {
+                Some((key, key_pos)) => Some((join_key(path, &key), Some(key_pos))),
+                None => {
+                    let key = scalar_key.unwrap_or("?").to_string();
+                    self.index
+                        .keys
+                        .entry(path.clone())
+                        .or_default()
+                        .push(key.clone());
+                    *pending_key = Some((key, at));
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let at = pos(&mark);
+        match ev {
+            Event::Scalar(value, style, ..) => {
+                if let Some((path, key)) = self.place(Some(&value), at) {
+                    let quote = usize::from(matches!(
+                        style,
+                        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                    ));
+                    self.index.nodes.insert(
+                        path,
+                        Node {
+                            key,
+                            value: at,
+                            quote,
+                        },
+                    );
+                }
+            }
+            Event::Alias(_) => {
+                if let Some((path, key)) = self.place(None, at) {
+                    self.index.nodes.insert(
+                        path,
+                        Node {
+                            key,
+                            value: at,
+                            quote: 0,
+                        },
+                    );
+                }
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                // A collection used as a mapping key has no useful path; index it as "?".
+                let (path, key) = self
+                    .place(Some("?"), at)
+                    .unwrap_or_else(|| ("?".into(), None));
+                self.index.nodes.insert(
+                    path.clone(),
+                    Node {
+                        key,
+                        value: at,
+                        quote: 0,
+                    },
+                );
+                self.stack.push(if is_map {
+                    Frame::Map {
+                        path,
+                        pending_key: None,
+                    }
+                } else {
+                    Frame::Seq { path, next: 0 }
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+system: Portfolio
+phases:
+  - id: staging
+    items:
+      - id: health
+        criteria: [p95 < 100ms, \"error_rate < 1%\"]
+        check: { kind: http, url: x }
+";
+
+    #[test]
+    fn finds_values_and_keys() {
+        let idx = LocationIndex::build(DOC);
+        assert_eq!(idx.value_pos("system"), Pos { line: 1, col: 9 });
+        assert_eq!(idx.key_pos("system"), Some(Pos { line: 1, col: 1 }));
+        assert_eq!(idx.value_pos("phases[0].id"), Pos { line: 3, col: 9 });
+        assert_eq!(
+            idx.value_pos("phases[0].items[0].criteria[0]"),
+            Pos { line: 6, col: 20 }
+        );
+        assert_eq!(
+            idx.value_pos("phases[0].items[0].criteria[1]"),
+            Pos { line: 6, col: 33 }
+        );
+        assert_eq!(
+            idx.value_pos_at_offset("phases[0].items[0].criteria[1]", 11),
+            Pos { line: 6, col: 45 }
+        );
+        assert_eq!(
+            idx.key_pos("phases[0].items[0].check.url"),
+            Some(Pos { line: 7, col: 30 })
+        );
+        assert_eq!(idx.keys_of("phases[0].items[0].check"), ["kind", "url"]);
+    }
+
+    #[test]
+    fn unknown_paths_fall_back_to_the_nearest_ancestor() {
+        let idx = LocationIndex::build(DOC);
+        assert_eq!(
+            idx.value_pos("phases[0].items[0].check.nope"),
+            Pos { line: 7, col: 16 }
+        );
+        assert_eq!(idx.value_pos("nothing.here"), Pos { line: 1, col: 1 });
+    }
+
+    #[test]
+    fn broken_yaml_gives_an_empty_index() {
+        let idx = LocationIndex::build("a: [1, 2\nb: }");
+        assert_eq!(idx.value_pos("a"), Pos { line: 1, col: 4 });
+    }
+}

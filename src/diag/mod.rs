@@ -1,0 +1,132 @@
+//! Diagnostics: what is wrong with an input file, where (file, YAML path, line, column),
+//! and how to fix it. Validation collects every diagnostic it can before giving up, so a
+//! user fixes a file in one pass rather than one error per run.
+
+mod location;
+mod yaml_error;
+
+pub use location::{LocationIndex, Pos};
+pub use yaml_error::from_serde_error;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// Dotted YAML path such as `phases[0].items[2].criteria[1]`; empty for the whole file.
+    pub path: String,
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.pos.line,
+            self.pos.col,
+            self.message
+        )?;
+        if !self.path.is_empty() {
+            write!(f, " (at `{}`)", self.path)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects diagnostics for one file, locating each by its YAML path.
+pub struct Diagnostics<'a> {
+    file: &'a Path,
+    index: &'a LocationIndex,
+    items: Vec<Diagnostic>,
+}
+
+impl<'a> Diagnostics<'a> {
+    pub fn new(file: &'a Path, index: &'a LocationIndex) -> Self {
+        Diagnostics {
+            file,
+            index,
+            items: Vec::new(),
+        }
+    }
+
+    /// An error about the value at `path`, located at that value.
+    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.push(path, message.into(), None);
+    }
+
+    /// An error with a hint on how to fix it.
+    pub fn error_hint(&mut self, path: &str, message: impl Into<String>, hint: impl Into<String>) {
+        self.push(path, message.into(), Some(hint.into()));
+    }
+
+    /// An error at a column offset inside the string scalar at `path` (for expressions).
+    pub fn error_at_offset(&mut self, path: &str, offset: usize, message: impl Into<String>) {
+        let pos = self.index.value_pos_at_offset(path, offset);
+        self.items.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            path: path.to_string(),
+            pos,
+            message: message.into(),
+            hint: None,
+        });
+    }
+
+    fn push(&mut self, path: &str, message: String, hint: Option<String>) {
+        self.items.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            path: path.to_string(),
+            pos: self.index.value_pos(path),
+            message,
+            hint,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.items
+    }
+}
+
+/// "did you mean `timeout`?" for a misspelt word, when a candidate is close enough.
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_only() {
+        let keys = ["timeout", "url", "method", "headers"];
+        assert_eq!(
+            did_you_mean("timout", keys).as_deref(),
+            Some("did you mean `timeout`?")
+        );
+        assert_eq!(
+            did_you_mean("methd", keys).as_deref(),
+            Some("did you mean `method`?")
+        );
+        assert_eq!(did_you_mean("zzz", keys), None);
+    }
+}

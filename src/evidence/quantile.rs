@@ -1,0 +1,227 @@
+//! Claims on a latency quantile ("p95 < 300ms") read from an HDR histogram of
+//! microseconds. "pQ < T" is the proportion claim "fewer than a fraction 1-q of samples are
+//! >= T" (evidence.md, "Percentiles"), so p99 cannot pass on fewer than 299 samples.
+//!
+//! A histogram bucket covers a range of values; wherever a bucket straddles T it is counted
+//! on the side that makes the claim harder, so the judgement never leans on the histogram's
+//! resolution.
+
+use super::bounds::{samples_needed_zero_failures, z_two_sided};
+use super::format::{
+    count_of, latency, percent, percent_beside, percent_exact, quantile_name, thousands, Rounding,
+};
+use super::proportion::{no_data_why, settle_hint, weigh};
+use super::{Confidence, Outcome, MAX_SAMPLES_NEEDED};
+use hdrhistogram::Histogram;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which way the claim points: `pQ < T` is `Below`, `pQ > T` is `Above`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tail {
+    Below,
+    Above,
+}
+
+impl Tail {
+    /// The claim's operator and the comparison that puts a sample on the wrong side.
+    fn symbols(self) -> (&'static str, &'static str) {
+        match self {
+            Tail::Below => ("<", ">="),
+            Tail::Above => (">", "<="),
+        }
+    }
+}
+
+/// The verdict on "the q-quantile is below (or above) T" and what a report needs to show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QuantileJudgement {
+    pub outcome: Outcome,
+    /// The quantile, e.g. 0.95 for p95.
+    pub q: f64,
+    /// Samples in the histogram.
+    pub n: u64,
+    /// The observed q-quantile in µs (nearest rank, read conservatively for the claim's
+    /// direction); `None` when n = 0.
+    pub observed_us: Option<u64>,
+    /// Samples on the wrong side of T (>= T for `Below`, <= T for `Above`).
+    pub k_beyond: u64,
+    pub threshold_us: u64,
+    /// Upper bound on the fraction of samples on the wrong side; `None` when n = 0.
+    pub upper_bound: Option<f64>,
+    /// When INCONCLUSIVE: total samples that would settle it if the observed fraction held.
+    pub samples_needed: Option<u64>,
+    /// Distribution-free confidence interval of the quantile in µs, from the order
+    /// statistics at ranks n*q ∓ z*sqrt(n*q*(1-q)); `None` when either rank falls outside
+    /// [1, n].
+    pub interval_us: Option<(u64, u64)>,
+    /// One line that says what was measured and what it supports.
+    pub why: String,
+}
+
+/// Judges "the q-quantile is below `threshold_us`" (`Tail::Below`) or above it
+/// (`Tail::Above`) on the samples in `h`, per evidence.md: FAIL if the observed quantile is
+/// on the wrong side (inclusive), PASS if the upper bound on the fraction of samples beyond
+/// T is below 1-q (below) or q (above), otherwise INCONCLUSIVE. No data is never PASS.
+pub fn judge_quantile(
+    h: &Histogram<u64>,
+    q: f64,
+    threshold_us: u64,
+    tail: Tail,
+    c: Confidence,
+) -> QuantileJudgement {
+    let mut j = QuantileJudgement {
+        outcome: Outcome::Inconclusive,
+        q,
+        n: h.len(),
+        observed_us: None,
+        k_beyond: 0,
+        threshold_us,
+        upper_bound: None,
+        samples_needed: None,
+        interval_us: None,
+        why: String::new(),
+    };
+    if !(q > 0.0 && q < 1.0) {
+        j.why = format!("q = {q} is not a quantile strictly between 0 and 1: nothing to judge");
+        return j;
+    }
+    let name = quantile_name(q);
+    let (op, beyond) = tail.symbols();
+    let claim = format!("{name} {op} {}", latency(threshold_us));
+    // The largest fraction of samples allowed on the wrong side of T.
+    let limit = match tail {
+        Tail::Below => 1.0 - q,
+        Tail::Above => q,
+    };
+    let buckets = Buckets::of(h);
+    let Some((lowest, highest)) = buckets.nearest_rank(q) else {
+        let needed = samples_needed_zero_failures(limit, c);
+        j.samples_needed = (needed <= MAX_SAMPLES_NEEDED).then_some(needed);
+        j.why = no_data_why(&claim, j.samples_needed, c);
+        return j;
+    };
+    // Read the quantile's bucket at the end that makes the claim harder to meet.
+    let observed = match tail {
+        Tail::Below => highest,
+        Tail::Above => lowest,
+    };
+    let n = j.n;
+    let k = buckets.count_beyond(threshold_us, tail);
+    let breached = match tail {
+        Tail::Below => observed >= threshold_us,
+        Tail::Above => observed <= threshold_us,
+    };
+    let weighed = weigh(k, n, limit, breached, c);
+    j.observed_us = Some(observed);
+    j.k_beyond = k;
+    j.upper_bound = Some(weighed.upper_bound);
+    j.outcome = weighed.outcome;
+    j.samples_needed = weighed.samples_needed;
+    j.interval_us = buckets.interval(q, c);
+
+    let head = format!("{name} = {} (n = {})", latency(observed), thousands(n));
+    let wrong_side = format!(
+        "{} {beyond} {}",
+        count_of(k, "sample"),
+        latency(threshold_us)
+    );
+    j.why = match weighed.outcome {
+        Outcome::Fail => format!(
+            "{head} breaks {claim}; {wrong_side} ({})",
+            percent(k as f64 / n as f64)
+        ),
+        Outcome::Pass => format!("{head}; {wrong_side}: {claim} holds at {c} confidence"),
+        Outcome::Inconclusive => format!(
+            "{head}; {wrong_side}: {claim} is not supported at {c} confidence (upper bound {} \
+             of samples {beyond} {}, needs < {}); {}",
+            percent_beside(weighed.upper_bound, limit, Rounding::Up),
+            latency(threshold_us),
+            percent_exact(limit),
+            settle_hint(k, j.samples_needed)
+        ),
+    };
+    j
+}
+
+/// The recorded buckets in order, as (lowest value, highest value, cumulative count).
+struct Buckets {
+    rows: Vec<(u64, u64, u64)>,
+    total: u64,
+}
+
+impl Buckets {
+    fn of(h: &Histogram<u64>) -> Self {
+        let mut total = 0u64;
+        let rows = h
+            .iter_recorded()
+            .map(|v| {
+                let value = v.value_iterated_to();
+                total = total.saturating_add(v.count_since_last_iteration());
+                (
+                    h.lowest_equivalent(value),
+                    h.highest_equivalent(value),
+                    total,
+                )
+            })
+            .collect();
+        Buckets { rows, total }
+    }
+
+    /// The (lowest, highest) value of the bucket holding the `rank`-th smallest sample
+    /// (1-based); `None` outside [1, total].
+    fn at_rank(&self, rank: u64) -> Option<(u64, u64)> {
+        if rank == 0 || rank > self.total {
+            return None;
+        }
+        let i = self.rows.partition_point(|&(_, _, cum)| cum < rank);
+        self.rows.get(i).map(|&(lo, hi, _)| (lo, hi))
+    }
+
+    /// The nearest-rank q-quantile's bucket: rank ceil(q*n), as hdrhistogram's
+    /// `value_at_quantile` defines it, but without letting float noise (0.95 * 100 =
+    /// 95.00000000000001) push the rank up by one.
+    fn nearest_rank(&self, q: f64) -> Option<(u64, u64)> {
+        let exact = q * self.total as f64;
+        let rank = (exact - exact * 1e-12).ceil().max(1.0) as u64;
+        self.at_rank(rank)
+    }
+
+    /// Samples on the wrong side of `t`, counting a straddling bucket as wrong.
+    fn count_beyond(&self, t: u64, tail: Tail) -> u64 {
+        let mut before = 0u64;
+        let mut beyond = 0u64;
+        for &(lo, hi, cum) in &self.rows {
+            let wrong = match tail {
+                Tail::Below => hi >= t,
+                Tail::Above => lo <= t,
+            };
+            if wrong {
+                beyond += cum - before;
+            }
+            before = cum;
+        }
+        beyond
+    }
+
+    /// Order-statistic interval for the q-quantile: ranks floor(nq - z s) and
+    /// ceil(nq + z s) with s = sqrt(n q (1-q)), read outward (lowest and highest value of
+    /// their buckets).
+    fn interval(&self, q: f64, c: Confidence) -> Option<(u64, u64)> {
+        let n = self.total as f64;
+        let centre = n * q;
+        let half = z_two_sided(c) * (n * q * (1.0 - q)).sqrt();
+        let (lo_rank, hi_rank) = ((centre - half).floor(), (centre + half).ceil());
+        if lo_rank < 1.0 || hi_rank > n {
+            return None;
+        }
+        let (lo, _) = self.at_rank(lo_rank as u64)?;
+        let (_, hi) = self.at_rank(hi_rank as u64)?;
+        Some((lo, hi))
+    }
+}
+
+#[cfg(test)]
+#[path = "quantile_tests.rs"]
+mod tests;

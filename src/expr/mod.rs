@@ -1,0 +1,155 @@
+//! The readable surface of criteria and expectations (`p95 < 250ms`, `status == 200`,
+//! `body.status == "UP"`, `header.content-type contains "json"`), parsed once into a
+//! [`Comparison`]. What a subject means, and which values fit it, is decided in `plan`.
+
+mod lexer;
+mod parser;
+
+pub use parser::parse;
+
+use crate::units::{ByteSize, Duration, Percent, Rate};
+use std::fmt;
+
+/// `subject op value`, with the offsets of each part in the source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub subject: Vec<PathSeg>,
+    pub op: Op,
+    pub value: Value,
+    /// Character offsets of the subject, operator and value in the source.
+    pub subject_at: usize,
+    pub op_at: usize,
+    pub value_at: usize,
+}
+
+impl Comparison {
+    /// The subject written back as `a.b[0].c`.
+    pub fn subject_text(&self) -> String {
+        path_text(&self.subject)
+    }
+}
+
+pub fn path_text(path: &[PathSeg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            PathSeg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// One step of a dotted subject path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    Contains,
+    NotContains,
+    Matches,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+            Op::Contains => "contains",
+            Op::NotContains => "not contains",
+            Op::Matches => "matches",
+        }
+    }
+
+    /// Whether `ordering` (observed compared with the bound) satisfies this operator.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Op::Lt => ordering == Less,
+            Op::Le => ordering != Greater,
+            Op::Gt => ordering == Greater,
+            Op::Ge => ordering != Less,
+            Op::Eq => ordering == Equal,
+            Op::Ne => ordering != Equal,
+            Op::Contains | Op::NotContains | Op::Matches => false,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A literal on the right-hand side; numbers with a unit are typed by that unit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(f64),
+    Duration(Duration),
+    Percent(Percent),
+    Bytes(ByteSize),
+    Rate(Rate),
+    Str(String),
+    Bool(bool),
+    Null,
+}
+
+impl Value {
+    /// What kind of literal this is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Number(_) => "a number",
+            Value::Duration(_) => "a duration",
+            Value::Percent(_) => "a percentage",
+            Value::Bytes(_) => "a byte size",
+            Value::Rate(_) => "a rate",
+            Value::Str(_) => "a string",
+            Value::Bool(_) => "a boolean",
+            Value::Null => "null",
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Duration(d) => write!(f, "{d}"),
+            Value::Percent(p) => write!(f, "{p}"),
+            Value::Bytes(b) => write!(f, "{b}"),
+            Value::Rate(r) => write!(f, "{r}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Null => f.write_str("null"),
+        }
+    }
+}
+
+/// Why an expression did not parse, and where (character offset).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub offset: usize,
+    pub message: String,
+}

@@ -1,0 +1,122 @@
+//! The golive binary: parses the command line, sets up logging and signal handling,
+//! dispatches, and maps the outcome to an exit code. `anyhow` lives only here.
+
+use clap::Parser;
+use golive::cli::{self, Cli, Command};
+use golive::exit;
+use golive::run::RunOptions;
+use tokio_util::sync::CancellationToken;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::GO
+            });
+        }
+    };
+    // Logs go to stderr so stdout carries only results (the sandbox's address line,
+    // the summary, rendered reports).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GOLIVE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let code = match cli.command {
+        Command::Validate { files } => cli::validate(&files),
+        Command::Schema { results } => cli::schema(results),
+        Command::Report {
+            results,
+            format,
+            output,
+        } => cli::rerender(&results, format, output.as_deref()),
+        command => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(run_async(command)),
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                exit::ENVIRONMENT
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+async fn run_async(command: Command) -> i32 {
+    let golive = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "golive".into());
+    match command {
+        Command::Sandbox(args) => match golive::sandbox::run_cli(args).await {
+            Ok(()) => exit::GO,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                exit::INVALID_INPUT
+            }
+        },
+        Command::Demo(args) => golive::demo::run(args, golive, interrupt_token()).await,
+        Command::Run(args) => {
+            let plan = match golive::plan::plan_file(&args.checklist) {
+                Ok(p) => p,
+                Err(diags) => {
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    return exit::INVALID_INPUT;
+                }
+            };
+            let signoffs = match cli::signoffs(&plan, &args.common.sign) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::INVALID_INPUT;
+                }
+            };
+            let opts = RunOptions {
+                out_dir: args.common.out.unwrap_or_else(cli::default_out),
+                provider: args.common.provider,
+                signoffs,
+                golive,
+            };
+            cli::run_plan(&plan, opts, interrupt_token()).await
+        }
+        Command::Validate { .. } | Command::Schema { .. } | Command::Report { .. } => exit::GO,
+    }
+}
+
+/// A token cancelled by the first SIGINT or SIGTERM, so the run stops its work and still
+/// writes its report; a second signal exits at once with 130.
+fn interrupt_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        for n in 0.. {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            if n == 0 {
+                eprintln!("golive: interrupted; stopping and writing the report (interrupt again to exit at once)");
+                t.cancel();
+            } else {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    });
+    token
+}

@@ -1,0 +1,290 @@
+//! Validates each check kind's spec into its runnable form, collecting every problem.
+
+use super::expect::{build as build_expectation, Expectation, KindSubjects};
+use super::template::Template;
+use super::{defaults, Ctx};
+use crate::check::{Check, CommandCheck, HttpCheck, TcpCheck, TlsCheck, TlsClient, WebSocketCheck};
+use crate::spec::{
+    CheckSpec, CommandSpec, HttpSpec, TcpSpec, TlsClientSpec, TlsSpec, WebSocketSpec,
+};
+use crate::units::Duration;
+
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Builds the check at `path` (e.g. `phases[0].items[2].check`); `None` after reporting errors.
+pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
+    match spec {
+        CheckSpec::Http(s) => http(s, path, ctx).map(Check::Http),
+        CheckSpec::Tcp(s) => tcp(s, path, ctx).map(Check::Tcp),
+        CheckSpec::WebSocket(s) => websocket(s, path, ctx).map(Check::WebSocket),
+        CheckSpec::Tls(s) => tls(s, path, ctx).map(Check::Tls),
+        CheckSpec::Command(s) => command(s, path, ctx).map(Check::Command),
+    }
+}
+
+fn http(s: &HttpSpec, path: &str, ctx: &mut Ctx) -> Option<HttpCheck> {
+    let url = url(
+        ctx,
+        &format!("{path}.url"),
+        &s.url,
+        &["http://", "https://"],
+    );
+    let method = match s.method.as_deref().map(str::to_ascii_uppercase) {
+        None => Some(reqwest::Method::GET),
+        Some(m) if METHODS.contains(&m.as_str()) => reqwest::Method::from_bytes(m.as_bytes()).ok(),
+        Some(m) => {
+            ctx.diags.error(
+                &format!("{path}.method"),
+                format!(
+                    "`{m}` is not an HTTP method golive sends; use one of {}",
+                    METHODS.join(", ")
+                ),
+            );
+            None
+        }
+    };
+    let mut headers = Vec::new();
+    for (name, value) in &s.headers {
+        let hp = format!("{path}.headers.{name}");
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            ctx.diags
+                .error(&hp, format!("`{name}` is not a valid header name"));
+        }
+        if let Some(t) = ctx.template(&hp, value, false) {
+            headers.push((name.clone(), t));
+        }
+    }
+    let body = s
+        .body
+        .as_ref()
+        .and_then(|b| ctx.template(&format!("{path}.body"), b, false));
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::HTTP_TIMEOUT,
+    );
+    let redirects = s.redirects.unwrap_or(0);
+    if redirects > defaults::MAX_REDIRECTS {
+        ctx.diags.error(
+            &format!("{path}.redirects"),
+            format!("at most {} redirects are followed", defaults::MAX_REDIRECTS),
+        );
+    }
+    let max_body = s.max_body.unwrap_or(defaults::MAX_BODY);
+    if max_body.bytes() == 0 {
+        ctx.diags.error(
+            &format!("{path}.max_body"),
+            "max_body must be larger than 0B",
+        );
+    }
+    let tls = tls_client(ctx, &format!("{path}.tls"), s.tls.as_ref());
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Http);
+    Some(HttpCheck {
+        url: url?,
+        method: method?,
+        headers,
+        body,
+        timeout,
+        tls: tls?,
+        redirects,
+        max_body,
+        expect: expect?,
+    })
+}
+
+fn tcp(s: &TcpSpec, path: &str, ctx: &mut Ctx) -> Option<TcpCheck> {
+    let address = address(ctx, &format!("{path}.address"), &s.address);
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::TCP_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Tcp);
+    Some(TcpCheck {
+        address: address?,
+        timeout,
+        expect: expect?,
+    })
+}
+
+fn websocket(s: &WebSocketSpec, path: &str, ctx: &mut Ctx) -> Option<WebSocketCheck> {
+    let url = url(ctx, &format!("{path}.url"), &s.url, &["ws://", "wss://"]);
+    let send = s
+        .send
+        .as_ref()
+        .and_then(|m| ctx.template(&format!("{path}.send"), m, false));
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::WEBSOCKET_TIMEOUT,
+    );
+    let tls = tls_client(ctx, &format!("{path}.tls"), s.tls.as_ref());
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::WebSocket);
+    Some(WebSocketCheck {
+        url: url?,
+        send,
+        expect: expect?,
+        timeout,
+        tls: tls?,
+    })
+}
+
+fn tls(s: &TlsSpec, path: &str, ctx: &mut Ctx) -> Option<TlsCheck> {
+    let address = address(ctx, &format!("{path}.address"), &s.address);
+    let server_name = s
+        .server_name
+        .as_ref()
+        .and_then(|n| ctx.template(&format!("{path}.server_name"), n, false));
+    let ca =
+        s.ca.as_ref()
+            .and_then(|c| ctx.existing_file(&format!("{path}.ca"), c));
+    if s.ca.is_some() && ca.is_none() {
+        return None;
+    }
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::TLS_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Tls);
+    Some(TlsCheck {
+        address: address?,
+        server_name,
+        ca: TlsClient { verify: true, ca },
+        timeout,
+        expect: expect?,
+    })
+}
+
+fn command(s: &CommandSpec, path: &str, ctx: &mut Ctx) -> Option<CommandCheck> {
+    if s.run.is_empty() {
+        ctx.diags.error_hint(
+            &format!("{path}.run"),
+            "the command is empty",
+            "give the program and its arguments, e.g. [\"pg_isready\", \"-h\", \"127.0.0.1\"]",
+        );
+        return None;
+    }
+    let argv: Vec<Option<Template>> = s
+        .run
+        .iter()
+        .enumerate()
+        .map(|(i, a)| ctx.template(&format!("{path}.run[{i}]"), a, false))
+        .collect();
+    let env: Vec<Option<(String, Template)>> = s
+        .env
+        .iter()
+        .map(|(k, v)| {
+            ctx.template(&format!("{path}.env.{k}"), v, false)
+                .map(|t| (k.clone(), t))
+        })
+        .collect();
+    let cwd = match &s.cwd {
+        Some(c) => ctx.existing_file(&format!("{path}.cwd"), c)?,
+        None => ctx.base_dir.clone(),
+    };
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::COMMAND_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Command);
+    Some(CommandCheck {
+        argv: argv.into_iter().collect::<Option<_>>()?,
+        env: env.into_iter().collect::<Option<_>>()?,
+        cwd,
+        timeout,
+        expect: expect?,
+    })
+}
+
+/// A URL template that must start with one of `schemes` unless it starts with a placeholder.
+fn url(ctx: &mut Ctx, path: &str, text: &str, schemes: &[&str]) -> Option<Template> {
+    let t = ctx.template(path, text, false)?;
+    let starts_ok = text.starts_with('{') || schemes.iter().any(|s| text.starts_with(s));
+    if !starts_ok {
+        ctx.diags.error_hint(
+            path,
+            format!("`{text}` is not an absolute {} URL", schemes.join(" or ")),
+            format!(
+                "start it with {} or a service placeholder such as {{services.app.url}}",
+                schemes.join(" or ")
+            ),
+        );
+        return None;
+    }
+    Some(t)
+}
+
+/// A `host:port` template.
+fn address(ctx: &mut Ctx, path: &str, text: &str) -> Option<Template> {
+    let t = ctx.template(path, text, false)?;
+    let literal = !text.contains('{');
+    if literal
+        && text
+            .rsplit_once(':')
+            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+    {
+        ctx.diags.error_hint(
+            path,
+            format!("`{text}` is not a host:port address"),
+            "write it as host:port, e.g. 127.0.0.1:5432",
+        );
+        return None;
+    }
+    Some(t)
+}
+
+fn positive(ctx: &mut Ctx, path: &str, value: Option<Duration>, default: Duration) -> Duration {
+    let v = value.unwrap_or(default);
+    if v == Duration::ZERO {
+        ctx.diags.error(
+            path,
+            "a timeout of 0 would fail every sample; give a positive duration",
+        );
+    }
+    v
+}
+
+fn tls_client(ctx: &mut Ctx, path: &str, spec: Option<&TlsClientSpec>) -> Option<TlsClient> {
+    let Some(spec) = spec else {
+        return Some(TlsClient::default());
+    };
+    let ca = match &spec.ca {
+        Some(c) => Some(ctx.existing_file(&format!("{path}.ca"), c)?),
+        None => None,
+    };
+    Some(TlsClient {
+        verify: spec.verify.unwrap_or(true),
+        ca,
+    })
+}
+
+fn expectations(
+    ctx: &mut Ctx,
+    path: &str,
+    texts: &[String],
+    kind: KindSubjects,
+) -> Option<Vec<Expectation>> {
+    let mut out = Some(Vec::new());
+    for (i, text) in texts.iter().enumerate() {
+        let at = format!("{path}.expect[{i}]");
+        let built = crate::expr::parse(text)
+            .map_err(|e| (e.offset, e.message))
+            .and_then(|c| build_expectation(text, &c, kind));
+        match (built, out.as_mut()) {
+            (Ok(e), Some(v)) => v.push(e),
+            (Ok(_), None) => {}
+            (Err((offset, message)), _) => {
+                ctx.diags.error_at_offset(&at, offset, message);
+                out = None;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,373 @@
+//! Criteria: claims over all of an item's samples (`p95 < 100ms`, `error_rate < 1%`,
+//! `success_rate >= 99.5%`, `mean < 50ms`, `max < 1s`, `failures == 0`), turned from a
+//! parsed comparison into a typed criterion the verdict can judge.
+
+use crate::evidence::Tail;
+use crate::expr::{Comparison, Op, PathSeg, Value};
+use crate::units::Duration;
+
+/// One claim, with the text the user wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criterion {
+    pub text: String,
+    pub kind: CriterionKind,
+}
+
+/// What is claimed, in typed form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CriterionKind {
+    /// The failure proportion is below `limit` (a fraction in (0, 1]). `success_rate > s`
+    /// becomes a failure limit of `1 - s`.
+    FailureRate {
+        limit: f64,
+        written_as_success: bool,
+    },
+    /// The latency `q`-quantile is below (or above) `threshold`.
+    Quantile {
+        q: f64,
+        threshold: Duration,
+        tail: Tail,
+    },
+    /// The mean latency is below (or above) `threshold`; weaker evidence.
+    Mean { threshold: Duration, below: bool },
+    /// The largest (or smallest) latency observed satisfies `op threshold`; an observation
+    /// of these samples, not a statistical claim.
+    Extreme {
+        max: bool,
+        op: Op,
+        threshold: Duration,
+    },
+    /// The count of failed samples satisfies `op count`.
+    Failures { op: Op, count: u64 },
+}
+
+impl Criterion {
+    /// True when these partial observations already make FAIL certain, whatever the
+    /// remaining samples of the `planned` total show; sampling can then stop.
+    pub fn certain_fail(
+        &self,
+        failures: u64,
+        latency: &hdrhistogram::Histogram<u64>,
+        planned: u64,
+    ) -> bool {
+        let planned = planned as f64;
+        match &self.kind {
+            CriterionKind::FailureRate { limit, .. } => failures as f64 >= limit * planned,
+            CriterionKind::Quantile {
+                q,
+                threshold,
+                tail: Tail::Below,
+            } => {
+                let t = threshold.as_micros();
+                let beyond: u64 = latency
+                    .iter_recorded()
+                    .filter(|v| latency.highest_equivalent(v.value_iterated_to()) >= t)
+                    .map(|v| v.count_at_value())
+                    .sum();
+                beyond as f64 > (1.0 - q) * planned
+            }
+            CriterionKind::Extreme {
+                max: true,
+                op,
+                threshold,
+            } => !latency.is_empty() && !op.holds(latency.max().cmp(&threshold.as_micros())),
+            CriterionKind::Failures { op, count } => match op {
+                Op::Eq | Op::Le => failures > *count,
+                Op::Lt => failures >= *count,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Metrics a criterion may name.
+const METRICS: [&str; 9] = [
+    "p50",
+    "p95",
+    "p99",
+    "error_rate",
+    "success_rate",
+    "availability",
+    "mean",
+    "max",
+    "failures",
+];
+
+/// The default when an item lists no criteria: every sample meets its expectations.
+pub fn every_sample_passes() -> Criterion {
+    Criterion {
+        text: "failures == 0".into(),
+        kind: CriterionKind::Failures {
+            op: Op::Eq,
+            count: 0,
+        },
+    }
+}
+
+/// Types `c`; the error is `(offset, message)` inside the criterion text.
+pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
+    let metric = match c.subject.as_slice() {
+        [PathSeg::Key(k)] => k.as_str(),
+        _ => {
+            return Err((
+                c.subject_at,
+                format!(
+                    "`{}` is not a metric; criteria name one of {}, or any pNN",
+                    c.subject_text(),
+                    METRICS.join(", ")
+                ),
+            ))
+        }
+    };
+    let at_value = |m: String| (c.value_at, m);
+    let at_op = |m: String| (c.op_at, m);
+    let kind = match metric {
+        "error_rate" | "success_rate" | "availability" => {
+            let p = match &c.value {
+                Value::Percent(p) => p.fraction(),
+                other => {
+                    return Err(at_value(format!(
+                        "{metric} needs a percentage such as `1%`, not {}",
+                        other.kind()
+                    )))
+                }
+            };
+            let success = metric != "error_rate";
+            let limit = match (success, c.op) {
+                (false, Op::Lt | Op::Le) => p,
+                (true, Op::Gt | Op::Ge) => 1.0 - p,
+                (false, _) => {
+                    return Err(at_op(format!(
+                        "a criterion states what must hold: write `{metric} < {}`",
+                        c.value
+                    )))
+                }
+                (true, _) => {
+                    return Err(at_op(format!(
+                        "a criterion states what must hold: write `{metric} > {}`",
+                        c.value
+                    )))
+                }
+            };
+            if limit <= 0.0 {
+                let m = if success {
+                    "100% success"
+                } else {
+                    "an error rate below 0%"
+                };
+                return Err(at_value(format!(
+                    "{m} can never be shown by sampling; use `failures == 0` to require every sample to pass"
+                )));
+            }
+            CriterionKind::FailureRate {
+                limit,
+                written_as_success: success,
+            }
+        }
+        "mean" | "avg" => CriterionKind::Mean {
+            threshold: duration(c, metric)?,
+            below: below(c, metric)?,
+        },
+        "max" | "min" => {
+            let threshold = duration(c, metric)?;
+            if matches!(
+                c.op,
+                Op::Eq | Op::Ne | Op::Contains | Op::NotContains | Op::Matches
+            ) {
+                return Err(at_op(format!("{metric} compares with <, <=, > or >=")));
+            }
+            CriterionKind::Extreme {
+                max: metric == "max",
+                op: c.op,
+                threshold,
+            }
+        }
+        "failures" => {
+            let count = match &c.value {
+                Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 => *n as u64,
+                other => {
+                    return Err(at_value(format!(
+                        "failures is a count; compare it with a whole number, not {}",
+                        other.kind()
+                    )))
+                }
+            };
+            if matches!(c.op, Op::Contains | Op::NotContains | Op::Matches) {
+                return Err(at_op(
+                    "failures compares with ==, !=, <, <=, > or >=".into(),
+                ));
+            }
+            CriterionKind::Failures { op: c.op, count }
+        }
+        m if quantile(m).is_some() => {
+            let q = quantile(m).unwrap_or(0.5);
+            let threshold = duration(c, metric)?;
+            let tail = if below(c, metric)? {
+                Tail::Below
+            } else {
+                Tail::Above
+            };
+            CriterionKind::Quantile { q, threshold, tail }
+        }
+        "median" => CriterionKind::Quantile {
+            q: 0.5,
+            threshold: duration(c, metric)?,
+            tail: if below(c, metric)? {
+                Tail::Below
+            } else {
+                Tail::Above
+            },
+        },
+        other => {
+            let mut m = format!("unknown metric `{other}`");
+            if let Some(h) = crate::diag::did_you_mean(other, METRICS) {
+                m.push_str(&format!("; {h}"));
+            } else {
+                m.push_str(&format!(
+                    "; criteria name one of {}, or any pNN such as p99.9",
+                    METRICS.join(", ")
+                ));
+            }
+            return Err((c.subject_at, m));
+        }
+    };
+    Ok(Criterion {
+        text: text.trim().to_string(),
+        kind,
+    })
+}
+
+/// `p95` → 0.95, `p99.9` → 0.999, `p50` → 0.5; `None` for anything else.
+fn quantile(metric: &str) -> Option<f64> {
+    let digits = metric.strip_prefix('p')?;
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let q: f64 = digits.parse().ok()?;
+    // Divide exact integers so `p99.9` is exactly the double nearest 0.999.
+    (q > 0.0 && q < 100.0).then_some((q * 1e6).round() / 1e8)
+}
+
+fn duration(c: &Comparison, metric: &str) -> Result<Duration, (usize, String)> {
+    match &c.value {
+        Value::Duration(d) => Ok(*d),
+        Value::Number(n) => Err((
+            c.value_at,
+            format!("`{n}` has no unit; {metric} is a latency: write it with us, ms, s or m (e.g. `{n}ms`)"),
+        )),
+        other => Err((c.value_at, format!("{metric} is a latency and needs a duration such as `100ms`, not {}", other.kind()))),
+    }
+}
+
+/// `<`/`<=` claim an upper bound, `>`/`>=` a lower one; equality is never a latency claim.
+fn below(c: &Comparison, metric: &str) -> Result<bool, (usize, String)> {
+    match c.op {
+        Op::Lt | Op::Le => Ok(true),
+        Op::Gt | Op::Ge => Ok(false),
+        _ => Err((c.op_at, format!("{metric} compares with <, <=, > or >="))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn criterion(text: &str) -> Result<CriterionKind, (usize, String)> {
+        let c = crate::expr::parse(text).map_err(|e| (e.offset, e.message))?;
+        build(text, &c).map(|c| c.kind)
+    }
+
+    #[test]
+    fn types_each_metric() {
+        let ms = Duration::from_millis;
+        let table = [
+            (
+                "p95 < 100ms",
+                CriterionKind::Quantile {
+                    q: 0.95,
+                    threshold: ms(100),
+                    tail: Tail::Below,
+                },
+            ),
+            (
+                "p99.9 <= 1s",
+                CriterionKind::Quantile {
+                    q: 0.999,
+                    threshold: ms(1000),
+                    tail: Tail::Below,
+                },
+            ),
+            (
+                "median > 1ms",
+                CriterionKind::Quantile {
+                    q: 0.5,
+                    threshold: ms(1),
+                    tail: Tail::Above,
+                },
+            ),
+            (
+                "error_rate < 1%",
+                CriterionKind::FailureRate {
+                    limit: 0.01,
+                    written_as_success: false,
+                },
+            ),
+            (
+                "mean < 50ms",
+                CriterionKind::Mean {
+                    threshold: ms(50),
+                    below: true,
+                },
+            ),
+            (
+                "max < 1s",
+                CriterionKind::Extreme {
+                    max: true,
+                    op: Op::Lt,
+                    threshold: ms(1000),
+                },
+            ),
+            (
+                "failures == 0",
+                CriterionKind::Failures {
+                    op: Op::Eq,
+                    count: 0,
+                },
+            ),
+        ];
+        for (text, kind) in table {
+            assert_eq!(criterion(text).unwrap(), kind, "{text}");
+        }
+        match criterion("success_rate > 95%").unwrap() {
+            CriterionKind::FailureRate {
+                limit,
+                written_as_success: true,
+            } => assert!((limit - 0.05).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_with_a_reason() {
+        let table = [
+            ("p95 < 100", 6, "has no unit"),
+            ("error_rate < 120%", 13, "between 0% and 100%"),
+            ("error_rate > 5%", 11, "write `error_rate < 5%`"),
+            ("error_rate < 0%", 13, "never be shown"),
+            ("success_rate >= 100%", 16, "never be shown"),
+            ("error_rate < 0.01", 13, "needs a percentage"),
+            ("p95 == 100ms", 4, "compares with <"),
+            ("latncy < 1s", 0, "unknown metric"),
+            ("erorr_rate < 1%", 0, "did you mean `error_rate`?"),
+            ("body.x < 1s", 0, "not a metric"),
+            ("failures < 1.5", 11, "whole number"),
+            ("p100 < 1s", 0, "unknown metric"),
+        ];
+        for (text, offset, needle) in table {
+            let (at, message) = criterion(text).unwrap_err();
+            assert!(message.contains(needle), "{text}: {message}");
+            assert_eq!(at, offset, "{text}: {message}");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Every default in one place; spec field docs name these values.
+
+use crate::units::{ByteSize, Duration};
+
+pub const CONFIDENCE: f64 = 0.95;
+pub const SAMPLES: u32 = 1;
+pub const MAX_SAMPLES: u32 = 1_000_000;
+pub const CONCURRENCY: u32 = 1;
+pub const MAX_CONCURRENCY: u32 = 256;
+pub const INTERVAL: Duration = Duration::ZERO;
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
+pub const WEBSOCKET_TIMEOUT: Duration = Duration::from_secs(5);
+pub const TLS_TIMEOUT: Duration = Duration::from_secs(5);
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_BODY: ByteSize = ByteSize::from_bytes(1 << 20);
+pub const MAX_REDIRECTS: u32 = 20;
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+pub const PROCESS_URL: &str = "http://127.0.0.1:{port}";

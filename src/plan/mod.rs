@@ -1,0 +1,333 @@
+//! From typed specs to a validated, immutable [`Plan`]: every string that needs parsing
+//! (expressions, templates) is parsed here, every reference is resolved, and every
+//! problem in a file is reported at once with its location.
+
+mod checks;
+mod criteria;
+pub mod defaults;
+mod expect;
+mod services;
+mod template;
+
+pub use criteria::{Criterion, CriterionKind};
+pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
+pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};
+
+use crate::check::Check;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::evidence::Confidence;
+use crate::services::ServicePlan;
+use crate::spec::{self, Checklist, Severity, Source};
+use crate::units::Duration;
+use sha2::Digest;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A checklist ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub file: PathBuf,
+    /// SHA-256 of the checklist text, so a report is bound to the exact file it ran.
+    pub sha256: String,
+    pub system: String,
+    pub release: Option<String>,
+    pub description: Option<String>,
+    pub confidence: Confidence,
+    pub services: Vec<ServicePlan>,
+    pub phases: Vec<PhasePlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhasePlan {
+    pub id: String,
+    pub title: String,
+    pub items: Vec<ItemPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemPlan {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub body: ItemBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum ItemBody {
+    Check(CheckItem),
+    Manual(ManualItem),
+}
+
+/// An automated item: the check, how often to sample it, and the claims over the samples.
+#[derive(Debug, Clone)]
+pub struct CheckItem {
+    pub check: Check,
+    pub samples: u32,
+    pub interval: Duration,
+    pub concurrency: u32,
+    pub criteria: Vec<Criterion>,
+}
+
+/// A manual item: who must sign.
+#[derive(Debug, Clone)]
+pub struct ManualItem {
+    pub role: String,
+    pub instructions: Option<String>,
+}
+
+impl Plan {
+    pub fn items(&self) -> impl Iterator<Item = &ItemPlan> {
+        self.phases.iter().flat_map(|p| p.items.iter())
+    }
+}
+
+/// Reads, deserialises and validates one checklist file.
+pub fn plan_file(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
+    let (checklist, source) = spec::load_file(path)?;
+    build(&checklist, &source)
+}
+
+/// Shared state while validating one file.
+pub(crate) struct Ctx<'a> {
+    pub diags: Diagnostics<'a>,
+    pub services: BTreeSet<String>,
+    pub base_dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    /// Parses a template at `path`, reporting a located error.
+    pub fn template(&mut self, path: &str, text: &str, process: bool) -> Option<Template> {
+        let scope = Scope {
+            services: &self.services,
+            process,
+        };
+        match Template::parse(text, &scope) {
+            Ok(t) => Some(t),
+            Err((offset, message)) => {
+                self.diags.error_at_offset(path, offset, message);
+                None
+            }
+        }
+    }
+
+    /// A file or folder relative to the checklist's folder that must exist.
+    pub fn existing_file(&mut self, path: &str, rel: &str) -> Option<PathBuf> {
+        let p = self.base_dir.join(rel);
+        if p.exists() {
+            Some(p)
+        } else {
+            self.diags.error(
+                path,
+                format!("`{rel}` does not exist (looked for {})", p.display()),
+            );
+            None
+        }
+    }
+}
+
+/// Validates a deserialised checklist; every problem comes back, located.
+pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
+    let base_dir = source
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    let mut ctx = Ctx {
+        diags: Diagnostics::new(&source.path, &source.index),
+        services: c.services.keys().cloned().collect(),
+        base_dir,
+    };
+    if c.system.trim().is_empty() {
+        ctx.diags.error(
+            "system",
+            "`system` is empty; name the system being released",
+        );
+    }
+    let confidence = match c.confidence {
+        None => Confidence::default(),
+        Some(p) => Confidence::new(p.fraction()).unwrap_or_else(|| {
+            ctx.diags.error(
+                "confidence",
+                "confidence must be above 50% and below 100% (e.g. 95%)",
+            );
+            Confidence::default()
+        }),
+    };
+    let services: Vec<ServicePlan> = c
+        .services
+        .iter()
+        .filter_map(|(name, s)| services::build(name, s, &mut ctx))
+        .collect();
+
+    let mut seen_phase: HashMap<&str, usize> = HashMap::new();
+    let mut seen_item: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut phases = Vec::new();
+    for (pi, phase) in c.phases.iter().enumerate() {
+        let pp = format!("phases[{pi}]");
+        check_id(&mut ctx, &format!("{pp}.id"), &phase.id);
+        if let Some(first) = seen_phase.insert(&phase.id, pi) {
+            ctx.diags.error(
+                &format!("{pp}.id"),
+                format!("phase id `{}` is also used by phases[{first}]", phase.id),
+            );
+        }
+        let mut items = Vec::new();
+        for (ii, item) in phase.items.iter().enumerate() {
+            let ip = format!("{pp}.items[{ii}]");
+            check_id(&mut ctx, &format!("{ip}.id"), &item.id);
+            if let Some((fp, fi)) = seen_item.insert(&item.id, (pi, ii)) {
+                ctx.diags.error(
+                    &format!("{ip}.id"),
+                    format!(
+                        "item id `{}` is also used by phases[{fp}].items[{fi}]",
+                        item.id
+                    ),
+                );
+            }
+            if let Some(body) = item_body(item, &ip, &mut ctx) {
+                items.push(ItemPlan {
+                    id: item.id.clone(),
+                    title: item.title.clone(),
+                    description: item.description.clone(),
+                    severity: item.severity,
+                    body,
+                });
+            }
+        }
+        phases.push(PhasePlan {
+            id: phase.id.clone(),
+            title: phase.title.clone(),
+            items,
+        });
+    }
+    if c.phases.iter().all(|p| p.items.is_empty()) {
+        ctx.diags.error_hint(
+            "phases",
+            "the checklist has no items",
+            "add at least one item with a `check` or a `manual` sign-off",
+        );
+    }
+    if !ctx.diags.is_empty() {
+        return Err(ctx.diags.into_vec());
+    }
+    Ok(Plan {
+        file: source.path.clone(),
+        sha256: hex::encode(sha2::Sha256::digest(source.text.as_bytes())),
+        system: c.system.clone(),
+        release: c.release.clone(),
+        description: c.description.clone(),
+        confidence,
+        services,
+        phases,
+    })
+}
+
+fn check_id(ctx: &mut Ctx, path: &str, id: &str) {
+    if !services::valid_id(id) {
+        ctx.diags.error(
+            path,
+            format!("`{id}` is not a valid id; use letters, digits, `-` and `_`"),
+        );
+    }
+}
+
+fn item_body(item: &spec::Item, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
+    match (&item.check, &item.manual) {
+        (Some(_), Some(_)) => {
+            ctx.diags.error_hint(
+                path,
+                "an item has either `check` or `manual`, not both",
+                "split it into two items",
+            );
+            None
+        }
+        (None, None) => {
+            ctx.diags.error_hint(
+                path,
+                format!("item `{}` has neither `check` nor `manual`", item.id),
+                "add `check: {{ kind: http, ... }}` or `manual: {{ role: ... }}`",
+            );
+            None
+        }
+        (None, Some(m)) => {
+            let sampling = [
+                ("samples", item.samples.is_some()),
+                ("interval", item.interval.is_some()),
+                ("concurrency", item.concurrency.is_some()),
+                ("criteria", !item.criteria.is_empty()),
+            ];
+            for (key, set) in sampling {
+                if set {
+                    ctx.diags.error(
+                        &format!("{path}.{key}"),
+                        format!("`{key}` applies to automated checks, not to a manual item"),
+                    );
+                }
+            }
+            if m.role.trim().is_empty() {
+                ctx.diags.error(
+                    &format!("{path}.manual.role"),
+                    "the role is empty; name who must sign, e.g. \"QA Team Lead\"",
+                );
+            }
+            Some(ItemBody::Manual(ManualItem {
+                role: m.role.trim().to_string(),
+                instructions: m.instructions.clone(),
+            }))
+        }
+        (Some(spec), None) => {
+            let check = checks::build(spec, &format!("{path}.check"), ctx);
+            let samples = item.samples.unwrap_or(defaults::SAMPLES);
+            if samples == 0 || samples > defaults::MAX_SAMPLES {
+                ctx.diags.error(
+                    &format!("{path}.samples"),
+                    format!("samples must be between 1 and {}", defaults::MAX_SAMPLES),
+                );
+            }
+            let concurrency = item.concurrency.unwrap_or(defaults::CONCURRENCY);
+            if concurrency == 0 || concurrency > defaults::MAX_CONCURRENCY {
+                ctx.diags.error(
+                    &format!("{path}.concurrency"),
+                    format!(
+                        "concurrency must be between 1 and {}",
+                        defaults::MAX_CONCURRENCY
+                    ),
+                );
+            }
+            let mut criteria = Vec::new();
+            let mut ok = true;
+            for (ci, text) in item.criteria.iter().enumerate() {
+                let cp = format!("{path}.criteria[{ci}]");
+                let built = crate::expr::parse(text)
+                    .map_err(|e| (e.offset, e.message))
+                    .and_then(|c| criteria::build(text, &c));
+                match built {
+                    Ok(c) => criteria.push(c),
+                    Err((offset, message)) => {
+                        ctx.diags.error_at_offset(&cp, offset, message);
+                        ok = false;
+                    }
+                }
+            }
+            if criteria.is_empty() {
+                criteria.push(criteria::every_sample_passes());
+            }
+            let check = check?;
+            ok.then(|| {
+                ItemBody::Check(CheckItem {
+                    check,
+                    samples,
+                    interval: item.interval.unwrap_or(defaults::INTERVAL),
+                    concurrency,
+                    criteria,
+                })
+            })
+        }
+    }
+}

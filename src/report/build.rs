@@ -1,0 +1,270 @@
+//! Builds the report model from the plan, each item's results and how the run went.
+
+use super::model::*;
+use crate::check::Observations;
+use crate::evidence::Outcome;
+use crate::plan::{ItemBody, ItemPlan, Plan};
+use crate::services::ServiceReport;
+use crate::verdict::{decide, judge, ItemJudgement, RunState};
+use base64::Engine;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use std::collections::HashMap;
+
+/// What happened to one item during the run.
+#[derive(Debug, Default)]
+pub struct ItemResult {
+    pub observations: Option<Observations>,
+    /// What was probed, rendered for this run.
+    pub target: Option<String>,
+    /// Why the item did not run, if it did not.
+    pub skipped: Option<String>,
+    /// Who signed a manual item, and when (RFC 3339).
+    pub signed: Option<(String, String)>,
+}
+
+/// Facts about the run as a whole.
+pub struct RunFacts {
+    pub id: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    pub state: RunState,
+    pub provider: String,
+    pub services: Vec<ServiceReport>,
+}
+
+pub fn build(plan: &Plan, results: &HashMap<String, ItemResult>, facts: RunFacts) -> Report {
+    let mut summary = Summary::default();
+    let mut judgements = Vec::new();
+    let phases = plan
+        .phases
+        .iter()
+        .map(|phase| PhaseReport {
+            id: phase.id.clone(),
+            title: phase.title.clone(),
+            items: phase
+                .items
+                .iter()
+                .map(|item| {
+                    let empty = ItemResult::default();
+                    let r = item_report(item, results.get(&item.id).unwrap_or(&empty), plan);
+                    tally(&mut summary, &r);
+                    judgements.push(ItemJudgement {
+                        id: r.id.clone(),
+                        severity: r.severity,
+                        outcome: r.outcome,
+                        pending_signoff: r.signoff.as_ref().is_some_and(|s| s.signed_by.is_none()),
+                    });
+                    r
+                })
+                .collect(),
+        })
+        .collect();
+    let decision = decide(&judgements, &facts.state);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        golive_version: env!("CARGO_PKG_VERSION").to_string(),
+        verdict: decision.verdict,
+        verdict_reason: decision.reason,
+        exit_code: decision.exit_code,
+        run: RunInfo {
+            id: facts.id,
+            started_at: facts
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            finished_at: facts
+                .finished_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_s: (facts.finished_at - facts.started_at).num_milliseconds() as f64 / 1e3,
+            interrupted: facts.state == RunState::Interrupted,
+            provider: facts.provider,
+            host: hostname(),
+            confidence: plan.confidence.value(),
+        },
+        checklist: ChecklistInfo {
+            file: plan.file.display().to_string(),
+            sha256: plan.sha256.clone(),
+            system: plan.system.clone(),
+            release: plan.release.clone(),
+            description: plan.description.clone(),
+        },
+        summary,
+        services: facts.services,
+        phases,
+    }
+}
+
+fn tally(s: &mut Summary, r: &ItemReport) {
+    s.items += 1;
+    match r.outcome {
+        Outcome::Pass => s.passed += 1,
+        Outcome::Fail => s.failed += 1,
+        Outcome::Inconclusive => s.inconclusive += 1,
+    }
+    if r.outcome == Outcome::Fail {
+        match r.severity {
+            crate::spec::Severity::Blocker => s.blockers_failed += 1,
+            _ => s.warnings_failed += 1,
+        }
+    }
+    if let Some(sign) = &r.signoff {
+        match sign.signed_by {
+            Some(_) => s.signoffs_given += 1,
+            None => s.signoffs_pending += 1,
+        }
+    }
+}
+
+fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport {
+    let mut report = ItemReport {
+        id: item.id.clone(),
+        title: item.title.clone(),
+        description: item.description.clone(),
+        severity: item.severity,
+        kind: String::new(),
+        target: result.target.clone(),
+        outcome: Outcome::Inconclusive,
+        why: String::new(),
+        skipped: result.skipped.clone(),
+        samples: None,
+        criteria: Vec::new(),
+        failures: Vec::new(),
+        signoff: None,
+    };
+    match &item.body {
+        ItemBody::Manual(m) => {
+            report.kind = "manual".into();
+            report.signoff = Some(SignoffReport {
+                role: m.role.clone(),
+                instructions: m.instructions.clone(),
+                signed_by: result.signed.as_ref().map(|s| s.0.clone()),
+                signed_at: result.signed.as_ref().map(|s| s.1.clone()),
+            });
+            (report.outcome, report.why) = match &result.signed {
+                Some((by, at)) => (
+                    Outcome::Pass,
+                    format!("signed by {by} ({}) at {at}", m.role),
+                ),
+                None => (
+                    Outcome::Inconclusive,
+                    format!("waiting for sign-off by the {}", m.role),
+                ),
+            };
+        }
+        ItemBody::Check(c) => {
+            report.kind = c.check.kind().into();
+            let Some(obs) = &result.observations else {
+                report.why = format!(
+                    "not run: {}",
+                    result
+                        .skipped
+                        .as_deref()
+                        .unwrap_or("the run ended before this item")
+                );
+                return report;
+            };
+            report.criteria = c
+                .criteria
+                .iter()
+                .map(|k| judge(k, obs, plan.confidence))
+                .collect();
+            report.outcome = report
+                .criteria
+                .iter()
+                .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
+            report.why = match report
+                .criteria
+                .iter()
+                .find(|o| o.outcome == report.outcome && o.outcome != Outcome::Pass)
+            {
+                Some(o) => format!("{}: {}", o.criterion, o.why),
+                None => {
+                    let evidence: Vec<String> = report
+                        .criteria
+                        .iter()
+                        .map(|o| format!("{}: {}", o.criterion, o.why))
+                        .collect();
+                    let suffix = if obs.cut_short {
+                        " (on the samples taken before the interruption)"
+                    } else {
+                        ""
+                    };
+                    format!("{}{suffix}", evidence.join("; "))
+                }
+            };
+            if obs.cut_short && report.skipped.is_none() {
+                report.skipped = Some(format!(
+                    "interrupted after {} of {} samples",
+                    obs.samples, c.samples
+                ));
+            }
+            report.failures = obs
+                .reasons
+                .iter()
+                .map(|(class, reason, count)| FailureReason {
+                    class: class_name(*class),
+                    reason: reason.clone(),
+                    count: *count,
+                })
+                .collect();
+            if let Some(e) = &obs.setup_error {
+                report.failures.push(FailureReason {
+                    class: "setup".into(),
+                    reason: e.clone(),
+                    count: 1,
+                });
+            }
+            report.samples = Some(sample_stats(obs, c.samples));
+        }
+    }
+    report
+}
+
+fn class_name(c: crate::check::FailureClass) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn sample_stats(obs: &Observations, planned: u32) -> SampleStats {
+    let h = &obs.latency;
+    let ms = |us: u64| (us as f64 / 1e3 * 1e3).round() / 1e3;
+    let latency_ms = (!h.is_empty()).then(|| LatencyStats {
+        n: h.len(),
+        min: ms(h.min()),
+        mean: (h.mean() / 1e3 * 1e3).round() / 1e3,
+        p50: ms(h.value_at_quantile(0.5)),
+        p90: ms(h.value_at_quantile(0.9)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    });
+    SampleStats {
+        planned,
+        taken: obs.samples,
+        failed: obs.failures,
+        failures_by_class: obs
+            .by_class
+            .iter()
+            .map(|(c, n)| (class_name(*c), *n))
+            .collect(),
+        latency_ms,
+        latency_histogram: (!h.is_empty()).then(|| encode_histogram(h)).flatten(),
+        duration_s: (obs.duration.as_secs_f64() * 1e3).round() / 1e3,
+        cut_short: obs.cut_short,
+    }
+}
+
+/// HdrHistogram V2 compressed, base64: the interchange format other HDR tools read.
+pub fn encode_histogram(h: &hdrhistogram::Histogram<u64>) -> Option<String> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut buf).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(buf))
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into())
+}

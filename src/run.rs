@@ -1,0 +1,188 @@
+//! One run, as a list of phases: prepare the output folder → bring services up → run
+//! each item in order → bring services down → judge → write the report. A run that has
+//! started always writes its report, also when a service fails or it is interrupted.
+
+use crate::check::{observe, Observations, Sampling};
+use crate::plan::{ItemBody, Plan};
+use crate::report::{self, ItemResult, Report, RunDir, RunFacts};
+use crate::services::{self, Provider};
+use crate::verdict::RunState;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// How to run a plan.
+pub struct RunOptions {
+    /// The run folder; created if missing.
+    pub out_dir: PathBuf,
+    pub provider: Provider,
+    /// Sign-offs given for this run: manual item id → signer.
+    pub signoffs: HashMap<String, String>,
+    /// Path of the golive binary, for `{golive}` in process commands.
+    pub golive: String,
+}
+
+/// Progress, for the command line to show as it happens.
+pub enum Event<'a> {
+    ServiceReady {
+        name: &'a str,
+        url: &'a str,
+        provider: &'a str,
+        ms: u64,
+    },
+    ServiceFailed {
+        name: &'a str,
+        error: &'a str,
+    },
+    ItemStarted {
+        id: &'a str,
+        title: &'a str,
+        samples: u32,
+    },
+    ItemSampled {
+        id: &'a str,
+        obs: &'a Observations,
+    },
+}
+
+/// What a finished run leaves behind.
+pub struct RunOutcome {
+    pub report: Report,
+    pub files: Vec<PathBuf>,
+}
+
+/// A run that could not start (its output folder cannot be written) or whose report
+/// could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the run folder {path}: {source}")]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// A run id that sorts by time: `20261121T223554Z-3f9a`.
+pub fn new_run_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}-{:04x}", at.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..))
+}
+
+pub async fn run(
+    plan: &Plan,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<RunOutcome, OutputError> {
+    let started_at = chrono::Utc::now();
+    let id = opts
+        .out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| new_run_id(started_at));
+    let out_err = |source| OutputError {
+        path: opts.out_dir.clone(),
+        source,
+    };
+    // Prove the report can be written before doing any work.
+    let dir = RunDir::prepare(&opts.out_dir).map_err(out_err)?;
+
+    // Up.
+    let (environment, mut state, mut service_reports) =
+        match services::bring_up(&plan.services, opts.provider, &opts.golive, &cancel).await {
+            Ok(env) => (Some(env), RunState::Completed, Vec::new()),
+            Err((e, reports)) => {
+                on_event(Event::ServiceFailed {
+                    name: &e.service,
+                    error: &e.reason,
+                });
+                let state = if cancel.is_cancelled() {
+                    RunState::Interrupted
+                } else {
+                    RunState::EnvironmentFailed(e.to_string())
+                };
+                (None, state, reports)
+            }
+        };
+    if let Some(env) = &environment {
+        for r in &env.reports {
+            on_event(Event::ServiceReady {
+                name: &r.name,
+                url: r.url.as_deref().unwrap_or(""),
+                provider: &r.provider,
+                ms: r.ready_after_ms.unwrap_or(0),
+            });
+        }
+    }
+
+    // Items, in order.
+    let mut results: HashMap<String, ItemResult> = HashMap::new();
+    for item in plan.items() {
+        let mut result = ItemResult::default();
+        match &item.body {
+            ItemBody::Manual(_) => {
+                result.signed = opts.signoffs.get(&item.id).map(|by| {
+                    (
+                        by.clone(),
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    )
+                });
+            }
+            ItemBody::Check(c) => match (&environment, &state) {
+                (_, RunState::EnvironmentFailed(why)) => {
+                    result.skipped = Some(format!("not run: {why}"))
+                }
+                (None, _) | (_, RunState::Interrupted) => {
+                    result.skipped = Some("not run: the run was interrupted".into())
+                }
+                (Some(env), RunState::Completed) => {
+                    on_event(Event::ItemStarted {
+                        id: &item.id,
+                        title: &item.title,
+                        samples: c.samples,
+                    });
+                    result.target = Some(c.check.target(&env.endpoints));
+                    let planned = u64::from(c.samples);
+                    let decided = |o: &Observations| {
+                        c.criteria
+                            .iter()
+                            .any(|k| k.certain_fail(o.failures, &o.latency, planned))
+                    };
+                    let sampling = Sampling {
+                        samples: c.samples,
+                        interval: c.interval,
+                        concurrency: c.concurrency,
+                    };
+                    let obs = observe(&c.check, sampling, &env.endpoints, &cancel, &decided).await;
+                    on_event(Event::ItemSampled {
+                        id: &item.id,
+                        obs: &obs,
+                    });
+                    result.observations = Some(obs);
+                    if cancel.is_cancelled() {
+                        state = RunState::Interrupted;
+                    }
+                }
+            },
+        }
+        results.insert(item.id.clone(), result);
+    }
+
+    // Down.
+    if let Some(env) = environment {
+        service_reports = env.shut_down().await;
+    }
+    if cancel.is_cancelled() && state == RunState::Completed {
+        state = RunState::Interrupted;
+    }
+
+    // Judge and report.
+    let facts = RunFacts {
+        id,
+        started_at,
+        finished_at: chrono::Utc::now(),
+        state,
+        provider: format!("{:?}", opts.provider).to_lowercase(),
+        services: service_reports,
+    };
+    let report = report::build(plan, &results, facts);
+    let files = dir.write_all(&report).map_err(out_err)?;
+    Ok(RunOutcome { report, files })
+}

@@ -1,0 +1,137 @@
+//! The HTTP API of the reference portfolio system: health, a demo portfolio valued at
+//! current quotes, quotes by symbol, and order entry. JSON in and out; every error is
+//! `{"error": reason}` with a fitting status.
+
+use super::orders::OrderRequest;
+use super::quotes::{self, now_ms};
+use super::server::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+
+/// A JSON error answer.
+pub(crate) fn error(status: StatusCode, reason: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": reason.into() }))).into_response()
+}
+
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "status": "UP",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started.elapsed().as_secs(),
+        "checks": { "database": "UP", "market_data": "UP" },
+    }))
+    .into_response()
+}
+
+/// The demo account's holdings: (symbol, shares, average cost). Fixed, so every run
+/// shows the same book and only the market value moves.
+const HOLDINGS: [(&str, u64, f64); 5] = [
+    ("AAPL", 120, 171.25),
+    ("MSFT", 45, 402.10),
+    ("GOOG", 80, 139.60),
+    ("AMZN", 60, 176.45),
+    ("TSLA", 25, 251.30),
+];
+
+#[derive(Debug, Serialize)]
+struct Position {
+    symbol: &'static str,
+    quantity: u64,
+    avg_price: f64,
+    price: f64,
+    market_value: f64,
+    unrealized_pnl: f64,
+}
+
+fn cents(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+pub(crate) async fn portfolio() -> Response {
+    let ts = now_ms();
+    let positions: Vec<Position> = HOLDINGS
+        .iter()
+        .filter_map(|&(symbol, quantity, avg_price)| {
+            let price = quotes::lookup(symbol)?.price_at(ts);
+            let market_value = cents(price * quantity as f64);
+            Some(Position {
+                symbol,
+                quantity,
+                avg_price,
+                price,
+                market_value,
+                unrealized_pnl: cents(market_value - avg_price * quantity as f64),
+            })
+        })
+        .collect();
+    let total_value = cents(positions.iter().map(|p| p.market_value).sum());
+    let total_cost = cents(
+        positions
+            .iter()
+            .map(|p| p.avg_price * p.quantity as f64)
+            .sum(),
+    );
+    Json(json!({
+        "portfolio_id": "demo",
+        "currency": "USD",
+        "positions": positions,
+        "total_value": total_value,
+        "total_cost": total_cost,
+        "unrealized_pnl": cents(total_value - total_cost),
+        "ts": ts,
+    }))
+    .into_response()
+}
+
+pub(crate) async fn quote(Path(symbol): Path<String>) -> Response {
+    match quotes::lookup(&symbol) {
+        Some(inst) => Json(inst.quote_at(now_ms())).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown symbol `{symbol}`; known symbols: {}",
+                quotes::symbols()
+            ),
+        ),
+    }
+}
+
+/// Reads the body as bytes and parses it here, rather than with the `Json` extractor,
+/// so every malformed order is a 400 carrying serde's reason (the extractor answers
+/// some with 415 or 422).
+pub(crate) async fn place_order(State(state): State<AppState>, body: Bytes) -> Response {
+    let request = match serde_json::from_slice::<OrderRequest>(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {e}")),
+    };
+    let valid = match request.validate() {
+        Ok(v) => v,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {reason}")),
+    };
+    let order = state
+        .orders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .place(valid, now_ms());
+    (StatusCode::CREATED, Json(order)).into_response()
+}
+
+pub(crate) async fn get_order(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let book = state.orders.lock().unwrap_or_else(|e| e.into_inner());
+    match book.get(&id) {
+        Some(order) => Json(order).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no order `{id}` (the sandbox keeps only the most recent orders)"),
+        ),
+    }
+}
+
+pub(crate) async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such route")
+}

@@ -1,0 +1,94 @@
+//! The built-in reference portfolio system: a small HTTP + WebSocket server shaped like
+//! the systems go-live checklists describe (portfolio, quotes, order entry, a market-data
+//! feed, a health endpoint), with faults that can be injected at start or switched at run
+//! time. golive's demo and tests probe and load-test it; it is a target, not part of the
+//! gate.
+//!
+//! Routes: `GET /health`, `GET /api/portfolio`, `GET /api/quotes/{symbol}`,
+//! `POST /api/orders`, `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), and the
+//! fault-free admin routes `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
+
+mod admin;
+mod api;
+mod faults;
+mod inject;
+mod leak;
+mod market;
+mod orders;
+mod quotes;
+mod server;
+#[cfg(test)]
+mod tests;
+
+pub use faults::{FaultError, Faults, ACCEPTED as ACCEPTED_FAULTS};
+pub use server::{Sandbox, MIN_TICK};
+
+use anyhow::Context;
+use std::io::Write;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the built-in reference portfolio system (HTTP + WebSocket) for demos and drills.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// A fault to inject from the start, repeatable: latency=300ms, jitter=50ms, errors=30%, stall=10%, leak=1MB (per second).
+    #[arg(long = "fault", value_name = "NAME=VALUE")]
+    pub faults: Vec<String>,
+    /// Period between market-data ticks pushed to WebSocket subscribers.
+    #[arg(long, default_value = "1s")]
+    pub tick: crate::units::Duration,
+}
+
+/// `golive sandbox` entry point: parse faults (bad flag → Err), start, print exactly one
+/// line `golive sandbox listening on http://ADDR` to stdout, then serve until SIGTERM or
+/// SIGINT and shut down cleanly.
+pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
+    let faults = Faults::parse_flags(&args.faults)?;
+    // Listen for signals before announcing the address, so a supervisor that sends
+    // SIGTERM as soon as it reads the line still gets a clean shutdown.
+    let signalled = shutdown_signal().context("cannot listen for shutdown signals")?;
+    let shutdown = CancellationToken::new();
+    let sandbox = Sandbox::start(args.listen, faults, args.tick.as_std(), shutdown.clone())
+        .await
+        .with_context(|| format!("cannot start the sandbox on {}", args.listen))?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "golive sandbox listening on http://{}", sandbox.addr())?;
+        out.flush()?;
+    }
+    signalled.await;
+    tracing::info!("Shutdown signal received; the sandbox is draining.");
+    shutdown.cancel();
+    sandbox
+        .wait()
+        .await
+        .context("the sandbox did not shut down cleanly")?;
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C elsewhere); registered on call.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        // Without a handler there is no clean way to stop; fall back to waiting forever
+        // only if Ctrl-C cannot be watched at all.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+}

@@ -1,0 +1,141 @@
+//! The automated check kinds as written in YAML (`check: { kind: http, ... }`). Each
+//! kind is one struct; `plan` validates it into the runnable form in `check/`.
+
+use crate::units::{ByteSize, Duration};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One probe, run `samples` times. Templates such as `{services.app.url}` and
+/// `{env.TOKEN}` may appear in URLs, addresses, headers, bodies and arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckSpec {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+    #[serde(rename = "websocket")]
+    WebSocket(WebSocketSpec),
+    Tls(TlsSpec),
+    Command(CommandSpec),
+}
+
+/// An HTTP request; each response is checked against `expect`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// Absolute http:// or https:// URL.
+    pub url: String,
+    /// GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body, sent as is.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Per-request timeout (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// TLS client settings for https URLs.
+    #[serde(default)]
+    pub tls: Option<TlsClientSpec>,
+    /// How many redirects to follow. Default: 0 (a 3xx is the answer).
+    #[serde(default)]
+    pub redirects: Option<u32>,
+    /// Largest response body read (byte size); a larger one fails the sample. Default: 1MiB.
+    #[serde(default)]
+    pub max_body: Option<ByteSize>,
+    /// Per-response expectations, e.g. `status == 200`, `body.status == "UP"`,
+    /// `header.content-type contains "json"`. Default: `status < 400`.
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// TLS settings of a client connection.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsClientSpec {
+    /// Verify the server's certificate chain and name. Default: true.
+    #[serde(default)]
+    pub verify: Option<bool>,
+    /// PEM file of extra trusted CA certificates, relative to the checklist's folder.
+    #[serde(default)]
+    pub ca: Option<String>,
+}
+
+/// A TCP connect; the sample's latency is the connect time.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSpec {
+    /// `host:port`, e.g. `{services.db.host}:5432`.
+    pub address: String,
+    /// Connect timeout (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Per-sample expectations (`latency < 50ms`).
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// A WebSocket connection; with `send`, the latency is the round trip from sending to the
+/// first message that meets `expect`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketSpec {
+    /// ws:// or wss:// URL.
+    pub url: String,
+    /// Text message sent after connecting.
+    #[serde(default)]
+    pub send: Option<String>,
+    /// Expectations on a received message, e.g. `message == "pong"` or
+    /// `message.type == "pong"`. Messages that do not match are skipped until the timeout.
+    #[serde(default)]
+    pub expect: Vec<String>,
+    /// Timeout for connecting and for the expected message (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// TLS client settings for wss URLs.
+    #[serde(default)]
+    pub tls: Option<TlsClientSpec>,
+}
+
+/// A TLS handshake that checks the certificate chain, the host name and the days left.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// `host:port`, e.g. `example.com:443`.
+    pub address: String,
+    /// Name the certificate must match. Default: the host of `address`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// PEM file of extra trusted CA certificates, relative to the checklist's folder.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// Handshake timeout (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Expectations, e.g. `days_to_expiry > 14`. The chain and name are always verified.
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// A local command run directly (argv, never through a shell).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// Program and arguments.
+    pub run: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory, relative to the checklist's folder. Default: that folder.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Time limit; the process is killed past it (duration). Default: 30s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Expectations, e.g. `exit_code == 0`, `stdout contains "ok"`. Default: `exit_code == 0`.
+    #[serde(default)]
+    pub expect: Vec<String>,
+}

@@ -1,0 +1,83 @@
+//! Reading a checklist file safely: size cap, text only, then YAML into spec types with
+//! every position kept in a location index.
+
+use super::Checklist;
+use crate::diag::{from_serde_error, Diagnostic, LocationIndex, Pos};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest input file accepted; checklists are hand-written and far smaller.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A file's text and where its nodes are.
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+    pub index: LocationIndex,
+}
+
+fn whole_file(path: &Path, message: String, hint: Option<&str>) -> Vec<Diagnostic> {
+    vec![Diagnostic {
+        file: path.to_path_buf(),
+        path: String::new(),
+        pos: Pos { line: 1, col: 1 },
+        message,
+        hint: hint.map(str::to_string),
+    }]
+}
+
+/// Reads `path` as UTF-8 text of at most [`MAX_FILE_BYTES`].
+pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(whole_file(
+            path,
+            format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            Some("a checklist is a hand-written YAML file; is this the right path?"),
+        ));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(whole_file(
+            path,
+            format!("this is not a text file (a NUL byte at offset {at})"),
+            Some("give a YAML checklist"),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        whole_file(
+            path,
+            format!(
+                "the file is not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+            Some("save the file as UTF-8"),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(whole_file(
+            path,
+            "the file is empty".into(),
+            Some("a checklist needs `system` and `phases`"),
+        ));
+    }
+    let index = LocationIndex::build(&text);
+    Ok(Source {
+        path: path.to_path_buf(),
+        text,
+        index,
+    })
+}
+
+/// Reads and deserialises a checklist; structural errors come back located.
+pub fn load_file(path: &Path) -> Result<(Checklist, Source), Vec<Diagnostic>> {
+    let source = read_source(path)?;
+    match serde_yaml_ng::from_str::<Checklist>(&source.text) {
+        Ok(c) => Ok((c, source)),
+        Err(e) => Err(vec![from_serde_error(path, &source.index, &e)]),
+    }
+}

@@ -1,0 +1,117 @@
+//! What users write: serde types for checklists, exactly as they appear in YAML, and
+//! nothing more. Strict at the door (`deny_unknown_fields` everywhere, no untagged
+//! shorthands); expressions and templates stay strings here and are parsed by `plan`.
+
+mod check;
+mod load;
+mod service;
+
+pub use check::*;
+pub use load::{load_file, read_source, Source, MAX_FILE_BYTES};
+pub use service::*;
+
+use crate::units::{Duration, Percent};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A go-live checklist: the system, the services to bring up, and phases of items.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    /// Name of the system being released, e.g. "Stock Portfolio Management System".
+    pub system: String,
+    /// The release being judged, e.g. "1.0" or a git tag.
+    #[serde(default)]
+    pub release: Option<String>,
+    /// Free text shown at the top of reports.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Confidence level of every statistical claim (percentage). Default: 95%.
+    #[serde(default)]
+    pub confidence: Option<Percent>,
+    /// Services to bring up (or reach) before the checks run, by name; checks refer to
+    /// them as `{services.NAME.url}`.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    /// Phases in the order they run, e.g. pre-deployment, staging validation, sign-off.
+    pub phases: Vec<Phase>,
+}
+
+/// A group of items, run in order.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Short identifier, unique in the checklist (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Human title, e.g. "Staging validation".
+    pub title: String,
+    /// The items of this phase.
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+/// One checklist item: an automated check with criteria, or a manual attestation.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Short identifier, unique in the checklist; also the JUnit test name.
+    pub id: String,
+    /// What the item claims, e.g. "Health endpoints respond within 100ms".
+    pub title: String,
+    /// Longer explanation or the seed text it translates.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// blocker (default): its failure means NO-GO; warning and info never block.
+    #[serde(default)]
+    pub severity: Severity,
+    /// The automated check; give either `check` or `manual`.
+    #[serde(default)]
+    pub check: Option<CheckSpec>,
+    /// A manual attestation by a named role; give either `check` or `manual`.
+    #[serde(default)]
+    pub manual: Option<ManualSpec>,
+    /// How many times the check runs; every claim is judged on all of them. Default: 1.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Pause between two samples of one worker (duration). Default: 0ms.
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    /// How many samples run at once. Default: 1.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Claims over all samples, e.g. `p95 < 100ms`, `error_rate < 1%`. Default: every
+    /// sample meets its expectations (`failures == 0`).
+    #[serde(default)]
+    pub criteria: Vec<String>,
+}
+
+/// How much an item's outcome weighs on the verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A FAIL means NO-GO; INCONCLUSIVE means the verdict cannot be GO.
+    #[default]
+    Blocker,
+    /// Reported, never blocks.
+    Warning,
+    /// Reported, never blocks.
+    Info,
+}
+
+/// A person in a named role attests to the item; the run records who and when.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualSpec {
+    /// The role that must sign, e.g. "Business Stakeholder".
+    pub role: String,
+    /// What the signer confirms.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// The JSON Schema of checklists, for editors (yaml-language-server) and `golive schema`.
+pub fn checklist_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(Checklist);
+    serde_json::to_value(schema).unwrap_or_default()
+}
