@@ -13,12 +13,14 @@ pub struct Pos {
     pub col: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Node {
     key: Option<Pos>,
     value: Pos,
     /// Columns to add to an offset inside the scalar (1 for a quoted scalar).
     quote: usize,
+    /// The scalar's text, for finding a value an error message names.
+    text: Option<String>,
 }
 
 /// Positions of keys and values by dotted path (`phases[0].items[1].check.url`).
@@ -62,6 +64,26 @@ impl LocationIndex {
         }
     }
 
+    /// The first key named `key` at or below `prefix` (document order), with its path.
+    /// Used when the deserialiser knows the enclosing mapping but not the exact key.
+    pub fn find_key_under(&self, prefix: &str, key: &str) -> Option<(String, Pos)> {
+        let suffix = format!(".{key}");
+        self.nodes
+            .iter()
+            .filter(|(p, _)| under(p, prefix) && (p.ends_with(&suffix) || p.as_str() == key))
+            .filter_map(|(p, n)| n.key.map(|k| (p.clone(), k)))
+            .min_by_key(|(_, k)| (k.line, k.col))
+    }
+
+    /// The first scalar written as `text` at or below `prefix`, with its path.
+    pub fn find_scalar_under(&self, prefix: &str, text: &str) -> Option<(String, Pos)> {
+        self.nodes
+            .iter()
+            .filter(|(p, n)| n.text.as_deref() == Some(text) && under(p, prefix))
+            .map(|(p, n)| (p.clone(), n.value))
+            .min_by_key(|(_, v)| (v.line, v.col))
+    }
+
     /// The keys written in the mapping at `path`.
     pub fn keys_of(&self, path: &str) -> &[String] {
         self.keys.get(path).map(Vec::as_slice).unwrap_or(&[])
@@ -77,6 +99,13 @@ impl LocationIndex {
             p = &p[..cut];
         }
     }
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || path == prefix
+        || path.starts_with(&format!("{prefix}."))
+        || path.starts_with(&format!("{prefix}["))
 }
 
 /// Joins a mapping key onto a path: `a` + `b` → `a.b`.
@@ -157,6 +186,7 @@ impl MarkedEventReceiver for Builder {
                             key,
                             value: at,
                             quote,
+                            text: Some(value),
                         },
                     );
                 }
@@ -169,6 +199,7 @@ impl MarkedEventReceiver for Builder {
                             key,
                             value: at,
                             quote: 0,
+                            text: None,
                         },
                     );
                 }
@@ -185,6 +216,7 @@ impl MarkedEventReceiver for Builder {
                         key,
                         value: at,
                         quote: 0,
+                        text: None,
                     },
                 );
                 self.stack.push(if is_map {

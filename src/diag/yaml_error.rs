@@ -25,10 +25,14 @@ pub fn from_serde_error(
     let mut hint = None;
     let mut message = message.to_string();
 
+    let mut path = path.to_string();
     if let Some((word, expected)) = parse_unknown(&message, "unknown field") {
-        // Point at the misspelt key itself rather than at its parent mapping.
-        if let Some(p) = index.key_pos(&join_key(path, &word)) {
+        // Point at the misspelt key itself rather than at its parent mapping (inside a
+        // tagged mapping the deserialiser only knows the parent).
+        if let Some(p) = index.key_pos(&join_key(&path, &word)) {
             pos = p;
+        } else if let Some((p, at)) = index.find_key_under(&path, &word) {
+            (path, pos) = (p, at);
         }
         hint = did_you_mean(&word, expected.iter().map(String::as_str)).or_else(|| {
             (!expected.is_empty()).then(|| format!("allowed keys here: {}", expected.join(", ")))
@@ -40,10 +44,16 @@ pub fn from_serde_error(
         message = format!("unknown value `{word}`");
     } else if let Some(field) = message.strip_prefix("missing field ") {
         message = format!("missing required key {field}");
+    } else if let Some(value) = message.strip_prefix('`').and_then(|m| m.split('`').next()) {
+        // A value the deserialiser rejected ("`5` is not a valid duration"): find where
+        // it was written below the path it knows.
+        if let Some((p, at)) = index.find_scalar_under(&path, value) {
+            (path, pos) = (p, at);
+        }
     }
     Diagnostic {
         file: file.to_path_buf(),
-        path: path.to_string(),
+        path,
         pos,
         message,
         hint,

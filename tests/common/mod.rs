@@ -1,0 +1,82 @@
+//! Shared helpers for the integration tests: run the real golive binary on a checklist
+//! written to a temporary folder, and read back what it left.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The golive binary built for these tests.
+pub fn golive() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_golive"))
+}
+
+/// What a `golive run` left behind.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub dir: PathBuf,
+    /// The parsed results.json, when one was written.
+    pub results: Option<serde_json::Value>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn results(&self) -> &serde_json::Value {
+        self.results
+            .as_ref()
+            .unwrap_or_else(|| panic!("no results.json; stderr:\n{}", self.stderr))
+    }
+
+    /// The report entry of item `id`.
+    pub fn item(&self, id: &str) -> &serde_json::Value {
+        self.results()["phases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["items"].as_array().into_iter().flatten())
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("no item {id} in results"))
+    }
+
+    pub fn outcome(&self, id: &str) -> String {
+        self.item(id)["outcome"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Writes `yaml` as a checklist in a fresh folder and runs `golive run` on it with `args`.
+pub fn run_checklist(yaml: &str, args: &[&str]) -> Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = tmp.path().join("checklist.yaml");
+    std::fs::write(&file, yaml).expect("write checklist");
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&dir)
+        .args(args)
+        .output()
+        .expect("run golive");
+    finish(out, dir, tmp)
+}
+
+pub fn finish(out: Output, dir: PathBuf, tmp: tempfile::TempDir) -> Run {
+    let results = std::fs::read_to_string(dir.join("results.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).expect("results.json is JSON"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        dir,
+        results,
+        _tmp: tmp,
+    }
+}
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

@@ -1,0 +1,114 @@
+//! `golive validate` on fixture folders: every valid file passes; every invalid one exits
+//! 2 with exactly its expected `file:line:col` diagnostics; hostile files never panic.
+
+mod common;
+
+use common::{golive, root};
+use std::path::Path;
+
+fn validate(path: &Path) -> (i32, String, String) {
+    let out = golive().current_dir(root()).arg("validate").arg(path).output().expect("run golive");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.strip_prefix(root()).expect("under root").to_path_buf())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_checklist_and_valid_fixture_passes() {
+    let files: Vec<_> = yaml_files("checks").into_iter().chain(yaml_files("tests/fixtures/valid")).collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for f in files {
+        let (code, stdout, stderr) = validate(&f);
+        assert_eq!(code, 0, "{}: {stderr}", f.display());
+        assert!(stdout.contains(": ok ("), "{stdout}");
+    }
+}
+
+#[test]
+fn every_invalid_fixture_exits_2_with_its_expected_diagnostics() {
+    let files = yaml_files("tests/fixtures/invalid");
+    assert!(files.len() >= 12, "{files:?}");
+    for f in files {
+        let expected = std::fs::read_to_string(root().join(f.with_extension("expected")))
+            .unwrap_or_else(|_| panic!("{} has no .expected file", f.display()));
+        let (code, _, stderr) = validate(&f);
+        assert_eq!(code, 2, "{}: {stderr}", f.display());
+        assert_eq!(stderr, expected, "{}", f.display());
+        for line in expected.lines().filter(|l| !l.starts_with("  hint:")) {
+            // Every diagnostic is located: file:line:col: message.
+            let rest = line.strip_prefix(&format!("{}:", f.display())).expect("starts with the file");
+            let mut parts = rest.splitn(3, ':');
+            let (l, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            assert!(l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(), "not located: {line}");
+        }
+    }
+}
+
+#[test]
+fn several_mistakes_are_reported_in_one_pass() {
+    let (code, _, stderr) = validate(Path::new("tests/fixtures/invalid/many-errors.yaml"));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("tests/")).count(), 7, "{stderr}");
+}
+
+#[test]
+fn a_binary_file_a_huge_file_a_folder_and_a_missing_file_exit_2_without_panicking() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let binary = tmp.path().join("binary.yaml");
+    std::fs::write(&binary, [0x7f, b'E', b'L', b'F', 0, 1, 2, 0xff, 0xfe]).expect("write");
+    let latin1 = tmp.path().join("latin1.yaml");
+    std::fs::write(&latin1, b"system: caf\xe9\nphases: []\n").expect("write");
+    let huge = tmp.path().join("huge.yaml");
+    let line = "# padding padding padding padding padding padding padding padding padding\n";
+    std::fs::write(&huge, line.repeat(50 * 1024 * 1024 / line.len())).expect("write");
+    let cases = [
+        (binary, "not a text file"),
+        (latin1, "not valid UTF-8"),
+        (huge, "larger than 4 MiB"),
+        (tmp.path().to_path_buf(), "cannot read the file"),
+        (tmp.path().join("missing.yaml"), "cannot read the file"),
+    ];
+    for (path, needle) in cases {
+        let (code, _, stderr) = validate(&path);
+        assert_eq!(code, 2, "{}: {stderr}", path.display());
+        assert!(stderr.contains(needle), "{}: {stderr}", path.display());
+        assert!(stderr.starts_with(&format!("{}:1:1:", path.display())), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_json_schema_accepts_valid_checklists_and_rejects_misspelt_keys() {
+    let out = golive().arg("schema").output().expect("run golive");
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+    // Editors read the committed copy; it must be what golive prints.
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("checks/checklist.schema.json")).expect("committed schema"))
+            .expect("committed schema is JSON");
+    assert_eq!(schema, committed, "checks/checklist.schema.json is stale: run `golive schema > checks/checklist.schema.json`");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let as_json = |p: &str| -> serde_json::Value {
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).expect("read")).expect("yaml")
+    };
+    for ok in ["checks/portfolio-golive.yaml", "tests/fixtures/valid/every-kind.yaml", "tests/fixtures/valid/minimal.yaml"] {
+        let errors: Vec<String> = validator.iter_errors(&as_json(ok)).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{ok}: {errors:?}");
+    }
+    for bad in ["tests/fixtures/invalid/misspelt-key.yaml", "tests/fixtures/invalid/unknown-kind.yaml"] {
+        assert!(!validator.is_valid(&as_json(bad)), "{bad} should not validate");
+    }
+}
