@@ -7,7 +7,12 @@ use common::{golive, root};
 use std::path::Path;
 
 fn validate(path: &Path) -> (i32, String, String) {
-    let out = golive().current_dir(root()).arg("validate").arg(path).output().expect("run golive");
+    let out = golive()
+        .current_dir(root())
+        .arg("validate")
+        .arg(path)
+        .output()
+        .expect("run golive");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -28,7 +33,10 @@ fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn every_shipped_checklist_and_valid_fixture_passes() {
-    let files: Vec<_> = yaml_files("checks").into_iter().chain(yaml_files("tests/fixtures/valid")).collect();
+    let files: Vec<_> = yaml_files("checks")
+        .into_iter()
+        .chain(yaml_files("tests/fixtures/valid"))
+        .collect();
     assert!(files.len() >= 3, "{files:?}");
     for f in files {
         let (code, stdout, stderr) = validate(&f);
@@ -49,10 +57,15 @@ fn every_invalid_fixture_exits_2_with_its_expected_diagnostics() {
         assert_eq!(stderr, expected, "{}", f.display());
         for line in expected.lines().filter(|l| !l.starts_with("  hint:")) {
             // Every diagnostic is located: file:line:col: message.
-            let rest = line.strip_prefix(&format!("{}:", f.display())).expect("starts with the file");
+            let rest = line
+                .strip_prefix(&format!("{}:", f.display()))
+                .expect("starts with the file");
             let mut parts = rest.splitn(3, ':');
             let (l, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            assert!(l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(), "not located: {line}");
+            assert!(
+                l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(),
+                "not located: {line}"
+            );
         }
     }
 }
@@ -61,7 +74,11 @@ fn every_invalid_fixture_exits_2_with_its_expected_diagnostics() {
 fn several_mistakes_are_reported_in_one_pass() {
     let (code, _, stderr) = validate(Path::new("tests/fixtures/invalid/many-errors.yaml"));
     assert_eq!(code, 2);
-    assert_eq!(stderr.lines().filter(|l| l.starts_with("tests/")).count(), 7, "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("tests/")).count(),
+        7,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -85,7 +102,10 @@ fn a_binary_file_a_huge_file_a_folder_and_a_missing_file_exit_2_without_panickin
         let (code, _, stderr) = validate(&path);
         assert_eq!(code, 2, "{}: {stderr}", path.display());
         assert!(stderr.contains(needle), "{}: {stderr}", path.display());
-        assert!(stderr.starts_with(&format!("{}:1:1:", path.display())), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{}:1:1:", path.display())),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
@@ -96,19 +116,38 @@ fn the_json_schema_accepts_valid_checklists_and_rejects_misspelt_keys() {
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
     // Editors read the committed copy; it must be what golive prints.
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("checks/checklist.schema.json")).expect("committed schema"))
-            .expect("committed schema is JSON");
-    assert_eq!(schema, committed, "checks/checklist.schema.json is stale: run `golive schema > checks/checklist.schema.json`");
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("checks/checklist.schema.json"))
+            .expect("committed schema"),
+    )
+    .expect("committed schema is JSON");
+    assert_eq!(
+        schema, committed,
+        "checks/checklist.schema.json is stale: run `golive schema > checks/checklist.schema.json`"
+    );
     let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
     let as_json = |p: &str| -> serde_json::Value {
-        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).expect("read")).expect("yaml")
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).expect("read"))
+            .expect("yaml")
     };
-    for ok in ["checks/portfolio-golive.yaml", "tests/fixtures/valid/every-kind.yaml", "tests/fixtures/valid/minimal.yaml"] {
-        let errors: Vec<String> = validator.iter_errors(&as_json(ok)).map(|e| e.to_string()).collect();
+    for ok in [
+        "checks/portfolio-golive.yaml",
+        "tests/fixtures/valid/every-kind.yaml",
+        "tests/fixtures/valid/minimal.yaml",
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&as_json(ok))
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{ok}: {errors:?}");
     }
-    for bad in ["tests/fixtures/invalid/misspelt-key.yaml", "tests/fixtures/invalid/unknown-kind.yaml"] {
-        assert!(!validator.is_valid(&as_json(bad)), "{bad} should not validate");
+    for bad in [
+        "tests/fixtures/invalid/misspelt-key.yaml",
+        "tests/fixtures/invalid/unknown-kind.yaml",
+    ] {
+        assert!(
+            !validator.is_valid(&as_json(bad)),
+            "{bad} should not validate"
+        );
     }
 }

@@ -191,6 +191,12 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
                     format!("{}{suffix}", evidence.join("; "))
                 }
             };
+            if obs.stopped_early {
+                report.why.push_str(&format!(
+                    " (sampling stopped after {} of {} samples: the FAIL was already certain)",
+                    obs.samples, c.samples
+                ));
+            }
             if obs.cut_short && report.skipped.is_none() {
                 report.skipped = Some(format!(
                     "interrupted after {} of {} samples",

@@ -41,7 +41,10 @@ impl Run {
     }
 
     pub fn outcome(&self, id: &str) -> String {
-        self.item(id)["outcome"].as_str().unwrap_or_default().to_string()
+        self.item(id)["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
