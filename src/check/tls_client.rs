@@ -138,22 +138,22 @@ impl ServerCertVerifier for AcceptAny {
     }
 }
 
-/// A short reason for a TLS error, found anywhere in an error's source chain.
+/// A short reason for a TLS error, found anywhere in an error's chain. An `io::Error`
+/// that wraps another error is followed into what it wraps: its `source()` skips the
+/// wrapped error itself, and hyper-rustls nests the `rustls::Error` two wrappers deep.
 pub fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
             return Some(format!("TLS: {r}"));
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(r) = io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                return Some(format!("TLS: {r}"));
-            }
-        }
-        cur = e.source();
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
