@@ -78,6 +78,21 @@ pub fn load_file(path: &Path) -> Result<(Checklist, Source), Vec<Diagnostic>> {
     let source = read_source(path)?;
     match serde_yaml_ng::from_str::<Checklist>(&source.text) {
         Ok(c) => Ok((c, source)),
-        Err(e) => Err(vec![from_serde_error(path, &source.index, &e)]),
+        Err(e) => {
+            // serde stops at its first error; report every unknown key as well, and the
+            // serde error unless it is one of those.
+            let first = from_serde_error(path, &source.index, &e);
+            let mut all = super::unknown_keys(
+                path,
+                &source.text,
+                &source.index,
+                &super::checklist_schema(),
+            );
+            if !all.iter().any(|d| d.pos == first.pos) {
+                all.push(first);
+            }
+            all.sort_by_key(|d| (d.pos.line, d.pos.col));
+            Err(all)
+        }
     }
 }

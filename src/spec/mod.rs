@@ -5,10 +5,12 @@
 mod check;
 mod load;
 mod service;
+mod strict;
 
 pub use check::*;
 pub use load::{load_file, read_source, Source, MAX_FILE_BYTES};
 pub use service::*;
+pub use strict::unknown_keys;
 
 use crate::units::{Duration, Percent};
 use schemars::JsonSchema;
