@@ -119,10 +119,9 @@ pub async fn observe(
     let probe = match check.prepare(endpoints) {
         Ok(p) => p,
         Err(f) => {
-            return Observations {
-                setup_error: Some(f.reason),
-                ..Observations::default()
-            }
+            let mut obs = Observations::default();
+            obs.setup_error = Some(f.reason);
+            return obs;
         }
     };
     let shared = Mutex::new(Observations::default());

@@ -62,6 +62,9 @@ pub struct Observations {
     pub latency: Histogram<u64>,
     /// True when the run was interrupted before every planned sample ran.
     pub cut_short: bool,
+    /// The longest run of consecutive failed samples (in the order they completed).
+    pub longest_failure_run: u64,
+    current_failure_run: u64,
     /// True when sampling stopped because a FAIL was already certain.
     pub stopped_early: bool,
     /// Set when the probe could not be prepared at all (no sample ran).
@@ -79,6 +82,8 @@ impl Default for Observations {
             latency: new_histogram(),
             cut_short: false,
             stopped_early: false,
+            longest_failure_run: 0,
+            current_failure_run: 0,
             setup_error: None,
             duration: Duration::ZERO,
         }
@@ -96,10 +101,13 @@ impl Observations {
         self.samples += 1;
         match sample {
             Ok(us) => {
+                self.current_failure_run = 0;
                 self.latency.saturating_record(us.max(1));
             }
             Err(f) => {
                 self.failures += 1;
+                self.current_failure_run += 1;
+                self.longest_failure_run = self.longest_failure_run.max(self.current_failure_run);
                 *self.by_class.entry(f.class).or_default() += 1;
                 if let Some(entry) = self
                     .reasons
@@ -140,5 +148,9 @@ mod tests {
             (FailureClass::Timeout, "reason 1".to_string(), 2)
         );
         assert_eq!(o.latency.len(), 10);
+        assert_eq!(o.longest_failure_run, 1);
+        o.record(Err(Failure::new(FailureClass::Connect, "refused")));
+        o.record(Err(Failure::new(FailureClass::Connect, "refused")));
+        assert_eq!(o.longest_failure_run, 3);
     }
 }

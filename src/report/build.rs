@@ -249,6 +249,7 @@ fn sample_stats(obs: &Observations, planned: u32) -> SampleStats {
         planned,
         taken: obs.samples,
         failed: obs.failures,
+        longest_failure_run: obs.longest_failure_run,
         failures_by_class: obs
             .by_class
             .iter()

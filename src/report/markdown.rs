@@ -196,6 +196,13 @@ fn item_details(m: &mut String, i: &ItemReport) {
             "Samples: {} of {} taken, {} failed",
             s.taken, s.planned, s.failed
         );
+        if s.longest_failure_run > 1 {
+            let _ = write!(
+                m,
+                " (longest run of consecutive failures: {})",
+                s.longest_failure_run
+            );
+        }
         if let Some(l) = &s.latency_ms {
             let _ = write!(
                 m,

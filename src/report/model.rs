@@ -109,6 +109,8 @@ pub struct SampleStats {
     pub planned: u32,
     pub taken: u64,
     pub failed: u64,
+    /// The longest run of consecutive failed samples (availability: how long an outage lasted).
+    pub longest_failure_run: u64,
     /// Failed samples by class (connect, timeout, tls, expectation, protocol, setup).
     pub failures_by_class: BTreeMap<String, u64>,
     /// Latency of successful samples; absent when none succeeded.
