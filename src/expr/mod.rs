@@ -1,6 +1,14 @@
 //! The readable surface of criteria and expectations (`p95 < 250ms`, `status == 200`,
 //! `body.status == "UP"`, `header.content-type contains "json"`), parsed once into a
 //! [`Comparison`]. What a subject means, and which values fit it, is decided in `plan`.
+//!
+//! ```
+//! use golive::expr::{parse, Op};
+//! let c = parse("p95 < 100ms").unwrap();
+//! assert_eq!((c.subject_text(), c.op), ("p95".to_string(), Op::Lt));
+//! let e = parse("p95 = 100ms").unwrap_err();
+//! assert_eq!(e.offset, 4); // points at the `=`
+//! ```
 
 mod lexer;
 mod parser;

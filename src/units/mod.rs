@@ -1,6 +1,15 @@
 //! Units as types: durations, percentages, rates and byte sizes that users write in
 //! checklists (`250ms`, `1%`, `200/s`, `50MB`). Each parses once, here, into a newtype;
 //! a bare number where a unit is needed is an error naming the accepted units.
+//!
+//! ```
+//! use golive::units::{Duration, Percent};
+//! let d: Duration = "250ms".parse().unwrap();
+//! assert_eq!(d.as_micros(), 250_000);
+//! let p: Percent = "1%".parse().unwrap();
+//! assert_eq!(p.fraction(), 0.01);
+//! assert!("100".parse::<Duration>().unwrap_err().to_string().contains("bare number"));
+//! ```
 
 mod bytes;
 mod duration;
