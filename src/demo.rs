@@ -77,6 +77,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
         provider: Provider::Process,
         signoffs,
         golive,
+        metrics: None,
     };
-    run_plan(&plan, opts, cancel).await
+    run_plan(&plan, opts, &args.telemetry, cancel).await
 }

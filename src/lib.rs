@@ -12,6 +12,8 @@ pub mod diag;
 pub mod evidence;
 pub mod exit;
 pub mod expr;
+pub mod load;
+pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod run;

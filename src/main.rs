@@ -85,9 +85,11 @@ async fn run_async(command: Command) -> i32 {
                 provider: args.common.provider,
                 signoffs,
                 golive,
+                metrics: None,
             };
-            cli::run_plan(&plan, opts, interrupt_token()).await
+            cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
         }
+        Command::Load(args) => cli::load_command(args, golive, interrupt_token()).await,
         Command::Validate { .. } | Command::Schema { .. } | Command::Report { .. } => exit::GO,
     }
 }

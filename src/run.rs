@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub signoffs: HashMap<String, String>,
     /// Path of the golive binary, for `{golive}` in process commands.
     pub golive: String,
+    /// Live Prometheus metrics, when served or pushed.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// Progress, for the command line to show as it happens.
@@ -42,6 +44,16 @@ pub enum Event<'a> {
     ItemSampled {
         id: &'a str,
         obs: &'a Observations,
+    },
+    LoadStarted {
+        id: &'a str,
+        title: &'a str,
+        plan: &'a crate::load::LoadPlan,
+    },
+    Load(crate::load::LoadEvent<'a>),
+    LoadDone {
+        id: &'a str,
+        result: &'a crate::load::LoadResult,
     },
 }
 
@@ -116,8 +128,16 @@ pub async fn run(
     let mut results: HashMap<String, ItemResult> = HashMap::new();
     for item in plan.items() {
         let mut result = ItemResult::default();
-        match &item.body {
-            ItemBody::Manual(_) => {
+        let ready = match (&environment, &state) {
+            (_, RunState::EnvironmentFailed(why)) => Err(format!("not run: {why}")),
+            (_, RunState::RolledBack(why)) => Err(format!("not run: {why}")),
+            (None, _) | (_, RunState::Interrupted) => {
+                Err("not run: the run was interrupted".to_string())
+            }
+            (Some(env), RunState::Completed) => Ok(env),
+        };
+        match (&item.body, ready) {
+            (ItemBody::Manual(_), _) => {
                 result.signed = opts.signoffs.get(&item.id).map(|by| {
                     (
                         by.clone(),
@@ -125,42 +145,68 @@ pub async fn run(
                     )
                 });
             }
-            ItemBody::Check(c) => match (&environment, &state) {
-                (_, RunState::EnvironmentFailed(why)) => {
-                    result.skipped = Some(format!("not run: {why}"))
-                }
-                (None, _) | (_, RunState::Interrupted) => {
-                    result.skipped = Some("not run: the run was interrupted".into())
-                }
-                (Some(env), RunState::Completed) => {
-                    on_event(Event::ItemStarted {
-                        id: &item.id,
-                        title: &item.title,
-                        samples: c.samples,
-                    });
-                    result.target = Some(c.check.target(&env.endpoints));
-                    let planned = u64::from(c.samples);
-                    let decided = |o: &Observations| {
-                        c.criteria
-                            .iter()
-                            .any(|k| k.certain_fail(o.failures, &o.latency, planned))
-                    };
-                    let sampling = Sampling {
-                        samples: c.samples,
-                        interval: c.interval,
-                        concurrency: c.concurrency,
-                    };
-                    let obs = observe(&c.check, sampling, &env.endpoints, &cancel, &decided).await;
-                    on_event(Event::ItemSampled {
-                        id: &item.id,
-                        obs: &obs,
-                    });
-                    result.observations = Some(obs);
-                    if cancel.is_cancelled() {
-                        state = RunState::Interrupted;
+            (_, Err(why)) => result.skipped = Some(why),
+            (ItemBody::Check(c), Ok(env)) => {
+                on_event(Event::ItemStarted {
+                    id: &item.id,
+                    title: &item.title,
+                    samples: c.samples,
+                });
+                result.target = Some(c.check.target(&env.endpoints));
+                let planned = u64::from(c.samples);
+                let decided = |o: &Observations| {
+                    c.criteria
+                        .iter()
+                        .any(|k| k.certain_fail(o.failures, &o.latency, planned))
+                };
+                let sampling = Sampling {
+                    samples: c.samples,
+                    interval: c.interval,
+                    concurrency: c.concurrency,
+                };
+                let obs = observe(&c.check, sampling, &env.endpoints, &cancel, &decided).await;
+                on_event(Event::ItemSampled {
+                    id: &item.id,
+                    obs: &obs,
+                });
+                result.observations = Some(obs);
+            }
+            (ItemBody::Load(load), Ok(env)) => {
+                on_event(Event::LoadStarted {
+                    id: &item.id,
+                    title: &item.title,
+                    plan: load,
+                });
+                result.target = Some(load.target.render(&env.endpoints, None));
+                let progress = |e: crate::load::LoadEvent| on_event(Event::Load(e));
+                match crate::load::run(
+                    load,
+                    &env.endpoints,
+                    &cancel,
+                    opts.metrics.as_deref(),
+                    &progress,
+                )
+                .await
+                {
+                    Ok(outcome) => {
+                        if let Some(rb) = &outcome.result.rollback {
+                            state = RunState::RolledBack(format!(
+                                "rollback rule `{}` fired at {:.1} s into `{}`: {}",
+                                rb.rule, rb.at_s, item.id, rb.why
+                            ));
+                        }
+                        on_event(Event::LoadDone {
+                            id: &item.id,
+                            result: &outcome.result,
+                        });
+                        result.load = Some(outcome);
                     }
+                    Err(e) => result.load_error = Some(e),
                 }
-            },
+            }
+        }
+        if cancel.is_cancelled() && state == RunState::Completed {
+            state = RunState::Interrupted;
         }
         results.insert(item.id.clone(), result);
     }
@@ -183,6 +229,18 @@ pub async fn run(
         services: service_reports,
     };
     let report = report::build(plan, &results, facts);
+    if let Some(m) = &opts.metrics {
+        for item in report.items() {
+            m.set_item_outcome(&item.id, item.outcome.as_str());
+        }
+        m.set_verdict(match report.verdict {
+            crate::verdict::Verdict::Go => "GO",
+            crate::verdict::Verdict::NoGo => "NO_GO",
+            crate::verdict::Verdict::Inconclusive => "INCONCLUSIVE",
+            crate::verdict::Verdict::Rollback => "ROLLBACK",
+        });
+        m.set_exit_code(report.exit_code);
+    }
     let files = dir.write_all(&report).map_err(out_err)?;
     Ok(RunOutcome { report, files })
 }

@@ -318,7 +318,7 @@ fn a_server_error_fails_without_an_explicit_status_expectation() {
     let run = run_checklist(&yaml, &[]);
     let item = failed_item(&run, "api");
     let (class, reason) = first_failure(item);
-    assert_eq!(class, "expectation");
+    assert_eq!(class, "status_5xx");
     assert_eq!(reason, "expected status < 400, got 500");
 }
 

@@ -177,6 +177,7 @@ fn reports_match_their_golden_files_and_re_render_identically() {
         .stderr(Stdio::null())
         .status()
         .expect("run golive");
+    drop(turn);
     assert_eq!(
         status.code(),
         Some(1),

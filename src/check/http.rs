@@ -127,7 +127,7 @@ impl HttpProbe {
             .any(|e| e.subject == Subject::Status);
         if !explicit_status && response.status >= 400 {
             return Err(Failure::new(
-                FailureClass::Expectation,
+                FailureClass::of_status(response.status),
                 format!("expected status < 400, got {}", response.status),
             ));
         }

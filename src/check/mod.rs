@@ -14,7 +14,9 @@ mod websocket;
 pub use command::CommandCheck;
 pub use expect::{json_at, Observe, Observed};
 pub use http::HttpCheck;
-pub use sample::{new_histogram, Failure, FailureClass, Observations, Sample};
+pub use sample::{
+    decode_histogram, encode_histogram, new_histogram, Failure, FailureClass, Observations, Sample,
+};
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use tls_client::TlsClient;

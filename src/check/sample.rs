@@ -19,6 +19,12 @@ pub enum FailureClass {
     Timeout,
     /// TLS handshake or certificate problem.
     Tls,
+    /// An HTTP 4xx answer where no expectation named the status.
+    #[serde(rename = "status_4xx")]
+    Status4xx,
+    /// An HTTP 5xx answer where no expectation named the status.
+    #[serde(rename = "status_5xx")]
+    Status5xx,
     /// An answer that did not meet an expectation (status, body, message, exit code).
     Expectation,
     /// A malformed or oversized answer, or a broken protocol exchange.
@@ -32,6 +38,30 @@ pub enum FailureClass {
 pub struct Failure {
     pub class: FailureClass,
     pub reason: String,
+}
+
+impl FailureClass {
+    /// The class of an HTTP status that failed the default `status < 400`.
+    pub fn of_status(status: u16) -> FailureClass {
+        if status >= 500 {
+            FailureClass::Status5xx
+        } else {
+            FailureClass::Status4xx
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Connect => "connect",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Tls => "tls",
+            FailureClass::Status4xx => "status_4xx",
+            FailureClass::Status5xx => "status_5xx",
+            FailureClass::Expectation => "expectation",
+            FailureClass::Protocol => "protocol",
+            FailureClass::Setup => "setup",
+        }
+    }
 }
 
 impl Failure {
@@ -67,6 +97,11 @@ pub struct Observations {
     current_failure_run: u64,
     /// True when sampling stopped because a FAIL was already certain.
     pub stopped_early: bool,
+    /// Completed samples per second (load runs).
+    pub rate: Option<f64>,
+    /// Set when a load run could not produce its intended load; latency claims at that
+    /// load are then unsupported.
+    pub shortfall: Option<String>,
     /// Set when the probe could not be prepared at all (no sample ran).
     pub setup_error: Option<String>,
     pub duration: Duration,
@@ -84,6 +119,8 @@ impl Default for Observations {
             stopped_early: false,
             longest_failure_run: 0,
             current_failure_run: 0,
+            rate: None,
+            shortfall: None,
             setup_error: None,
             duration: Duration::ZERO,
         }
@@ -94,6 +131,34 @@ impl Default for Observations {
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3)
         .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+/// HdrHistogram V2 compressed, base64: the interchange format other HDR tools read, and
+/// how results.json carries histograms so that runs merge exactly.
+pub fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    if h.is_empty() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut buf).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(buf))
+}
+
+/// The inverse of [`encode_histogram`].
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram: {e:?}"))?;
+    let mut out = new_histogram();
+    out.add(&h)
+        .map_err(|e| format!("histogram out of range: {e:?}"))?;
+    Ok(out)
 }
 
 impl Observations {
@@ -148,6 +213,8 @@ mod tests {
             (FailureClass::Timeout, "reason 1".to_string(), 2)
         );
         assert_eq!(o.latency.len(), 10);
+        let back = decode_histogram(&encode_histogram(&o.latency).unwrap()).unwrap();
+        assert_eq!(back, o.latency);
         assert_eq!(o.longest_failure_run, 1);
         o.record(Err(Failure::new(FailureClass::Connect, "refused")));
         o.record(Err(Failure::new(FailureClass::Connect, "refused")));

@@ -19,6 +19,8 @@ pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
         CheckSpec::WebSocket(s) => websocket(s, path, ctx).map(Check::WebSocket),
         CheckSpec::Tls(s) => tls(s, path, ctx).map(Check::Tls),
         CheckSpec::Command(s) => command(s, path, ctx).map(Check::Command),
+        // A load item is planned as a whole item, not as a probe.
+        CheckSpec::Load(_) => None,
     }
 }
 
@@ -204,7 +206,7 @@ fn command(s: &CommandSpec, path: &str, ctx: &mut Ctx) -> Option<CommandCheck> {
 }
 
 /// A URL template that must start with one of `schemes` unless it starts with a placeholder.
-fn url(ctx: &mut Ctx, path: &str, text: &str, schemes: &[&str]) -> Option<Template> {
+pub(crate) fn url(ctx: &mut Ctx, path: &str, text: &str, schemes: &[&str]) -> Option<Template> {
     let t = ctx.template(path, text, false)?;
     let starts_ok = text.starts_with('{') || schemes.iter().any(|s| text.starts_with(s));
     if !starts_ok {
@@ -265,7 +267,7 @@ fn tls_client(ctx: &mut Ctx, path: &str, spec: Option<&TlsClientSpec>) -> Option
     })
 }
 
-fn expectations(
+pub(crate) fn expectations(
     ctx: &mut Ctx,
     path: &str,
     texts: &[String],

@@ -39,6 +39,8 @@ pub enum CriterionKind {
     },
     /// The count of failed samples satisfies `op count`.
     Failures { op: Op, count: u64 },
+    /// Achieved completions per second (load runs) satisfy `op rate`.
+    Throughput { op: Op, per_second: f64 },
 }
 
 impl Criterion {
@@ -82,7 +84,7 @@ impl Criterion {
 }
 
 /// Metrics a criterion may name.
-const METRICS: [&str; 9] = [
+const METRICS: [&str; 10] = [
     "p50",
     "p95",
     "p99",
@@ -92,6 +94,7 @@ const METRICS: [&str; 9] = [
     "mean",
     "max",
     "failures",
+    "rps",
 ];
 
 /// The default when an item lists no criteria: every sample meets its expectations.
@@ -183,6 +186,26 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
                 threshold,
             }
         }
+        "rps" => {
+            let per_second = match &c.value {
+                Value::Rate(r) => r.per_second(),
+                other => {
+                    return Err(at_value(format!(
+                        "rps needs a rate such as `100/s`, not {}",
+                        other.kind()
+                    )))
+                }
+            };
+            if !matches!(c.op, Op::Gt | Op::Ge) {
+                return Err(at_op(
+                    "a throughput criterion states a floor: write `rps >= 100/s`".into(),
+                ));
+            }
+            CriterionKind::Throughput {
+                op: c.op,
+                per_second,
+            }
+        }
         "failures" => {
             let count = match &c.value {
                 Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 => *n as u64,
@@ -239,6 +262,10 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
 }
 
 /// `p95` → 0.95, `p99.9` → 0.999, `p50` → 0.5; `None` for anything else.
+pub fn quantile_of(metric: &str) -> Option<f64> {
+    quantile(metric)
+}
+
 fn quantile(metric: &str) -> Option<f64> {
     let digits = metric.strip_prefix('p')?;
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {

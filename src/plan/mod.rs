@@ -6,11 +6,13 @@ mod checks;
 mod criteria;
 pub mod defaults;
 mod expect;
+mod scenario;
 mod services;
 mod template;
 
-pub use criteria::{Criterion, CriterionKind};
+pub use criteria::{every_sample_passes, Criterion, CriterionKind};
 pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
+pub use scenario::plan_scenario;
 pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};
 
 use crate::check::Check;
@@ -57,6 +59,8 @@ pub struct ItemPlan {
 pub enum ItemBody {
     Check(CheckItem),
     Manual(ManualItem),
+    /// A load scenario with its thresholds (the item's criteria included).
+    Load(Box<crate::load::LoadPlan>),
 }
 
 /// An automated item: the check, how often to sample it, and the claims over the samples.
@@ -91,6 +95,8 @@ pub fn plan_file(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
 /// Shared state while validating one file.
 pub(crate) struct Ctx<'a> {
     pub diags: Diagnostics<'a>,
+    /// Diagnostics about other files this one refers to (scenarios).
+    pub others: Vec<Diagnostic>,
     pub services: BTreeSet<String>,
     pub base_dir: PathBuf,
 }
@@ -139,6 +145,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         base_dir
     };
     let mut ctx = Ctx {
+        others: Vec::new(),
         diags: Diagnostics::new(&source.path, &source.index),
         services: c.services.keys().cloned().collect(),
         base_dir,
@@ -213,8 +220,10 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
             "add at least one item with a `check` or a `manual` sign-off",
         );
     }
-    if !ctx.diags.is_empty() {
-        return Err(ctx.diags.into_vec());
+    if !ctx.diags.is_empty() || !ctx.others.is_empty() {
+        let mut all = ctx.diags.into_vec();
+        all.append(&mut ctx.others);
+        return Err(all);
     }
     Ok(Plan {
         file: source.path.clone(),
@@ -281,6 +290,7 @@ fn item_body(item: &spec::Item, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
                 instructions: m.instructions.clone(),
             }))
         }
+        (Some(spec::CheckSpec::Load(l)), None) => load_item(item, l, path, ctx),
         (Some(spec), None) => {
             let check = checks::build(spec, &format!("{path}.check"), ctx);
             let samples = item.samples.unwrap_or(defaults::SAMPLES);
@@ -330,4 +340,53 @@ fn item_body(item: &spec::Item, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
             })
         }
     }
+}
+
+/// A `kind: load` item: the scenario planned against this checklist's services, with
+/// the item's criteria added to its thresholds.
+fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
+    for (key, set) in [
+        ("samples", item.samples.is_some()),
+        ("interval", item.interval.is_some()),
+        ("concurrency", item.concurrency.is_some()),
+    ] {
+        if set {
+            ctx.diags.error(
+                &format!("{path}.{key}"),
+                format!(
+                    "`{key}` does not apply to a load item; the scenario's executor sets the load"
+                ),
+            );
+        }
+    }
+    let file = ctx.existing_file(&format!("{path}.check.scenario"), &l.scenario)?;
+    let mut plan = match scenario::plan_scenario(&file, Some(&ctx.services)) {
+        Ok(p) => p,
+        Err(mut diags) => {
+            ctx.diags.error(
+                &format!("{path}.check.scenario"),
+                format!("the scenario `{}` is not valid (see below)", l.scenario),
+            );
+            ctx.others.append(&mut diags);
+            return None;
+        }
+    };
+    let mut ok = true;
+    for (ci, text) in item.criteria.iter().enumerate() {
+        let built = crate::expr::parse(text)
+            .map_err(|e| (e.offset, e.message))
+            .and_then(|c| criteria::build(text, &c));
+        match built {
+            Ok(criterion) => plan.thresholds.push(crate::load::Threshold {
+                request: None,
+                criterion,
+            }),
+            Err((offset, message)) => {
+                ctx.diags
+                    .error_at_offset(&format!("{path}.criteria[{ci}]"), offset, message);
+                ok = false;
+            }
+        }
+    }
+    ok.then(|| ItemBody::Load(Box::new(plan)))
 }

@@ -1,13 +1,12 @@
 //! Builds the report model from the plan, each item's results and how the run went.
 
 use super::model::*;
+use crate::check::encode_histogram;
 use crate::check::Observations;
 use crate::evidence::Outcome;
 use crate::plan::{ItemBody, ItemPlan, Plan};
 use crate::services::ServiceReport;
 use crate::verdict::{decide, judge, ItemJudgement, RunState};
-use base64::Engine;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use std::collections::HashMap;
 
 /// What happened to one item during the run.
@@ -20,6 +19,10 @@ pub struct ItemResult {
     pub skipped: Option<String>,
     /// Who signed a manual item, and when (RFC 3339).
     pub signed: Option<(String, String)>,
+    /// What a load item's run measured.
+    pub load: Option<crate::load::LoadOutcome>,
+    /// Why a load item could not start.
+    pub load_error: Option<String>,
 }
 
 /// Facts about the run as a whole.
@@ -129,6 +132,7 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
         criteria: Vec::new(),
         failures: Vec::new(),
         signoff: None,
+        load: None,
     };
     match &item.body {
         ItemBody::Manual(m) => {
@@ -150,6 +154,7 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
                 ),
             };
         }
+        ItemBody::Load(load) => load_item(&mut report, load, result, plan),
         ItemBody::Check(c) => {
             report.kind = c.check.kind().into();
             let Some(obs) = &result.observations else {
@@ -225,11 +230,89 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
     report
 }
 
+/// A load item: thresholds judged on the run's scopes; a fired rollback rule fails it.
+fn load_item(
+    report: &mut ItemReport,
+    load: &crate::load::LoadPlan,
+    result: &ItemResult,
+    plan: &Plan,
+) {
+    report.kind = "load".into();
+    let Some(outcome) = &result.load else {
+        report.why = match (&result.load_error, &result.skipped) {
+            (Some(e), _) => format!("the load could not start: {e}"),
+            (None, Some(s)) => s.clone(),
+            (None, None) => "not run: the run ended before this item".into(),
+        };
+        return;
+    };
+    let r = &outcome.result;
+    let judged_secs = (r.duration_s - r.warm_up_s).max(1e-9);
+    let scope = |request: Option<usize>| {
+        let mut obs = match request {
+            Some(i) => outcome.by_request.get(i).cloned().unwrap_or_default(),
+            None => outcome.overall.clone(),
+        };
+        obs.rate = Some(obs.samples as f64 / judged_secs);
+        obs.shortfall = r.shortfall.clone();
+        obs
+    };
+    let default = [crate::load::Threshold {
+        request: None,
+        criterion: crate::plan::every_sample_passes(),
+    }];
+    let thresholds = if load.thresholds.is_empty() {
+        &default[..]
+    } else {
+        &load.thresholds[..]
+    };
+    report.criteria = thresholds
+        .iter()
+        .map(|t| judge(&t.criterion, &scope(t.request), plan.confidence))
+        .collect();
+    report.outcome = report
+        .criteria
+        .iter()
+        .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
+    report.why = match report
+        .criteria
+        .iter()
+        .find(|o| o.outcome == report.outcome && o.outcome != Outcome::Pass)
+    {
+        Some(o) => format!("{}: {}", o.criterion, o.why),
+        None => report
+            .criteria
+            .iter()
+            .map(|o| format!("{}: {}", o.criterion, o.why))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    if let Some(rb) = &r.rollback {
+        report.outcome = Outcome::Fail;
+        report.why = format!(
+            "rollback rule `{}` fired at {:.1} s: {}",
+            rb.rule, rb.at_s, rb.why
+        );
+    }
+    report.failures = outcome
+        .overall
+        .reasons
+        .iter()
+        .map(|(class, reason, count)| FailureReason {
+            class: class_name(*class),
+            reason: reason.clone(),
+            count: *count,
+        })
+        .collect();
+    report.samples = Some(sample_stats(
+        &outcome.overall,
+        r.requests.min(u64::from(u32::MAX)) as u32,
+    ));
+    report.load = Some(r.clone());
+}
+
 fn class_name(c: crate::check::FailureClass) -> String {
-    serde_json::to_value(c)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    c.as_str().to_string()
 }
 
 fn sample_stats(obs: &Observations, planned: u32) -> SampleStats {
@@ -260,13 +343,6 @@ fn sample_stats(obs: &Observations, planned: u32) -> SampleStats {
         duration_s: (obs.duration.as_secs_f64() * 1e3).round() / 1e3,
         cut_short: obs.cut_short,
     }
-}
-
-/// HdrHistogram V2 compressed, base64: the interchange format other HDR tools read.
-pub fn encode_histogram(h: &hdrhistogram::Histogram<u64>) -> Option<String> {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new().serialize(h, &mut buf).ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
 fn hostname() -> String {

@@ -101,6 +101,8 @@ pub struct ItemReport {
     /// The first distinct failure reasons, with counts.
     pub failures: Vec<FailureReason>,
     pub signoff: Option<SignoffReport>,
+    /// The load run, for `kind: load` items.
+    pub load: Option<crate::load::LoadResult>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

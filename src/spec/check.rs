@@ -17,6 +17,16 @@ pub enum CheckSpec {
     WebSocket(WebSocketSpec),
     Tls(TlsSpec),
     Command(CommandSpec),
+    /// Runs a load scenario; the item's criteria are added to its thresholds.
+    Load(LoadSpec),
+}
+
+/// A load scenario run as a checklist item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    /// Scenario file, relative to the checklist's folder, e.g. `../scenarios/portfolio-load.yaml`.
+    pub scenario: String,
 }
 
 /// An HTTP request; each response is checked against `expect`.

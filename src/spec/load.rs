@@ -75,19 +75,26 @@ pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
 
 /// Reads and deserialises a checklist; structural errors come back located.
 pub fn load_file(path: &Path) -> Result<(Checklist, Source), Vec<Diagnostic>> {
+    load_as(path, super::checklist_schema)
+}
+
+/// Reads and deserialises a load scenario; structural errors come back located.
+pub fn load_scenario(path: &Path) -> Result<(super::Scenario, Source), Vec<Diagnostic>> {
+    load_as(path, super::scenario_schema)
+}
+
+fn load_as<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    schema: fn() -> serde_json::Value,
+) -> Result<(T, Source), Vec<Diagnostic>> {
     let source = read_source(path)?;
-    match serde_yaml_ng::from_str::<Checklist>(&source.text) {
+    match serde_yaml_ng::from_str::<T>(&source.text) {
         Ok(c) => Ok((c, source)),
         Err(e) => {
             // serde stops at its first error; report every unknown key as well, and the
             // serde error unless it is one of those.
             let first = from_serde_error(path, &source.index, &e);
-            let mut all = super::unknown_keys(
-                path,
-                &source.text,
-                &source.index,
-                &super::checklist_schema(),
-            );
+            let mut all = super::unknown_keys(path, &source.text, &source.index, &schema());
             if !all.iter().any(|d| d.pos == first.pos) {
                 all.push(first);
             }

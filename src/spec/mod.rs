@@ -4,11 +4,13 @@
 
 mod check;
 mod load;
+mod scenario;
 mod service;
 mod strict;
 
 pub use check::*;
-pub use load::{load_file, read_source, Source, MAX_FILE_BYTES};
+pub use load::{load_file, load_scenario, read_source, Source, MAX_FILE_BYTES};
+pub use scenario::*;
 pub use service::*;
 pub use strict::unknown_keys;
 

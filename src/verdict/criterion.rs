@@ -50,8 +50,22 @@ fn no_data(c: &Criterion, expected: String, obs: &Observations) -> CriterionOutc
     }
 }
 
-/// Judges `c` on `obs` at confidence `conf`.
+/// Judges `c` on `obs` at confidence `conf`. A latency claim measured by a load run that
+/// could not produce its intended load cannot pass: it says nothing about that load.
 pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOutcome {
+    let mut out = judge_measured(c, obs, conf);
+    let latency_claim = matches!(
+        c.kind,
+        CriterionKind::Quantile { .. } | CriterionKind::Mean { .. } | CriterionKind::Extreme { .. }
+    );
+    if let (true, Outcome::Pass, Some(why)) = (latency_claim, out.outcome, &obs.shortfall) {
+        out.outcome = Outcome::Inconclusive;
+        out.why = format!("{}, but the run did not produce its intended load ({why}), so it cannot support the claim at that load", out.why);
+    }
+    out
+}
+
+fn judge_measured(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOutcome {
     let pct = (conf.value() * 100.0).round();
     match &c.kind {
         CriterionKind::FailureRate {
@@ -218,6 +232,31 @@ pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOu
             }
         }
         CriterionKind::Failures { op, count } => failures(c, obs, *op, *count),
+        CriterionKind::Throughput { op, per_second } => {
+            let expected = format!("rps {op} {per_second}/s");
+            let (Some(rate), true) = (obs.rate, obs.samples > 0) else {
+                return no_data(c, expected, obs);
+            };
+            let holds = op.holds(rate.total_cmp(per_second));
+            CriterionOutcome {
+                criterion: c.text.clone(),
+                outcome: if holds { Outcome::Pass } else { Outcome::Fail },
+                expected: expected.clone(),
+                observed: format!(
+                    "rps = {rate:.1}/s ({} requests in {:.1} s)",
+                    evidence::thousands(obs.samples),
+                    obs.duration.as_secs_f64()
+                ),
+                samples: obs.samples,
+                bound: None,
+                why: format!(
+                    "achieved {rate:.1}/s {} {expected}",
+                    if holds { "meets" } else { "breaks" }
+                ),
+                samples_needed: None,
+                weak: false,
+            }
+        }
     }
 }
 

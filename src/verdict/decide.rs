@@ -44,6 +44,8 @@ pub enum RunState {
     Interrupted,
     /// A service could not be brought up or reached.
     EnvironmentFailed(String),
+    /// A rollback rule fired during load; the reason names it.
+    RolledBack(String),
 }
 
 /// The verdict, a one-line reason, and the exit code.
@@ -87,7 +89,9 @@ pub fn decide(items: &[ItemJudgement], state: &RunState) -> Decision {
         .copied()
         .filter(|i| i.outcome == Outcome::Inconclusive && !i.pending_signoff)
         .collect();
-    let (verdict, mut reason) = if !failed.is_empty() {
+    let (verdict, mut reason) = if let RunState::RolledBack(why) = state {
+        (Verdict::Rollback, why.clone())
+    } else if !failed.is_empty() {
         (
             Verdict::NoGo,
             format!("{} blocker(s) failed: {}", failed.len(), ids(&failed)),
@@ -128,6 +132,7 @@ pub fn decide(items: &[ItemJudgement], state: &RunState) -> Decision {
     let exit_code = match (state, verdict) {
         (RunState::Interrupted, _) => exit::INTERRUPTED,
         (RunState::EnvironmentFailed(_), _) => exit::ENVIRONMENT,
+        (RunState::RolledBack(_), _) => exit::ROLLBACK,
         (_, Verdict::Go) => exit::GO,
         (_, Verdict::NoGo) => exit::NO_GO,
         (_, Verdict::Inconclusive) => exit::INCONCLUSIVE,

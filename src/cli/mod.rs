@@ -1,14 +1,20 @@
 //! The command line: subcommands, their flags, and how each maps to an exit code.
 
+mod adhoc;
+mod progress;
+mod running;
+
+pub use adhoc::load_command;
+pub use running::{run_plan, Telemetry};
+
 use crate::exit;
 use crate::plan::{plan_file, ItemBody, Plan};
 use crate::report::{self, Format, Report};
-use crate::run::{self, Event, RunOptions};
+use crate::run;
 use crate::services::Provider;
 use clap::{Parser, Subcommand};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,8 +55,43 @@ pub enum Command {
     },
     /// Run the demo: the reference portfolio system against checks/portfolio-golive.yaml.
     Demo(DemoArgs),
+    /// Run a load scenario, or ad hoc: `golive load --url URL --rate 200/s --duration 30s`.
+    Load(LoadArgs),
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// The scenario to run (or give --url for an ad-hoc run).
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub scenario: Option<PathBuf>,
+    /// Ad hoc: the URL to load (no file needed).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Ad hoc, open model: arrival rate, e.g. 200/s.
+    #[arg(long, requires = "url", conflicts_with = "users", required_unless_present_any = ["users", "scenario"])]
+    pub rate: Option<crate::units::Rate>,
+    /// Ad hoc, closed model: concurrent users.
+    #[arg(long, requires = "url")]
+    pub users: Option<u32>,
+    /// Ad hoc: how long.
+    #[arg(long, requires = "url", default_value = "10s")]
+    pub duration: crate::units::Duration,
+    /// Ad hoc: per-request timeout.
+    #[arg(long, requires = "url", default_value = "5s")]
+    pub timeout: crate::units::Duration,
+    /// Ad hoc, open model: most requests in flight; arrivals beyond it are dropped.
+    #[arg(long, requires = "url", default_value_t = crate::plan::defaults::MAX_IN_FLIGHT)]
+    pub max_in_flight: u32,
+    /// Ad hoc: HTTP method.
+    #[arg(long, requires = "url", default_value = "GET")]
+    pub method: String,
+    /// Print one JSON object with the figures instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +113,18 @@ pub struct CommonRunArgs {
     /// Sign a manual item: ITEM_ID=NAME (repeatable).
     #[arg(long = "sign", value_name = "ITEM_ID=NAME")]
     pub sign: Vec<String>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TelemetryArgs {
+    /// Serve live Prometheus metrics at http://ADDR/metrics during the run (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Push metrics to this Pushgateway during the run and once more after the verdict.
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,6 +135,8 @@ pub struct DemoArgs {
     /// Run folder. Default: golive-runs/<run id>.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `golive validate`: exit 0 when every file is valid, else 2.
@@ -189,68 +244,4 @@ pub fn signoffs(plan: &Plan, flags: &[String]) -> Result<HashMap<String, String>
 /// The default run folder.
 pub fn default_out() -> PathBuf {
     PathBuf::from("golive-runs").join(run::new_run_id(chrono::Utc::now()))
-}
-
-/// Runs a plan and prints progress and the summary; returns the exit code.
-pub async fn run_plan(plan: &Plan, opts: RunOptions, cancel: CancellationToken) -> i32 {
-    eprintln!("golive: {} — {}", plan.system, plan.file.display());
-    match run::run(plan, opts, cancel, &print_event).await {
-        Ok(outcome) => {
-            print_summary(&outcome.report, &outcome.files);
-            outcome.report.exit_code
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::ENVIRONMENT
-        }
-    }
-}
-
-fn print_event(e: Event) {
-    match e {
-        Event::ServiceReady {
-            name,
-            url,
-            provider,
-            ms,
-        } => eprintln!("  service {name} ready ({provider}) at {url} after {ms} ms"),
-        Event::ServiceFailed { name, error } => eprintln!("  service {name} FAILED: {error}"),
-        Event::ItemStarted { id, title, samples } => eprintln!(
-            "  → {id}: {title} ({samples} sample{})",
-            if samples == 1 { "" } else { "s" }
-        ),
-        Event::ItemSampled { obs, .. } => {
-            let mut line = format!("    {} samples, {} failed", obs.samples, obs.failures);
-            if !obs.latency.is_empty() {
-                line.push_str(&format!(
-                    ", p95 {}",
-                    crate::evidence::latency(obs.latency.value_at_quantile(0.95))
-                ));
-            }
-            if obs.stopped_early {
-                line.push_str(", stopped early: a FAIL was certain");
-            }
-            if let Some(e) = &obs.setup_error {
-                line.push_str(&format!(", could not run: {e}"));
-            }
-            eprintln!("{line}");
-        }
-    }
-}
-
-fn print_summary(r: &Report, files: &[PathBuf]) {
-    use crate::evidence::Outcome;
-    println!();
-    for item in r.items() {
-        let mark = match item.outcome {
-            Outcome::Pass => "PASS        ",
-            Outcome::Fail => "FAIL        ",
-            Outcome::Inconclusive => "INCONCLUSIVE",
-        };
-        println!("  {mark} {:<28} {}", item.id, item.why);
-    }
-    println!();
-    println!("VERDICT: {} — {}", r.verdict.label(), r.verdict_reason);
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    println!("Reports: {}", names.join(", "));
 }

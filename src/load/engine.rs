@@ -1,0 +1,719 @@
+//! Runs a load plan. One worker loop ([`exchange`] is the single request-and-record path)
+//! is fed by the profile: in the open model a dispatcher thread hands each arrival, at
+//! its intended time, to an idle worker (a new one up to `max_in_flight`; beyond that
+//! the arrival is dropped and counted); in the closed model each user is a worker that
+//! sends again once answered. A supervisor closes a window every `base_window`, feeds
+//! the rules, and stops the load when one fires.
+
+use super::client::{Conn, Response, Target};
+use super::record::{Recorder, ScopeStats};
+use super::result::*;
+use super::rules::{RuleRun, RuleState, WindowFigures};
+use super::schedule::{level_at, Arrivals};
+use super::window::{WindowSet, Windows};
+use super::{LoadPlan, Profile};
+use crate::check::{Failure, FailureClass, Observations};
+use crate::metrics::{Metrics, RequestMetrics};
+use crate::plan::{Endpoints, Subject};
+use bytes::Bytes;
+use http_body_util::Full;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A send later than this after its intended time counts as late.
+const LATE: Duration = Duration::from_millis(1);
+
+/// Live figures for progress displays.
+pub enum LoadEvent<'a> {
+    Window {
+        elapsed_s: f64,
+        planned_s: f64,
+        window: &'a WindowSummary,
+        in_flight: u64,
+        rules: &'a [(String, RuleState)],
+    },
+}
+
+/// A finished load run: the report figures and the observations criteria are judged on.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub result: LoadResult,
+    pub overall: Observations,
+    pub by_request: Vec<Observations>,
+}
+
+struct Prepared {
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+    expect: Vec<crate::plan::Expectation>,
+    wants_json: bool,
+    explicit_status: bool,
+}
+
+struct Shared {
+    target: Target,
+    requests: Vec<Prepared>,
+    /// Cumulative weights for picking a request.
+    cumulative: Vec<u64>,
+    timeout: Duration,
+    start: Instant,
+    warm_up_end: Instant,
+    windows: Windows,
+    in_flight: AtomicU64,
+    completed: AtomicU64,
+    /// Set once the load must stop sending (planned end, rollback or interruption).
+    stop: CancellationToken,
+    metrics: Vec<Option<RequestMetrics>>,
+    recorders: Mutex<Vec<Recorder>>,
+    /// Open-model worker tasks, awaited before the recorders are collected.
+    workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    dropped: AtomicU64,
+    stopped_early: AtomicBool,
+}
+
+/// A ticket: one request to send, and when it was meant to be sent.
+struct Ticket {
+    intended: Instant,
+}
+
+pub async fn run(
+    plan: &LoadPlan,
+    endpoints: &Endpoints,
+    cancel: &CancellationToken,
+    metrics: Option<&Metrics>,
+    on_event: &(dyn Fn(LoadEvent) + Sync),
+) -> Result<LoadOutcome, String> {
+    let shared = Arc::new(prepare(plan, endpoints, metrics)?);
+    let planned = plan.profile.duration().as_std();
+    let stop = shared.stop.clone();
+    let feeder = match &plan.profile {
+        Profile::Open {
+            stages,
+            max_in_flight,
+        } => {
+            let arrivals = Arrivals::new(stages);
+            let (shared, max) = (shared.clone(), *max_in_flight);
+            let rt = tokio::runtime::Handle::current();
+            let handle = std::thread::Builder::new()
+                .name("golive-dispatch".into())
+                .spawn(move || dispatch(shared, arrivals, max, rt))
+                .map_err(|e| format!("cannot start the dispatcher thread: {e}"))?;
+            Feeder::Thread(handle)
+        }
+        Profile::Closed { stages, think_time } => {
+            let most = stages
+                .iter()
+                .map(|s| s.from.max(s.to))
+                .fold(0.0, f64::max)
+                .ceil() as usize;
+            let tasks = (0..most)
+                .map(|k| tokio::spawn(user(shared.clone(), k, stages.clone(), think_time.as_std())))
+                .collect();
+            Feeder::Users(tasks)
+        }
+    };
+
+    // Supervise: windows, rules, progress; stop at the planned end, on rollback or cancel.
+    let base = plan.base_window().as_std();
+    let mut rule_runs: Vec<RuleRun> = plan.rules.iter().map(|_| RuleRun::default()).collect();
+    let ring_len = plan
+        .rules
+        .iter()
+        .map(|r| multiple(r.window.as_std(), base))
+        .max()
+        .unwrap_or(1);
+    let mut ring: std::collections::VecDeque<WindowSet> = std::collections::VecDeque::new();
+    let mut timeline = Vec::new();
+    let mut rollback = None;
+    let mut index: u64 = 0;
+    let end = shared.start + planned;
+    loop {
+        let boundary = shared.start + base.mul_f64((index + 1) as f64);
+        let until = boundary.min(end);
+        let interrupted = tokio::select! {
+            _ = tokio::time::sleep_until(until.into()) => false,
+            _ = cancel.cancelled() => true,
+        };
+        let now = Instant::now();
+        let start_s = base.as_secs_f64() * index as f64;
+        let secs = (now - shared.start).as_secs_f64() - start_s;
+        let set = shared.windows.take();
+        let warm = now <= shared.warm_up_end;
+        let summary = summarise(&set, start_s, secs, warm);
+        ring.push_back(set);
+        if ring.len() > ring_len {
+            ring.pop_front();
+        }
+        if !warm && secs > 0.0 {
+            for ((rule, run), k) in plan.rules.iter().zip(rule_runs.iter_mut()).zip(0..) {
+                let m = multiple(rule.window.as_std(), base);
+                if !(index + 1).is_multiple_of(m as u64) && now < end {
+                    continue;
+                }
+                let mut agg = WindowSet::new(plan.requests.len());
+                for w in ring.iter().rev().take(m) {
+                    agg.merge(w);
+                }
+                let scope = agg.scope(rule.request);
+                let figures = WindowFigures {
+                    requests: scope.requests,
+                    errors: scope.errors,
+                    mean_us: (!scope.latency.is_empty()).then(|| scope.latency.mean()),
+                    secs: secs + base.as_secs_f64() * (m.min(ring.len()) as f64 - 1.0),
+                };
+                let measured = rule.measure(&figures, |q| {
+                    (!scope.latency.is_empty()).then(|| scope.latency.value_at_quantile(q))
+                });
+                let w_start = (start_s + secs - figures.secs).max(0.0);
+                let fired = run.observe(rule, w_start, figures.secs, scope.requests, measured);
+                if let Some(mx) = metrics {
+                    mx.set_rule_state(&rule.name, metric_state(run.state));
+                }
+                if fired && !rule.observe_only && rollback.is_none() {
+                    let at_s = (now - shared.start).as_secs_f64();
+                    rollback = Some(RollbackEvent {
+                        rule: rule.name.clone(),
+                        at_s: (at_s * 1000.0).round() / 1000.0,
+                        why: format!(
+                            "`{}` held for {} (window {}, {} consecutive windows)",
+                            rule.when,
+                            rule.for_,
+                            rule.window,
+                            run.timeline
+                                .iter()
+                                .rev()
+                                .take_while(|w| w.reading == super::rules::WindowReading::Breach)
+                                .count()
+                        ),
+                    });
+                    let _ = k;
+                }
+            }
+        }
+        if let Some(mx) = metrics {
+            let target = match &plan.profile {
+                Profile::Open { stages, .. } => Some(level_at(stages, start_s + secs)),
+                Profile::Closed { .. } => None,
+            };
+            mx.set_rates(&plan.name, target, summary.rps);
+            mx.set_in_flight(&plan.name, shared.in_flight.load(Ordering::Relaxed) as i64);
+        }
+        let states: Vec<(String, RuleState)> = plan
+            .rules
+            .iter()
+            .zip(&rule_runs)
+            .map(|(r, s)| (r.name.clone(), s.state))
+            .collect();
+        on_event(LoadEvent::Window {
+            elapsed_s: (now - shared.start).as_secs_f64(),
+            planned_s: planned.as_secs_f64(),
+            window: &summary,
+            in_flight: shared.in_flight.load(Ordering::Relaxed),
+            rules: &states,
+        });
+        timeline.push(summary);
+        index += 1;
+        if interrupted || rollback.is_some() || now >= end {
+            if now < end {
+                shared.stopped_early.store(true, Ordering::Relaxed);
+            }
+            break;
+        }
+    }
+    stop.cancel();
+    // Let requests in flight finish (each is bounded by the timeout), then collect.
+    feeder.join().await;
+    // Workers finish their request in flight (each bounded by the timeout), then end.
+    let workers = std::mem::take(&mut *shared.workers.lock().unwrap_or_else(|p| p.into_inner()));
+    for w in workers {
+        let _ = w.await;
+    }
+    let elapsed = shared.start.elapsed();
+    let mut all = Recorder::new(plan.requests.len());
+    for r in shared
+        .recorders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        all.merge(r);
+    }
+    Ok(finish(
+        plan, &shared, all, elapsed, timeline, rule_runs, rollback,
+    ))
+}
+
+fn metric_state(s: RuleState) -> crate::metrics::RuleState {
+    match s {
+        RuleState::Ok => crate::metrics::RuleState::Ok,
+        RuleState::Pending => crate::metrics::RuleState::Pending,
+        RuleState::Firing => crate::metrics::RuleState::Firing,
+    }
+}
+
+/// How many base windows make `w` (at least 1).
+fn multiple(w: Duration, base: Duration) -> usize {
+    ((w.as_secs_f64() / base.as_secs_f64()).round() as usize).max(1)
+}
+
+fn summarise(set: &WindowSet, start_s: f64, secs: f64, warm_up: bool) -> WindowSummary {
+    let o = &set.overall;
+    let q = |q: f64| {
+        (!o.latency.is_empty())
+            .then(|| (o.latency.value_at_quantile(q) as f64 / 1e3 * 1e3).round() / 1e3)
+    };
+    WindowSummary {
+        start_s: (start_s * 1000.0).round() / 1000.0,
+        secs: (secs * 1000.0).round() / 1000.0,
+        requests: o.requests,
+        errors: o.errors,
+        rps: if secs > 0.0 {
+            ((o.requests as f64 / secs) * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        p50_ms: q(0.5),
+        p95_ms: q(0.95),
+        p99_ms: q(0.99),
+        warm_up,
+    }
+}
+
+enum Feeder {
+    Thread(std::thread::JoinHandle<()>),
+    Users(Vec<tokio::task::JoinHandle<()>>),
+}
+
+impl Feeder {
+    async fn join(self) {
+        match self {
+            Feeder::Thread(h) => {
+                let _ = tokio::task::spawn_blocking(move || h.join()).await;
+            }
+            Feeder::Users(tasks) => {
+                for t in tasks {
+                    let _ = t.await;
+                }
+            }
+        }
+    }
+}
+
+fn prepare(
+    plan: &LoadPlan,
+    endpoints: &Endpoints,
+    metrics: Option<&Metrics>,
+) -> Result<Shared, String> {
+    let url = plan.target.render(endpoints, None);
+    let target = Target::parse(&url, &plan.tls)?;
+    let mut requests = Vec::new();
+    for r in &plan.requests {
+        let path = format!("{}{}", target.base_path, r.path.render(endpoints, None));
+        let uri: http::Uri = path
+            .parse()
+            .map_err(|e| format!("request `{}`: `{path}` is not a valid path: {e}", r.name))?;
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::HOST,
+            target
+                .authority
+                .parse()
+                .map_err(|_| format!("`{}` is not a valid host", target.authority))?,
+        );
+        for (k, v) in &r.headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("`{k}` is not a valid header name"))?;
+            let value = http::HeaderValue::from_str(&v.render(endpoints, None))
+                .map_err(|_| format!("the value of header `{k}` is not valid"))?;
+            headers.insert(name, value);
+        }
+        requests.push(Prepared {
+            method: r.method.clone(),
+            uri,
+            headers,
+            body: Bytes::from(
+                r.body
+                    .as_ref()
+                    .map(|b| b.render(endpoints, None))
+                    .unwrap_or_default(),
+            ),
+            wants_json: r
+                .expect
+                .iter()
+                .any(|e| matches!(e.subject, Subject::BodyJson(_))),
+            explicit_status: r.expect.iter().any(|e| e.subject == Subject::Status),
+            expect: r.expect.clone(),
+        });
+    }
+    let mut acc = 0u64;
+    let cumulative = plan.requests.iter().map(|r| {
+        acc += u64::from(r.weight);
+        acc
+    });
+    let start = Instant::now();
+    Ok(Shared {
+        target,
+        cumulative: cumulative.collect(),
+        timeout: plan.timeout.as_std(),
+        start,
+        warm_up_end: start + plan.warm_up.as_std(),
+        windows: Windows::new(plan.requests.len()),
+        in_flight: AtomicU64::new(0),
+        completed: AtomicU64::new(0),
+        stop: CancellationToken::new(),
+        metrics: plan
+            .requests
+            .iter()
+            .map(|r| metrics.map(|m| m.request(&plan.name, &r.name)))
+            .collect(),
+        recorders: Mutex::new(Vec::new()),
+        workers: Mutex::new(Vec::new()),
+        dropped: AtomicU64::new(0),
+        stopped_early: AtomicBool::new(false),
+        requests,
+    })
+}
+
+/// The open model's dispatcher: wakes at each intended time (a thread with nanosleep,
+/// because tokio's timer wheel only resolves whole milliseconds) and hands the arrival to
+/// the most recently idle worker, so that few connections stay hot.
+fn dispatch(
+    shared: Arc<Shared>,
+    arrivals: Arrivals,
+    max_in_flight: u32,
+    rt: tokio::runtime::Handle,
+) {
+    let idle: Arc<Mutex<Vec<mpsc::UnboundedSender<Ticket>>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = 0u32;
+    for i in 0.. {
+        let Some(t) = arrivals.time_of(i) else { break };
+        let intended = shared.start + Duration::from_secs_f64(t);
+        let now = Instant::now();
+        if intended > now {
+            std::thread::sleep(intended - now);
+        }
+        if shared.stop.is_cancelled() {
+            break;
+        }
+        let free = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let tx = match free {
+            Some(tx) => tx,
+            None if workers < max_in_flight => {
+                workers += 1;
+                let (tx, rx) = mpsc::unbounded_channel();
+                let task = rt.spawn(open_worker(shared.clone(), rx, tx.clone(), idle.clone()));
+                shared
+                    .workers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(task);
+                tx
+            }
+            None => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        };
+        shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _ = tx.send(Ticket { intended });
+    }
+    // Closing every idle sender ends those workers; busy ones end after their request.
+    idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+async fn open_worker(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Ticket>,
+    me: mpsc::UnboundedSender<Ticket>,
+    idle: Arc<Mutex<Vec<mpsc::UnboundedSender<Ticket>>>>,
+) {
+    let mut rec = Recorder::new(shared.requests.len());
+    let mut conn = None;
+    let mut me = Some(me);
+    let mut rng = fastrand::Rng::new();
+    loop {
+        let ticket = tokio::select! {
+            t = rx.recv() => match t {
+                Some(t) => t,
+                None => break,
+            },
+            _ = shared.stop.cancelled() => break,
+        };
+        exchange(&shared, &ticket, &mut conn, &mut rec, &mut rng).await;
+        shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if shared.stop.is_cancelled() {
+            break;
+        }
+        if let Some(tx) = me.take() {
+            idle.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tx.clone());
+            me = Some(tx);
+        }
+    }
+    shared
+        .recorders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(rec);
+}
+
+/// A closed-model user: active while the profile wants more than `k` users.
+async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>, think: Duration) {
+    let mut rec = Recorder::new(shared.requests.len());
+    let mut conn = None;
+    let mut rng = fastrand::Rng::new();
+    loop {
+        if shared.stop.is_cancelled() {
+            break;
+        }
+        let t = shared.start.elapsed().as_secs_f64();
+        if level_at(&stages, t) <= k as f64 {
+            conn = None;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
+                _ = shared.stop.cancelled() => break,
+            }
+        }
+        shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        exchange(
+            &shared,
+            &Ticket {
+                intended: Instant::now(),
+            },
+            &mut conn,
+            &mut rec,
+            &mut rng,
+        )
+        .await;
+        shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if !think.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(think) => {}
+                _ = shared.stop.cancelled() => break,
+            }
+        }
+    }
+    shared
+        .recorders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(rec);
+}
+
+/// The one request-and-record path both models share.
+async fn exchange(
+    shared: &Shared,
+    ticket: &Ticket,
+    conn: &mut Option<Conn>,
+    rec: &mut Recorder,
+    rng: &mut fastrand::Rng,
+) {
+    let pick = rng.u64(0..*shared.cumulative.last().unwrap_or(&1));
+    let i = shared
+        .cumulative
+        .partition_point(|&c| c <= pick)
+        .min(shared.requests.len() - 1);
+    let req = &shared.requests[i];
+    let sent = Instant::now();
+    let lag = sent.saturating_duration_since(ticket.intended);
+    let outcome = match tokio::time::timeout(shared.timeout, send(shared, req, conn)).await {
+        Ok(r) => r,
+        Err(_) => {
+            *conn = None;
+            Err(Failure::new(
+                FailureClass::Timeout,
+                format!("no complete response within {:?}", shared.timeout),
+            ))
+        }
+    };
+    let done = Instant::now();
+    let latency_us = (done - ticket.intended).as_micros() as u64;
+    let service_us = (done - sent).as_micros() as u64;
+    shared.windows.record(i, outcome.is_ok(), latency_us);
+    shared.completed.fetch_add(1, Ordering::Relaxed);
+    if let Some(m) = &shared.metrics[i] {
+        match &outcome {
+            Ok(()) => m.ok(done - ticket.intended, done - sent),
+            Err(f) => m.error(f.class.as_str(), done - ticket.intended),
+        }
+    }
+    if ticket.intended < shared.warm_up_end {
+        rec.warm_up += 1;
+        return;
+    }
+    let _ = rec.send_lag.record((lag.as_micros() as u64).max(1));
+    if lag > LATE {
+        rec.late += 1;
+    }
+    rec.per_request[i].record(&outcome, latency_us, service_us);
+}
+
+async fn send(shared: &Shared, req: &Prepared, conn: &mut Option<Conn>) -> Result<(), Failure> {
+    if conn.is_none() {
+        *conn = Some(Conn::open(&shared.target).await?);
+    }
+    let c = conn
+        .as_mut()
+        .ok_or_else(|| Failure::new(FailureClass::Connect, "no connection"))?;
+    let mut builder = http::Request::builder()
+        .method(req.method.clone())
+        .uri(req.uri.clone());
+    if let Some(h) = builder.headers_mut() {
+        h.clone_from(&req.headers);
+    }
+    let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
+        Failure::new(
+            FailureClass::Setup,
+            format!("cannot build the request: {e}"),
+        )
+    })?;
+    let mut resp: Response = match c.send(request).await {
+        Ok(r) => r,
+        Err(f) => {
+            *conn = None;
+            return Err(f);
+        }
+    };
+    if !req.explicit_status && resp.status >= 400 {
+        return Err(Failure::new(
+            FailureClass::of_status(resp.status),
+            format!("expected status < 400, got {}", resp.status),
+        ));
+    }
+    if req.wants_json {
+        resp.json = serde_json::from_slice(&resp.body).ok();
+    }
+    for e in &req.expect {
+        e.check(&resp)
+            .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
+    }
+    Ok(())
+}
+
+fn finish(
+    plan: &LoadPlan,
+    shared: &Shared,
+    all: Recorder,
+    elapsed: Duration,
+    timeline: Vec<WindowSummary>,
+    rule_runs: Vec<RuleRun>,
+    rollback: Option<RollbackEvent>,
+) -> LoadOutcome {
+    let overall = all.overall();
+    let judged = elapsed.saturating_sub(plan.warm_up.as_std());
+    let achieved = if judged.as_secs_f64() > 0.0 {
+        overall.requests as f64 / judged.as_secs_f64()
+    } else {
+        0.0
+    };
+    let planned = plan.profile.duration().as_secs_f64();
+    let (target_rps, max_in_flight) = match &plan.profile {
+        Profile::Open {
+            stages,
+            max_in_flight,
+        } => (
+            Some(Arrivals::new(stages).total() / planned.max(1e-9)),
+            Some(*max_in_flight),
+        ),
+        Profile::Closed { .. } => (None, None),
+    };
+    let dropped = shared.dropped.load(Ordering::Relaxed);
+    let stopped_early = shared.stopped_early.load(Ordering::Relaxed);
+    let shortfall = shortfall(
+        target_rps,
+        achieved,
+        dropped,
+        all.late,
+        overall.requests + dropped,
+        stopped_early,
+    );
+    let scope = |s: &ScopeStats| s.observations(judged);
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
+    let result = LoadResult {
+        scenario: plan.name.clone(),
+        model: plan.profile.model().into(),
+        planned_s: round(planned),
+        duration_s: round(elapsed.as_secs_f64()),
+        warm_up_s: round(plan.warm_up.as_secs_f64()),
+        target_rps: target_rps.map(round),
+        achieved_rps: round(achieved),
+        requests: overall.requests,
+        errors: overall.errors,
+        warm_up_requests: all.warm_up,
+        dropped,
+        late: all.late,
+        max_in_flight,
+        send_lag_ms: target_rps.and_then(|_| Percentiles::of(&all.send_lag)),
+        shortfall,
+        overall: ScopeResult::of("*", &overall),
+        by_request: plan
+            .requests
+            .iter()
+            .zip(&all.per_request)
+            .map(|(r, s)| ScopeResult::of(&r.name, s))
+            .collect(),
+        timeline,
+        rules: plan
+            .rules
+            .iter()
+            .zip(rule_runs)
+            .map(|(r, run)| RuleResult {
+                name: r.name.clone(),
+                when: r.when.clone(),
+                for_s: r.for_.as_secs_f64(),
+                window_s: r.window.as_secs_f64(),
+                observe_only: r.observe_only,
+                final_state: run.state,
+                fired_at_s: run.fired_at_s,
+                timeline: run.timeline,
+            })
+            .collect(),
+        rollback,
+        stopped_early,
+    };
+    let mut overall_obs = scope(&overall);
+    overall_obs.cut_short = stopped_early;
+    LoadOutcome {
+        result,
+        overall: overall_obs,
+        by_request: all.per_request.iter().map(scope).collect(),
+    }
+}
+
+/// Why the run could not support claims at its intended load, if it could not.
+fn shortfall(
+    target: Option<f64>,
+    achieved: f64,
+    dropped: u64,
+    late: u64,
+    arrivals: u64,
+    stopped_early: bool,
+) -> Option<String> {
+    let target = target?;
+    if stopped_early {
+        return None;
+    }
+    let mut why = Vec::new();
+    if dropped > 0 {
+        why.push(format!(
+            "{dropped} arrivals were dropped at the in-flight bound"
+        ));
+    }
+    if achieved < target * 0.95 {
+        why.push(format!(
+            "achieved {achieved:.1}/s of the intended {target:.1}/s"
+        ));
+    }
+    if arrivals > 0 && late as f64 / arrivals as f64 > 0.05 {
+        why.push(format!(
+            "{late} of {arrivals} requests were sent more than 1 ms late"
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}

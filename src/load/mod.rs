@@ -1,0 +1,106 @@
+//! Load: many requests from one hot loop, in the open model (arrivals on a schedule,
+//! latency measured from each request's intended send time, so a stalled system delays
+//! the clock of every request queued behind it) or the closed model (users that wait
+//! for their responses). Rollback rules watch consecutive windows while the load runs
+//! and stop it when one fires.
+
+mod client;
+mod engine;
+mod record;
+pub mod result;
+pub mod rules;
+pub mod schedule;
+mod window;
+
+pub use engine::{run, LoadEvent, LoadOutcome};
+pub use result::LoadResult;
+pub use rules::{Rule, RuleMetric, RuleState};
+
+use crate::check::TlsClient;
+use crate::plan::{Criterion, Expectation, Template};
+use crate::services::ServicePlan;
+use crate::units::Duration;
+use schedule::Stage;
+use std::path::PathBuf;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub name: String,
+    pub file: PathBuf,
+    /// Services to bring up when the scenario runs alone.
+    pub services: Vec<ServicePlan>,
+    pub target: Template,
+    pub tls: TlsClient,
+    pub requests: Vec<RequestPlan>,
+    pub profile: Profile,
+    pub warm_up: Duration,
+    pub timeout: Duration,
+    pub thresholds: Vec<Threshold>,
+    pub rules: Vec<Rule>,
+}
+
+/// One named request of a scenario.
+#[derive(Debug, Clone)]
+pub struct RequestPlan {
+    pub name: String,
+    pub weight: u32,
+    pub method: http::Method,
+    pub path: Template,
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<Template>,
+    pub expect: Vec<Expectation>,
+}
+
+/// The load profile: the single value the one worker loop is driven by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    /// Arrival-rate stages (per second) and the in-flight bound.
+    Open {
+        stages: Vec<Stage>,
+        max_in_flight: u32,
+    },
+    /// User-count stages and each user's pause between requests.
+    Closed {
+        stages: Vec<Stage>,
+        think_time: Duration,
+    },
+}
+
+impl Profile {
+    /// Planned length of the load.
+    pub fn duration(&self) -> Duration {
+        let stages = match self {
+            Profile::Open { stages, .. } | Profile::Closed { stages, .. } => stages,
+        };
+        Duration::from_std(std::time::Duration::from_secs_f64(
+            stages.iter().map(|s| s.secs).sum(),
+        ))
+    }
+
+    pub fn model(&self) -> &'static str {
+        match self {
+            Profile::Open { .. } => "open",
+            Profile::Closed { .. } => "closed",
+        }
+    }
+}
+
+/// A claim over the whole run (after warm-up), for all requests or one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// Index into `requests`; `None` for all requests.
+    pub request: Option<usize>,
+    pub criterion: Criterion,
+}
+
+impl LoadPlan {
+    /// The shortest rule window, which is also the timeline's window (10s without rules).
+    pub fn base_window(&self) -> Duration {
+        self.rules
+            .iter()
+            .map(|r| r.window)
+            .min()
+            .unwrap_or(Duration::from_secs(10))
+    }
+}

@@ -1,0 +1,246 @@
+//! golive's Prometheus export: the only module that knows the exposition format.
+//!
+//! [`Metrics`] owns a registry whose every family comes from [`names::METRICS`]. The
+//! load engine records through pre-resolved [`RequestMetrics`] handles, the gate checks
+//! through [`CheckMetrics`], and the orchestrator sets rule states, item outcomes and
+//! the verdict. The exposition is served over HTTP ([`serve`]) for a Prometheus to
+//! scrape during a run, and pushed to a Pushgateway ([`push`]) so a short CI run that
+//! ends between two scrapes loses nothing.
+
+mod handles;
+pub mod names;
+mod push;
+mod register;
+mod serve;
+#[cfg(test)]
+mod tests;
+
+pub use handles::{CheckMetrics, RequestMetrics};
+pub use push::{push, push_periodically, PushError};
+pub use serve::serve;
+
+use names::{OUTCOMES, VERDICTS};
+use prometheus::{GaugeVec, HistogramVec, IntCounterVec, IntGaugeVec, Registry};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The content type of [`Metrics::render`]'s text, as Prometheus and the Pushgateway
+/// expect it.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// What names a run in `golive_run_info`, and (`run_id`) its Pushgateway group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLabels {
+    pub run_id: String,
+    /// The checklist's `system`.
+    pub system: String,
+    /// The checklist's file name.
+    pub checklist: String,
+}
+
+/// A rollback rule's state, exported as `golive_rule_state` 0/1/2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleState {
+    /// The condition does not hold.
+    Ok,
+    /// The condition holds but not yet for the rule's `for` duration.
+    Pending,
+    /// The condition has held for the `for` duration: the rule fired.
+    Firing,
+}
+
+impl RuleState {
+    fn value(self) -> i64 {
+        match self {
+            RuleState::Ok => 0,
+            RuleState::Pending => 1,
+            RuleState::Firing => 2,
+        }
+    }
+}
+
+/// golive's metrics for one run. Share it as `Arc<Metrics>`; every method takes `&self`.
+pub struct Metrics {
+    registry: Registry,
+    run_id: String,
+    request_duration: HistogramVec,
+    request_service_time: HistogramVec,
+    request_error_duration: HistogramVec,
+    requests: IntCounterVec,
+    request_errors: IntCounterVec,
+    in_flight: IntGaugeVec,
+    target_rate: GaugeVec,
+    achieved_rate: GaugeVec,
+    dropped: IntCounterVec,
+    late: IntCounterVec,
+    check_duration: HistogramVec,
+    check_samples: IntCounterVec,
+    check_failures: IntCounterVec,
+    rule_state: IntGaugeVec,
+    rule_firing: IntGaugeVec,
+    item_outcome: IntGaugeVec,
+    verdict: IntGaugeVec,
+    exit_code: IntGaugeVec,
+}
+
+impl Metrics {
+    /// Registers every family of [`names::METRICS`] and sets `golive_run_info` and
+    /// `golive_run_start_time_seconds` (now).
+    pub fn new(run: &RunLabels) -> Metrics {
+        use names as n;
+        use register::{gauge, histogram, int_counter, int_gauge};
+        let r = Registry::new();
+        let metrics = Metrics {
+            run_id: run.run_id.clone(),
+            request_duration: histogram(&r, &n::REQUEST_DURATION),
+            request_service_time: histogram(&r, &n::REQUEST_SERVICE_TIME),
+            request_error_duration: histogram(&r, &n::REQUEST_ERROR_DURATION),
+            requests: int_counter(&r, &n::REQUESTS),
+            request_errors: int_counter(&r, &n::REQUEST_ERRORS),
+            in_flight: int_gauge(&r, &n::IN_FLIGHT),
+            target_rate: gauge(&r, &n::TARGET_RATE),
+            achieved_rate: gauge(&r, &n::ACHIEVED_RATE),
+            dropped: int_counter(&r, &n::DROPPED),
+            late: int_counter(&r, &n::LATE),
+            check_duration: histogram(&r, &n::CHECK_DURATION),
+            check_samples: int_counter(&r, &n::CHECK_SAMPLES),
+            check_failures: int_counter(&r, &n::CHECK_FAILURES),
+            rule_state: int_gauge(&r, &n::RULE_STATE),
+            rule_firing: int_gauge(&r, &n::RULE_FIRING),
+            item_outcome: int_gauge(&r, &n::ITEM_OUTCOME),
+            verdict: int_gauge(&r, &n::VERDICT),
+            exit_code: int_gauge(&r, &n::EXIT_CODE),
+            registry: r,
+        };
+        // Set once and never read back: no need to keep the handles.
+        int_gauge(&metrics.registry, &n::RUN_INFO)
+            .with_label_values(&[&run.run_id, &run.system, &run.checklist])
+            .set(1);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        gauge(&metrics.registry, &n::RUN_START_TIME)
+            .with_label_values::<&str>(&[])
+            .set(now);
+        // All verdicts at 0 until one is decided, so "verdict is not GO" alerts and
+        // panels see a decided verdict, not a missing series, as the change.
+        for v in VERDICTS {
+            metrics.verdict.with_label_values(&[v]).set(0);
+        }
+        metrics
+    }
+
+    /// The run id the Pushgateway groups this run's metrics under.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Handles for one request of one scenario; make them once per scenario and
+    /// request before the load starts, not per request.
+    pub fn request(&self, scenario: &str, request: &str) -> RequestMetrics {
+        let labels = [scenario, request];
+        RequestMetrics {
+            duration: handles::child(&self.request_duration, &labels),
+            service_time: handles::child(&self.request_service_time, &labels),
+            error_duration: handles::child(&self.request_error_duration, &labels),
+            requests: self.requests.with_label_values(&labels),
+            errors: handles::per_class(&self.request_errors, &labels),
+        }
+    }
+
+    /// Handles for one gate check item; `kind` is its check kind (`http`, `tcp`, ...).
+    pub fn check(&self, item: &str, kind: &str) -> CheckMetrics {
+        let labels = [item, kind];
+        CheckMetrics {
+            duration: handles::child(&self.check_duration, &labels),
+            samples: self.check_samples.with_label_values(&labels),
+            failures: handles::per_class(&self.check_failures, &labels),
+        }
+    }
+
+    pub fn set_in_flight(&self, scenario: &str, n: i64) {
+        self.in_flight.with_label_values(&[scenario]).set(n);
+    }
+
+    /// The profile's current target (`None` in the closed model, where there is none:
+    /// the series is then removed rather than set to a made-up 0) and the rate sent.
+    pub fn set_rates(&self, scenario: &str, target_per_s: Option<f64>, achieved_per_s: f64) {
+        match target_per_s {
+            Some(t) => self.target_rate.with_label_values(&[scenario]).set(t),
+            None => {
+                // Err only means there was no such series: nothing to remove.
+                let _ = self.target_rate.remove_label_values(&[scenario]);
+            }
+        }
+        self.achieved_rate
+            .with_label_values(&[scenario])
+            .set(achieved_per_s);
+    }
+
+    /// Open-model requests not sent because the in-flight bound was reached.
+    pub fn add_dropped(&self, scenario: &str, n: u64) {
+        self.dropped.with_label_values(&[scenario]).inc_by(n);
+    }
+
+    /// Requests sent later than their intended time by more than the lag tolerance.
+    pub fn add_late(&self, scenario: &str, n: u64) {
+        self.late.with_label_values(&[scenario]).inc_by(n);
+    }
+
+    pub fn set_rule_state(&self, rule: &str, state: RuleState) {
+        self.rule_state
+            .with_label_values(&[rule])
+            .set(state.value());
+        let firing = i64::from(state == RuleState::Firing);
+        self.rule_firing.with_label_values(&[rule]).set(firing);
+    }
+
+    /// Sets `golive_item_outcome{item, outcome}` to 1 for `outcome` (`PASS`, `FAIL` or
+    /// `INCONCLUSIVE`, any case) and 0 for the other two. An unknown outcome sets all
+    /// three to 0 rather than adding a label value.
+    pub fn set_item_outcome(&self, item: &str, outcome: &str) {
+        let known = OUTCOMES.iter().find(|o| o.eq_ignore_ascii_case(outcome));
+        if known.is_none() {
+            tracing::warn!(item, outcome, "Unknown item outcome; exported as none.");
+        }
+        for o in OUTCOMES {
+            let hot = Some(o) == known;
+            self.item_outcome
+                .with_label_values(&[item, o])
+                .set(i64::from(hot));
+        }
+    }
+
+    /// Sets `golive_verdict{verdict}` one-hot. Takes results.json's spelling (`NO_GO`)
+    /// and the people's (`NO-GO`), any case; an unknown verdict leaves all at 0.
+    pub fn set_verdict(&self, verdict: &str) {
+        let normal = verdict.replace('-', "_");
+        let known = VERDICTS.iter().find(|v| v.eq_ignore_ascii_case(&normal));
+        if known.is_none() {
+            tracing::warn!(verdict, "Unknown verdict; exported as none.");
+        }
+        for v in VERDICTS {
+            let hot = Some(v) == known;
+            self.verdict.with_label_values(&[v]).set(i64::from(hot));
+        }
+    }
+
+    pub fn set_exit_code(&self, code: i32) {
+        self.exit_code
+            .with_label_values::<&str>(&[])
+            .set(i64::from(code));
+    }
+
+    /// The text exposition format 0.0.4 of every series.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Encoding fails only for a family the registry should have refused at
+        // registration; keep what was written and say so rather than panic mid-run.
+        if let Err(e) =
+            prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out)
+        {
+            tracing::error!(error = %e, "Cannot encode the metrics.");
+        }
+        out
+    }
+}

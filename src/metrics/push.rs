@@ -1,0 +1,177 @@
+//! Pushing the exposition to a Prometheus Pushgateway, for runs too short to be scraped
+//! (a CI gate that ends between two scrapes). Each push is a `PUT` of the whole
+//! exposition to the run's group, `{url}/metrics/job/{job}/run_id/{run_id}`: `PUT`
+//! replaces the group, so the final flush after the verdict leaves exactly the run's
+//! final state, and runs never overwrite each other.
+
+use super::{Metrics, CONTENT_TYPE};
+use base64::Engine;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long one push may take; a Pushgateway that hangs must not hold up the verdict.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of an error answer's body to keep in [`PushError::Status`].
+const BODY_LIMIT: usize = 512;
+/// The shortest interval [`push_periodically`] accepts, so a zero cannot spin.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why a push failed; each names the URL pushed to.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("cannot push metrics to {url}: {reason}")]
+    Setup { url: String, reason: String },
+    #[error("cannot push metrics to {url}: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the Pushgateway refused the metrics pushed to {url}: HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// Pushes the current exposition to the Pushgateway at `url` (`http://` or `https://`,
+/// with or without a trailing `/`), grouped by `job` and the run's id.
+pub async fn push(metrics: &Metrics, url: &str, job: &str) -> Result<(), PushError> {
+    let target = group_url(url, job, metrics.run_id());
+    let client = client(&target)?;
+    push_with(&client, metrics, &target).await
+}
+
+/// Pushes every `every` until `cancel` fires, logging (not returning) failures: a
+/// Pushgateway that is briefly away must not end the run. It does not push on
+/// cancellation: the caller makes the final [`push`] once the verdict is set, so the
+/// last state pushed is the decided one.
+pub async fn push_periodically(
+    metrics: Arc<Metrics>,
+    url: String,
+    job: String,
+    every: Duration,
+    cancel: CancellationToken,
+) -> Result<(), PushError> {
+    let target = group_url(&url, &job, metrics.run_id());
+    let client = client(&target)?;
+    let mut tick = tokio::time::interval(every.max(MIN_INTERVAL));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate; the run has recorded nothing yet
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = push_with(&client, &metrics, &target).await {
+            tracing::warn!(error = %e, "Cannot push metrics; will retry.");
+        }
+    }
+}
+
+fn client(target: &str) -> Result<reqwest::Client, PushError> {
+    let setup = |reason: String| PushError::Setup {
+        url: target.to_string(),
+        reason,
+    };
+    let tls = crate::check::TlsClient::default()
+        .config(&[b"http/1.1"])
+        .map_err(setup)?;
+    reqwest::Client::builder()
+        // Like golive's other clients: the address is the one given, never a proxy's.
+        .no_proxy()
+        .timeout(PUSH_TIMEOUT)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| setup(e.to_string()))
+}
+
+async fn push_with(
+    client: &reqwest::Client,
+    metrics: &Metrics,
+    target: &str,
+) -> Result<(), PushError> {
+    let request_error = |source| PushError::Request {
+        url: target.to_string(),
+        source,
+    };
+    let answer = client
+        .put(target)
+        .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+        .body(metrics.render())
+        .send()
+        .await
+        .map_err(request_error)?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = answer.text().await.unwrap_or_default();
+    Err(PushError::Status {
+        url: target.to_string(),
+        status: status.as_u16(),
+        body: truncate(body.trim(), BODY_LIMIT),
+    })
+}
+
+/// `{url}/metrics/job/{job}/run_id/{run_id}`, each value as a path segment.
+pub(super) fn group_url(url: &str, job: &str, run_id: &str) -> String {
+    format!(
+        "{}/metrics/{}/{}",
+        url.trim_end_matches('/'),
+        segment("job", job),
+        segment("run_id", run_id),
+    )
+}
+
+/// `name/value`, or the Pushgateway's `name@base64/…` form when the value is empty or
+/// holds anything but a safe character: a `/` would otherwise split the path and
+/// percent-decoding differs between proxies.
+fn segment(name: &str, value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !value.is_empty() && value.chars().all(safe) {
+        format!("{name}/{value}")
+    } else if value.is_empty() {
+        // The Pushgateway's spelling of an empty value.
+        format!("{name}@base64/=")
+    } else {
+        let encoded = base64::engine::general_purpose::URL_SAFE.encode(value);
+        format!("{name}@base64/{encoded}")
+    }
+}
+
+fn truncate(s: &str, limit: usize) -> String {
+    match s.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_url_puts_job_and_run_id_in_the_path() {
+        assert_eq!(
+            group_url("http://127.0.0.1:9091/", "golive", "20261121T223554Z-3f9a"),
+            "http://127.0.0.1:9091/metrics/job/golive/run_id/20261121T223554Z-3f9a"
+        );
+    }
+
+    #[test]
+    fn unsafe_values_are_base64_encoded() {
+        assert_eq!(
+            group_url("http://h", "ci/gate", ""),
+            "http://h/metrics/job@base64/Y2kvZ2F0ZQ==/run_id@base64/="
+        );
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        assert_eq!(truncate("abcdef", 3), "abc…");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+}

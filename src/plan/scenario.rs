@@ -1,0 +1,499 @@
+//! Validates a load scenario into a [`LoadPlan`]: executor stages, request weights,
+//! thresholds (optionally scoped to a request: `checkout.p99 < 500ms`) and rollback rules
+//! (`error_rate > 5%` for 2m), every problem located.
+
+use super::{checks, criteria, defaults, services, Ctx};
+use crate::check::TlsClient;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::expr::{Comparison, Op, PathSeg, Value};
+use crate::load::schedule::Stage;
+use crate::load::{LoadPlan, Profile, RequestPlan, Rule, RuleMetric, Threshold};
+use crate::plan::KindSubjects;
+use crate::spec::{ExecutorSpec, NoData, Scenario, Source};
+use crate::units::Duration;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Reads and validates a scenario file. `services` is the checklist's service names
+/// when the scenario runs from a checklist; `None` when it runs alone (its own services).
+pub fn plan_scenario(
+    path: &Path,
+    services: Option<&BTreeSet<String>>,
+) -> Result<LoadPlan, Vec<Diagnostic>> {
+    let (scenario, source) = crate::spec::load_scenario(path)?;
+    build(&scenario, &source, services)
+}
+
+pub fn build(
+    s: &Scenario,
+    source: &Source,
+    outer: Option<&BTreeSet<String>>,
+) -> Result<LoadPlan, Vec<Diagnostic>> {
+    let base_dir = source
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut ctx = Ctx {
+        others: Vec::new(),
+        diags: Diagnostics::new(&source.path, &source.index),
+        services: outer
+            .cloned()
+            .unwrap_or_else(|| s.services.keys().cloned().collect()),
+        base_dir,
+    };
+    let own_services = match outer {
+        Some(_) => Vec::new(),
+        None => s
+            .services
+            .iter()
+            .filter_map(|(n, sv)| services::build(n, sv, &mut ctx))
+            .collect(),
+    };
+    let target = checks::url(&mut ctx, "target", &s.target, &["http://", "https://"]);
+    let requests = requests(s, &mut ctx);
+    let profile = profile(&s.executor, &mut ctx);
+    let duration = profile.as_ref().map(Profile::duration);
+    let warm_up = s.warm_up.unwrap_or(Duration::ZERO);
+    if let Some(d) = duration {
+        if warm_up >= d {
+            ctx.diags.error_hint(
+                "warm_up",
+                format!("the warm-up ({warm_up}) is not shorter than the load ({d})"),
+                "shorten the warm-up or lengthen the executor's duration",
+            );
+        }
+    }
+    let timeout = s.timeout.unwrap_or(defaults::HTTP_TIMEOUT);
+    if timeout == Duration::ZERO {
+        ctx.diags
+            .error("timeout", "a timeout of 0 would fail every request");
+    }
+    let names: Vec<String> = s.requests.iter().map(|r| r.name.clone()).collect();
+    let thresholds: Vec<Threshold> = s
+        .thresholds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| threshold(&mut ctx, &format!("thresholds[{i}]"), t, &names))
+        .collect();
+    let rules: Vec<Rule> = s
+        .rollback
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| rule(&mut ctx, i, r, &names))
+        .collect();
+    if let Some(base) = rules.iter().map(|r| r.window).min() {
+        for (i, r) in rules.iter().enumerate() {
+            let ratio = r.window.as_secs_f64() / base.as_secs_f64();
+            if (ratio - ratio.round()).abs() > 1e-6 {
+                ctx.diags.error(
+                    &format!("rollback[{i}].window"),
+                    format!(
+                        "window {} is not a multiple of the shortest rule window ({base})",
+                        r.window
+                    ),
+                );
+            }
+        }
+    }
+    if !ctx.diags.is_empty() {
+        return Err(ctx.diags.into_vec());
+    }
+    let name = s.name.clone().unwrap_or_else(|| {
+        source
+            .path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    });
+    match (target, requests, profile) {
+        (Some(target), Some(requests), Some(profile)) => Ok(LoadPlan {
+            name,
+            file: source.path.clone(),
+            services: own_services,
+            target,
+            tls: TlsClient::default(),
+            requests,
+            profile,
+            warm_up,
+            timeout,
+            thresholds,
+            rules,
+        }),
+        _ => Err(vec![]),
+    }
+}
+
+fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
+    if s.requests.is_empty() {
+        ctx.diags.error_hint(
+            "requests",
+            "the scenario has no requests",
+            "add at least one: { name: home, path: / }",
+        );
+        return None;
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Some(Vec::new());
+    for (i, r) in s.requests.iter().enumerate() {
+        let p = format!("requests[{i}]");
+        if !services::valid_id(&r.name) {
+            ctx.diags.error(
+                &format!("{p}.name"),
+                format!(
+                    "`{}` is not a valid request name; use letters, digits, `-` and `_`",
+                    r.name
+                ),
+            );
+        }
+        if !seen.insert(r.name.clone()) {
+            ctx.diags.error(
+                &format!("{p}.name"),
+                format!("request name `{}` is used twice", r.name),
+            );
+        }
+        let method = match r.method.as_deref().map(str::to_ascii_uppercase) {
+            None => Some(http::Method::GET),
+            Some(m) if METHODS.contains(&m.as_str()) => http::Method::from_bytes(m.as_bytes()).ok(),
+            Some(m) => {
+                ctx.diags.error(
+                    &format!("{p}.method"),
+                    format!(
+                        "`{m}` is not an HTTP method golive sends; use one of {}",
+                        METHODS.join(", ")
+                    ),
+                );
+                None
+            }
+        };
+        if !r.path.starts_with('/') && !r.path.starts_with('{') {
+            ctx.diags.error(
+                &format!("{p}.path"),
+                format!("`{}` must start with `/`", r.path),
+            );
+        }
+        let path = ctx.template(&format!("{p}.path"), &r.path, false);
+        let headers: Option<Vec<_>> = r
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                ctx.template(&format!("{p}.headers.{k}"), v, false)
+                    .map(|t| (k.clone(), t))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        let body = r
+            .body
+            .as_ref()
+            .and_then(|b| ctx.template(&format!("{p}.body"), b, false));
+        let expect = checks::expectations(ctx, &p, &r.expect, KindSubjects::Http);
+        match (method, path, headers, expect, out.as_mut()) {
+            (Some(method), Some(path), Some(headers), Some(expect), Some(v)) => {
+                v.push(RequestPlan {
+                    name: r.name.clone(),
+                    weight: r.weight.unwrap_or(1),
+                    method,
+                    path,
+                    headers,
+                    body,
+                    expect,
+                })
+            }
+            _ => out = None,
+        }
+    }
+    if s.requests
+        .iter()
+        .map(|r| u64::from(r.weight.unwrap_or(1)))
+        .sum::<u64>()
+        == 0
+    {
+        ctx.diags.error_hint(
+            "requests",
+            "the request weights add up to 0, so no request could ever be sent",
+            "give at least one request a weight above 0",
+        );
+        return None;
+    }
+    out
+}
+
+fn stages_ok(ctx: &mut Ctx, path: &str, stages: &[Stage]) -> bool {
+    let mut ok = true;
+    if stages.is_empty() {
+        ctx.diags.error_hint(
+            path,
+            "there are no stages",
+            "add stages such as [{ duration: 30s, target: 100/s }]",
+        );
+        return false;
+    }
+    for (i, s) in stages.iter().enumerate() {
+        if s.secs <= 0.0 {
+            ctx.diags.error(
+                &format!("{path}[{i}].duration"),
+                "a stage lasts longer than 0s",
+            );
+            ok = false;
+        }
+    }
+    if ok && stages.iter().all(|s| s.from <= 0.0 && s.to <= 0.0) {
+        ctx.diags.error(
+            path,
+            "every stage is at zero, so the load would send nothing",
+        );
+        ok = false;
+    }
+    ok
+}
+
+fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
+    let p = "executor";
+    let in_flight = |ctx: &mut Ctx, m: Option<u32>| {
+        let m = m.unwrap_or(defaults::MAX_IN_FLIGHT);
+        if m == 0 {
+            ctx.diags.error(
+                &format!("{p}.max_in_flight"),
+                "max_in_flight must be at least 1",
+            );
+        }
+        m
+    };
+    match e {
+        ExecutorSpec::ConstantRate(c) => {
+            let stages = vec![Stage {
+                secs: c.duration.as_secs_f64(),
+                from: c.rate.per_second(),
+                to: c.rate.per_second(),
+            }];
+            let max_in_flight = in_flight(ctx, c.max_in_flight);
+            stages_ok(ctx, &format!("{p}.duration"), &stages).then_some(Profile::Open {
+                stages,
+                max_in_flight,
+            })
+        }
+        ExecutorSpec::RampingRate(c) => {
+            let mut from = c
+                .start_rate
+                .map(|r| r.per_second())
+                .or(c.stages.first().map(|s| s.target.per_second()))
+                .unwrap_or(0.0);
+            let stages: Vec<Stage> = c
+                .stages
+                .iter()
+                .map(|s| {
+                    let st = Stage {
+                        secs: s.duration.as_secs_f64(),
+                        from,
+                        to: s.target.per_second(),
+                    };
+                    from = st.to;
+                    st
+                })
+                .collect();
+            let max_in_flight = in_flight(ctx, c.max_in_flight);
+            stages_ok(ctx, &format!("{p}.stages"), &stages).then_some(Profile::Open {
+                stages,
+                max_in_flight,
+            })
+        }
+        ExecutorSpec::ConstantUsers(c) => {
+            if c.users == 0 {
+                ctx.diags
+                    .error(&format!("{p}.users"), "users must be at least 1");
+                return None;
+            }
+            let stages = vec![Stage {
+                secs: c.duration.as_secs_f64(),
+                from: f64::from(c.users),
+                to: f64::from(c.users),
+            }];
+            stages_ok(ctx, &format!("{p}.duration"), &stages).then_some(Profile::Closed {
+                stages,
+                think_time: c.think_time.unwrap_or(Duration::ZERO),
+            })
+        }
+        ExecutorSpec::RampingUsers(c) => {
+            let mut from = f64::from(c.start_users.unwrap_or(0));
+            let stages: Vec<Stage> = c
+                .stages
+                .iter()
+                .map(|s| {
+                    let st = Stage {
+                        secs: s.duration.as_secs_f64(),
+                        from,
+                        to: f64::from(s.target),
+                    };
+                    from = st.to;
+                    st
+                })
+                .collect();
+            stages_ok(ctx, &format!("{p}.stages"), &stages).then_some(Profile::Closed {
+                stages,
+                think_time: c.think_time.unwrap_or(Duration::ZERO),
+            })
+        }
+    }
+}
+
+/// Splits `NAME.metric` into the request index and a comparison on `metric` alone.
+fn scoped(
+    ctx: &mut Ctx,
+    path: &str,
+    c: &Comparison,
+    names: &[String],
+) -> Option<(Option<usize>, Comparison)> {
+    match c.subject.as_slice() {
+        [PathSeg::Key(_)] => Some((None, c.clone())),
+        [PathSeg::Key(req), PathSeg::Key(metric)] => match names.iter().position(|n| n == req) {
+            Some(i) => {
+                let mut inner = c.clone();
+                inner.subject = vec![PathSeg::Key(metric.clone())];
+                Some((Some(i), inner))
+            }
+            None => {
+                let hint = crate::diag::did_you_mean(req, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("requests: {}", names.join(", ")));
+                ctx.diags.error_at_offset(
+                    path,
+                    c.subject_at,
+                    format!("unknown request `{req}`; {hint}"),
+                );
+                None
+            }
+        },
+        _ => {
+            ctx.diags.error_at_offset(
+                path,
+                c.subject_at,
+                format!("`{}` is not a metric or REQUEST.metric", c.subject_text()),
+            );
+            None
+        }
+    }
+}
+
+fn threshold(ctx: &mut Ctx, path: &str, text: &str, names: &[String]) -> Option<Threshold> {
+    let c = match crate::expr::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.diags.error_at_offset(path, e.offset, e.message);
+            return None;
+        }
+    };
+    let (request, inner) = scoped(ctx, path, &c, names)?;
+    match criteria::build(text, &inner) {
+        Ok(criterion) => Some(Threshold { request, criterion }),
+        Err((offset, message)) => {
+            ctx.diags.error_at_offset(path, offset, message);
+            None
+        }
+    }
+}
+
+fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) -> Option<Rule> {
+    let path = format!("rollback[{i}].when");
+    let c = match crate::expr::parse(&r.when) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.diags.error_at_offset(&path, e.offset, e.message);
+            return None;
+        }
+    };
+    let (request, inner) = scoped(ctx, &path, &c, names)?;
+    let metric_name = inner.subject_text();
+    let bad = |ctx: &mut Ctx, at: usize, m: String| {
+        ctx.diags.error_at_offset(&path, at, m);
+        None
+    };
+    if !matches!(inner.op, Op::Gt | Op::Ge | Op::Lt | Op::Le) {
+        return bad(
+            ctx,
+            c.op_at,
+            "a rule compares with >, >=, < or <= (it states the breach)".into(),
+        );
+    }
+    let (metric, threshold) = match (metric_name.as_str(), &inner.value) {
+        ("error_rate", Value::Percent(p)) => (RuleMetric::ErrorRate, p.fraction()),
+        ("rps", Value::Rate(r)) => (RuleMetric::Rps, r.per_second()),
+        ("mean", Value::Duration(d)) => (RuleMetric::Mean, d.as_micros() as f64),
+        (m, Value::Duration(d)) if m.starts_with('p') => match criteria::quantile_of(m) {
+            Some(q) => (RuleMetric::Quantile(q), d.as_micros() as f64),
+            None => {
+                return bad(
+                    ctx,
+                    c.subject_at,
+                    format!("unknown metric `{m}`; rules watch pNN, mean, error_rate or rps"),
+                )
+            }
+        },
+        ("error_rate", v) => {
+            return bad(
+                ctx,
+                c.value_at,
+                format!(
+                    "error_rate needs a percentage such as `5%`, not {}",
+                    v.kind()
+                ),
+            )
+        }
+        ("rps", v) => {
+            return bad(
+                ctx,
+                c.value_at,
+                format!("rps needs a rate such as `50/s`, not {}", v.kind()),
+            )
+        }
+        (m, Value::Number(n)) if m.starts_with('p') || m == "mean" => {
+            return bad(
+                ctx,
+                c.value_at,
+                format!(
+                    "`{n}` has no unit; {m} is a latency: write it with ms or s (e.g. `{n}ms`)"
+                ),
+            )
+        }
+        (m, _) => {
+            return bad(
+                ctx,
+                c.subject_at,
+                format!("unknown metric `{m}`; rules watch pNN, mean, error_rate or rps"),
+            )
+        }
+    };
+    let window = r.window.unwrap_or(defaults::RULE_WINDOW);
+    if window < defaults::MIN_RULE_WINDOW {
+        ctx.diags.error(
+            &format!("rollback[{i}].window"),
+            format!(
+                "a window shorter than {} has too few requests to judge",
+                defaults::MIN_RULE_WINDOW
+            ),
+        );
+    }
+    if r.for_ < window {
+        ctx.diags.error_hint(
+            &format!("rollback[{i}].for"),
+            format!("`for: {}` is shorter than one window ({window})", r.for_),
+            "make `for` at least one window long",
+        );
+    }
+    Some(Rule {
+        name: r.name.clone().unwrap_or_else(|| r.when.trim().to_string()),
+        when: r.when.trim().to_string(),
+        request,
+        metric,
+        op: inner.op,
+        threshold,
+        for_: r.for_,
+        window,
+        min_samples: r.min_samples.unwrap_or(defaults::RULE_MIN_SAMPLES),
+        no_data: r.no_data.unwrap_or(NoData::Ignore),
+        clear_for: r.clear_for.unwrap_or(r.for_),
+        observe_only: r.observe_only.unwrap_or(false),
+    })
+}

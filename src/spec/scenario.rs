@@ -1,0 +1,192 @@
+//! Load scenarios as written in `scenarios/*.yaml`: named, weighted requests against a
+//! target, an executor (open model by arrival rate, closed model by users), thresholds
+//! over the whole run, and rollback rules evaluated live over windows.
+
+use super::Service;
+use crate::units::{Duration, Rate};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A load scenario.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name in reports and metrics. Default: the file name without `.yaml`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Services to bring up when the scenario runs alone (`golive load`). From a
+    /// checklist, the checklist's services are used and these are ignored.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    /// Base URL that request paths are appended to, e.g. `{services.app.url}`.
+    pub target: String,
+    /// The requests, chosen at random in proportion to their weights.
+    pub requests: Vec<RequestSpec>,
+    /// How load is generated.
+    pub executor: ExecutorSpec,
+    /// Leading time whose requests are sent but not judged (duration). Default: 0s.
+    #[serde(default)]
+    pub warm_up: Option<Duration>,
+    /// Per-request timeout (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Claims over the run after warm-up: `p95 < 250ms`, `error_rate < 1%`,
+    /// `rps >= 100/s`, or per request: `checkout.p99 < 500ms`.
+    #[serde(default)]
+    pub thresholds: Vec<String>,
+    /// Rules that stop the run and give ROLLBACK when their condition holds long enough.
+    #[serde(default)]
+    pub rollback: Vec<RuleSpec>,
+}
+
+/// One named request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Name in thresholds (`NAME.p95`), reports and metrics.
+    pub name: String,
+    /// Relative share of the traffic. Default: 1.
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path appended to the target, e.g. `/api/portfolio`.
+    pub path: String,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body, sent as is.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Per-response expectations, as in checklists. Default: `status < 400`.
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// The load profile.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ExecutorSpec {
+    /// Open model: requests arrive at a fixed rate whatever the responses do.
+    ConstantRate(ConstantRateSpec),
+    /// Open model with stages of linearly changing rate.
+    RampingRate(RampingRateSpec),
+    /// Closed model: a fixed number of users, each waiting for its response.
+    ConstantUsers(ConstantUsersSpec),
+    /// Closed model with stages of linearly changing user counts.
+    RampingUsers(RampingUsersSpec),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantRateSpec {
+    /// Arrival rate, e.g. `200/s`.
+    pub rate: Rate,
+    /// How long (duration), warm-up included.
+    pub duration: Duration,
+    /// Most requests in flight; an arrival beyond it is dropped and counted. Default: 1000.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RampingRateSpec {
+    /// Rate at the start of the first stage. Default: the first stage's target.
+    #[serde(default)]
+    pub start_rate: Option<Rate>,
+    /// Each stage moves the rate linearly to its target over its duration.
+    pub stages: Vec<RateStage>,
+    /// Most requests in flight. Default: 1000.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateStage {
+    pub duration: Duration,
+    pub target: Rate,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantUsersSpec {
+    /// Concurrent users.
+    pub users: u32,
+    /// How long (duration), warm-up included.
+    pub duration: Duration,
+    /// Pause of each user between its response and its next request. Default: 0s.
+    #[serde(default)]
+    pub think_time: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RampingUsersSpec {
+    /// Users at the start of the first stage. Default: 0.
+    #[serde(default)]
+    pub start_users: Option<u32>,
+    /// Each stage moves the user count linearly to its target over its duration.
+    pub stages: Vec<UserStage>,
+    /// Pause of each user between its response and its next request. Default: 0s.
+    #[serde(default)]
+    pub think_time: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserStage {
+    pub duration: Duration,
+    pub target: u32,
+}
+
+/// A rollback rule: `when` holds in every window for `for` → the rule fires.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Name in reports and metrics. Default: the `when` text.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The breach condition, e.g. `p95 > 500ms`, `error_rate > 5%`, `checkout.p99 > 1s`.
+    pub when: String,
+    /// How long the condition must hold, in consecutive windows (duration).
+    #[serde(rename = "for")]
+    pub for_: Duration,
+    /// Window length (duration). Default: 10s.
+    #[serde(default)]
+    pub window: Option<Duration>,
+    /// Fewest samples a window needs to be judged. Default: 20.
+    #[serde(default)]
+    pub min_samples: Option<u64>,
+    /// What a window with fewer samples means: ignore (default: it neither breaches nor
+    /// clears), breach, or clear.
+    #[serde(default)]
+    pub no_data: Option<NoData>,
+    /// How long the condition must stay false before a firing rule clears (duration).
+    /// Default: the `for` duration.
+    #[serde(default)]
+    pub clear_for: Option<Duration>,
+    /// Record the rule but never stop the run for it. Default: false.
+    #[serde(default)]
+    pub observe_only: Option<bool>,
+}
+
+/// What a window without enough data means for a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// Neither breach nor clear: the window is skipped and the streak kept.
+    Ignore,
+    /// Counts as a breach (silence is an outage).
+    Breach,
+    /// Counts as healthy.
+    Clear,
+}
+
+/// The JSON Schema of scenarios, for editors.
+pub fn scenario_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
+}
