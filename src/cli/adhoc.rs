@@ -84,7 +84,10 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
         eprintln!("error: --method `{}` is not an HTTP method", args.method);
         return exit::INVALID_INPUT;
     };
-    if args.duration == Duration::ZERO || args.timeout == Duration::ZERO || args.max_in_flight == 0
+    if args.duration == Duration::ZERO
+        || args.timeout == Duration::ZERO
+        || args.max_in_flight == 0
+        || args.connections == 0
     {
         eprintln!("error: --duration, --timeout and --max-in-flight must be above zero");
         return exit::INVALID_INPUT;
@@ -98,6 +101,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
                 to: r.per_second(),
             }],
             max_in_flight: args.max_in_flight,
+            connections: args.connections.min(args.max_in_flight),
         },
         (None, Some(u)) if u > 0 => Profile::Closed {
             stages: vec![Stage {

@@ -84,6 +84,9 @@ pub struct LoadArgs {
     /// Ad hoc, open model: most requests in flight; arrivals beyond it are dropped.
     #[arg(long, requires = "url", default_value_t = crate::plan::defaults::MAX_IN_FLIGHT)]
     pub max_in_flight: u32,
+    /// Ad hoc, open model: keep-alive connections that send the arrivals (like wrk's -c).
+    #[arg(long, requires = "url", default_value_t = crate::plan::defaults::CONNECTIONS)]
+    pub connections: u32,
     /// Ad hoc: HTTP method.
     #[arg(long, requires = "url", default_value = "GET")]
     pub method: String,

@@ -20,7 +20,6 @@ use http_body_util::Full;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// A send later than this after its intended time counts as late.
@@ -95,13 +94,23 @@ pub async fn run(
         Profile::Open {
             stages,
             max_in_flight,
+            connections,
         } => {
+            // Arrivals queue for a fixed set of keep-alive connections: while all are busy
+            // an arrival waits (sent late, its latency still running from its intended
+            // time) instead of opening yet another connection to a stalled system.
+            let (tx, rx) = async_channel::unbounded::<Ticket>();
+            {
+                let mut workers = shared.workers.lock().unwrap_or_else(|p| p.into_inner());
+                for _ in 0..*connections {
+                    workers.push(tokio::spawn(open_worker(shared.clone(), rx.clone())));
+                }
+            }
             let arrivals = Arrivals::new(stages);
             let (shared, max) = (shared.clone(), *max_in_flight);
-            let rt = tokio::runtime::Handle::current();
             let handle = std::thread::Builder::new()
                 .name("golive-dispatch".into())
-                .spawn(move || dispatch(shared, arrivals, max, rt))
+                .spawn(move || dispatch(shared, arrivals, max, tx))
                 .map_err(|e| format!("cannot start the dispatcher thread: {e}"))?;
             Feeder::Thread(handle)
         }
@@ -233,6 +242,9 @@ pub async fn run(
     for w in workers {
         let _ = w.await;
     }
+    // Arrivals still queued at the end were never sent: they count as dropped.
+    let unsent = shared.in_flight.swap(0, Ordering::AcqRel);
+    shared.dropped.fetch_add(unsent, Ordering::Relaxed);
     let elapsed = shared.start.elapsed();
     let mut all = Recorder::new(plan.requests.len());
     for r in shared
@@ -380,16 +392,14 @@ fn prepare(
 }
 
 /// The open model's dispatcher: wakes at each intended time (a thread with nanosleep,
-/// because tokio's timer wheel only resolves whole milliseconds) and hands the arrival to
-/// the most recently idle worker, so that few connections stay hot.
+/// because tokio's timer wheel only resolves whole milliseconds) and queues the arrival
+/// for the connections, unless `max_in_flight` requests are already outstanding.
 fn dispatch(
     shared: Arc<Shared>,
     arrivals: Arrivals,
     max_in_flight: u32,
-    rt: tokio::runtime::Handle,
+    tx: async_channel::Sender<Ticket>,
 ) {
-    let idle: Arc<Mutex<Vec<mpsc::UnboundedSender<Ticket>>>> = Arc::new(Mutex::new(Vec::new()));
-    let mut workers = 0u32;
     for i in 0.. {
         let Some(t) = arrivals.time_of(i) else { break };
         let intended = shared.start + Duration::from_secs_f64(t);
@@ -400,61 +410,29 @@ fn dispatch(
         if shared.stop.is_cancelled() {
             break;
         }
-        let free = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let tx = match free {
-            Some(tx) => tx,
-            None if workers < max_in_flight => {
-                workers += 1;
-                let (tx, rx) = mpsc::unbounded_channel();
-                let task = rt.spawn(open_worker(shared.clone(), rx, tx.clone(), idle.clone()));
-                shared
-                    .workers
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(task);
-                tx
-            }
-            None => {
-                shared.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-        };
+        if shared.in_flight.load(Ordering::Acquire) >= u64::from(max_in_flight) {
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        let _ = tx.send(Ticket { intended });
+        let _ = tx.try_send(Ticket { intended });
     }
-    // Closing every idle sender ends those workers; busy ones end after their request.
-    idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
 }
 
-async fn open_worker(
-    shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Ticket>,
-    me: mpsc::UnboundedSender<Ticket>,
-    idle: Arc<Mutex<Vec<mpsc::UnboundedSender<Ticket>>>>,
-) {
+async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>) {
     let mut rec = Recorder::new(shared.requests.len());
     let mut conn = None;
-    let mut me = Some(me);
     let mut rng = fastrand::Rng::new();
     loop {
         let ticket = tokio::select! {
             t = rx.recv() => match t {
-                Some(t) => t,
-                None => break,
+                Ok(t) => t,
+                Err(_) => break,
             },
             _ = shared.stop.cancelled() => break,
         };
         exchange(&shared, &ticket, &mut conn, &mut rec, &mut rng).await;
         shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-        if shared.stop.is_cancelled() {
-            break;
-        }
-        if let Some(tx) = me.take() {
-            idle.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(tx.clone());
-            me = Some(tx);
-        }
     }
     shared
         .recorders
@@ -617,6 +595,7 @@ fn finish(
         Profile::Open {
             stages,
             max_in_flight,
+            ..
         } => (
             Some(Arrivals::new(stages).total() / planned.max(1e-9)),
             Some(*max_in_flight),

@@ -55,10 +55,12 @@ pub struct RequestPlan {
 /// The load profile: the single value the one worker loop is driven by.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Profile {
-    /// Arrival-rate stages (per second) and the in-flight bound.
+    /// Arrival-rate stages (per second), the bound on outstanding requests (queued or in
+    /// flight), and the keep-alive connections that send them.
     Open {
         stages: Vec<Stage>,
         max_in_flight: u32,
+        connections: u32,
     },
     /// User-count stages and each user's pause between requests.
     Closed {

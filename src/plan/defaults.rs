@@ -17,6 +17,7 @@ pub const MAX_BODY: ByteSize = ByteSize::from_bytes(1 << 20);
 pub const MAX_REDIRECTS: u32 = 20;
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_IN_FLIGHT: u32 = 1000;
+pub const CONNECTIONS: u32 = 50;
 pub const RULE_WINDOW: Duration = Duration::from_secs(10);
 pub const MIN_RULE_WINDOW: Duration = Duration::from_millis(100);
 pub const RULE_MIN_SAMPLES: u64 = 20;

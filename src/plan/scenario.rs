@@ -253,15 +253,22 @@ fn stages_ok(ctx: &mut Ctx, path: &str, stages: &[Stage]) -> bool {
 
 fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
     let p = "executor";
-    let in_flight = |ctx: &mut Ctx, m: Option<u32>| {
+    let bounds = |ctx: &mut Ctx, m: Option<u32>, c: Option<u32>| {
         let m = m.unwrap_or(defaults::MAX_IN_FLIGHT);
+        let c = c.unwrap_or(defaults::CONNECTIONS.min(m));
         if m == 0 {
             ctx.diags.error(
                 &format!("{p}.max_in_flight"),
                 "max_in_flight must be at least 1",
             );
         }
-        m
+        if c == 0 || c > m {
+            ctx.diags.error(
+                &format!("{p}.connections"),
+                format!("connections must be between 1 and max_in_flight ({m})"),
+            );
+        }
+        (m, c)
     };
     match e {
         ExecutorSpec::ConstantRate(c) => {
@@ -270,10 +277,11 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
                 from: c.rate.per_second(),
                 to: c.rate.per_second(),
             }];
-            let max_in_flight = in_flight(ctx, c.max_in_flight);
+            let (max_in_flight, connections) = bounds(ctx, c.max_in_flight, c.connections);
             stages_ok(ctx, &format!("{p}.duration"), &stages).then_some(Profile::Open {
                 stages,
                 max_in_flight,
+                connections,
             })
         }
         ExecutorSpec::RampingRate(c) => {
@@ -295,10 +303,11 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
                     st
                 })
                 .collect();
-            let max_in_flight = in_flight(ctx, c.max_in_flight);
+            let (max_in_flight, connections) = bounds(ctx, c.max_in_flight, c.connections);
             stages_ok(ctx, &format!("{p}.stages"), &stages).then_some(Profile::Open {
                 stages,
                 max_in_flight,
+                connections,
             })
         }
         ExecutorSpec::ConstantUsers(c) => {

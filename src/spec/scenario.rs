@@ -86,9 +86,14 @@ pub struct ConstantRateSpec {
     pub rate: Rate,
     /// How long (duration), warm-up included.
     pub duration: Duration,
-    /// Most requests in flight; an arrival beyond it is dropped and counted. Default: 1000.
+    /// Most requests outstanding (queued for a connection or in flight); an arrival
+    /// beyond it is dropped and counted. Default: 1000.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// Keep-alive connections that send the arrivals; an arrival waits (and is counted
+    /// late) while all are busy, and its latency still runs from its intended time. Default: 50.
+    #[serde(default)]
+    pub connections: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -99,9 +104,12 @@ pub struct RampingRateSpec {
     pub start_rate: Option<Rate>,
     /// Each stage moves the rate linearly to its target over its duration.
     pub stages: Vec<RateStage>,
-    /// Most requests in flight. Default: 1000.
+    /// Most requests outstanding (queued or in flight). Default: 1000.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// Keep-alive connections that send the arrivals. Default: 50.
+    #[serde(default)]
+    pub connections: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
