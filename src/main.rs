@@ -30,7 +30,8 @@ fn main() {
         .init();
     let code = match cli.command {
         Command::Validate { files } => cli::validate(&files),
-        Command::Schema { results } => cli::schema(results),
+        Command::Schema { results, scenario } => cli::schema(results, scenario),
+        Command::Merge { results, output } => cli::merge(&results, &output),
         Command::Report {
             results,
             format,
@@ -90,7 +91,10 @@ async fn run_async(command: Command) -> i32 {
             cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
         }
         Command::Load(args) => cli::load_command(args, golive, interrupt_token()).await,
-        Command::Validate { .. } | Command::Schema { .. } | Command::Report { .. } => exit::GO,
+        Command::Validate { .. }
+        | Command::Schema { .. }
+        | Command::Report { .. }
+        | Command::Merge { .. } => exit::GO,
     }
 }
 

@@ -339,3 +339,264 @@ fn bad_ad_hoc_flags_are_invalid_input() {
         );
     }
 }
+
+fn write_scenario(dir: &std::path::Path, url: &str, secs: u32) -> std::path::PathBuf {
+    let path = dir.join("short.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"name: short
+target: "{url}"
+requests:
+  - {{ name: quotes, path: /api/quotes/MSFT, weight: 2 }}
+  - {{ name: health, path: /health }}
+executor: {{ kind: constant-rate, rate: 150/s, duration: {secs}s, connections: 8 }}
+thresholds: [p99 < 2s, quotes.p95 < 2s, error_rate < 5%, rps >= 100/s]
+"#
+        ),
+    )
+    .expect("write scenario");
+    path
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    std::io::Write::write_all(&mut s, req.as_bytes()).expect("write");
+    let mut resp = String::new();
+    std::io::Read::read_to_string(&mut s, &mut resp).expect("read");
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn merged_runs_have_exactly_the_percentiles_of_all_their_samples() {
+    use golive::check::decode_histogram;
+    use golive::load::result::Percentiles;
+    let sb = Sandbox::start(&[]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let scenario = write_scenario(tmp.path(), &sb.url, 2);
+    let mut files = Vec::new();
+    for shard in ["a", "b"] {
+        let out = tmp.path().join(shard);
+        let status = golive()
+            .arg("load")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("golive load");
+        assert_eq!(status.code(), Some(0));
+        files.push(out.join("results.json"));
+    }
+    let merged_path = tmp.path().join("merged.json");
+    let out = golive()
+        .arg("merge")
+        .args(&files)
+        .arg("-o")
+        .arg(&merged_path)
+        .output()
+        .expect("golive merge");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("JSON")
+    };
+    let (a, b, m) = (read(&files[0]), read(&files[1]), read(&merged_path));
+    let load = |r: &serde_json::Value| r["phases"][0]["items"][0]["load"].clone();
+    let (la, lb, lm) = (load(&a), load(&b), load(&m));
+    let n = |l: &serde_json::Value| l["requests"].as_u64().expect("requests");
+    assert_eq!(n(&lm), n(&la) + n(&lb));
+    // One histogram fed every sample of both runs:
+    let mut all = decode_histogram(la["overall"]["latency_histogram"].as_str().expect("hist"))
+        .expect("decode");
+    all.add(
+        decode_histogram(lb["overall"]["latency_histogram"].as_str().expect("hist"))
+            .expect("decode"),
+    )
+    .expect("add");
+    let expected = serde_json::to_value(Percentiles::of(&all)).expect("json");
+    assert_eq!(lm["overall"]["latency_ms"], expected);
+    // Thresholds were judged again on the merged samples.
+    let criteria = m["phases"][0]["items"][0]["criteria"]
+        .as_array()
+        .expect("criteria")
+        .clone();
+    assert_eq!(
+        criteria[0]["samples"].as_u64(),
+        Some(all.len()),
+        "{criteria:?}"
+    );
+    assert_eq!(criteria[1]["criterion"], "quotes.p95 < 2s");
+    assert_eq!(m["verdict"], "GO");
+    assert!(m["verdict_reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("merged from 2 runs"));
+    // A merge of different checklists is refused.
+    let other = tmp.path().join("other.json");
+    let mut changed = b.clone();
+    changed["checklist"]["sha256"] = serde_json::json!("0000");
+    std::fs::write(&other, changed.to_string()).expect("write");
+    let out = golive()
+        .arg("merge")
+        .arg(&files[0])
+        .arg(&other)
+        .arg("-o")
+        .arg(tmp.path().join("x.json"))
+        .output()
+        .expect("golive merge");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn live_metrics_of_a_real_run_pass_promtool_and_reach_a_real_pushgateway() {
+    let promtool = "/usr/bin/promtool";
+    let gateway_bin = "/usr/bin/prometheus-pushgateway";
+    for bin in [promtool, gateway_bin] {
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: apt-get install prometheus prometheus-pushgateway (.ci/run installs them)"
+        );
+    }
+    let sb = Sandbox::start(&[]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let scenario = write_scenario(tmp.path(), &sb.url, 3);
+    let gw_port = free_port();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _gateway = Kill(
+        std::process::Command::new(gateway_bin)
+            .arg(format!("--web.listen-address=127.0.0.1:{gw_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pushgateway"),
+    );
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let run = golive()
+        .arg("load")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(tmp.path().join("run"))
+        .args([
+            "--metrics-addr",
+            &metrics_addr,
+            "--pushgateway",
+            &format!("http://127.0.0.1:{gw_port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start golive");
+    // Scrape while the load runs.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut scraped = String::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+        if std::net::TcpStream::connect(&metrics_addr).is_ok() {
+            scraped = http_get(&metrics_addr, "/metrics");
+            if scraped.contains("golive_requests_total{") {
+                break;
+            }
+        }
+    }
+    assert!(
+        scraped.contains("golive_request_duration_seconds_bucket{"),
+        "{scraped}"
+    );
+    let file = tmp.path().join("scrape.prom");
+    std::fs::write(&file, &scraped).expect("write scrape");
+    let check = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("open"))
+        .output()
+        .expect("promtool");
+    assert!(
+        check.status.success() && check.stdout.is_empty() && check.stderr.is_empty(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = run.wait_with_output().expect("golive");
+    assert_eq!(out.status.code(), Some(0));
+    // The final push carries the verdict.
+    let pushed = http_get(&format!("127.0.0.1:{gw_port}"), "/metrics");
+    let verdict = pushed
+        .lines()
+        .find(|l| l.starts_with("golive_verdict{") && l.contains("verdict=\"GO\""))
+        .unwrap_or_else(|| panic!("no GO verdict in the pushgateway:\n{pushed}"));
+    assert!(
+        verdict.contains("job=\"golive\"")
+            && verdict.contains("run_id=\"run\"")
+            && verdict.ends_with(" 1"),
+        "{verdict}"
+    );
+    assert!(
+        pushed
+            .lines()
+            .any(|l| l.starts_with("golive_requests_total{") && l.contains("request=\"quotes\"")),
+        "{pushed}"
+    );
+}
+
+#[test]
+fn memory_stays_flat_as_a_run_goes_on() {
+    let sb = Sandbox::start(&[]);
+    let mut run = golive()
+        .args([
+            "load",
+            "--url",
+            &format!("{}/health", sb.url),
+            "--users",
+            "16",
+            "--duration",
+            "14s",
+            "--json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start golive load");
+    let rss = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    let early = rss(run.id());
+    std::thread::sleep(Duration::from_secs(8));
+    let late = rss(run.id());
+    assert!(run.wait().expect("wait").success());
+    assert!(early > 0 && late > 0);
+    // Histograms are fixed-size and windows are summarised: 8 more seconds of load at
+    // thousands of requests per second must not grow the process by more than a few MB.
+    assert!(
+        late < early + 4 * 1024,
+        "RSS grew from {early} kB to {late} kB"
+    );
+}

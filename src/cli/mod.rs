@@ -37,11 +37,14 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the JSON Schema of checklists (for editors), or of results.json.
+    /// Print the JSON Schema of checklists (for editors), of scenarios, or of results.json.
     Schema {
         /// Print the schema of results.json instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scenario")]
         results: bool,
+        /// Print the schema of load scenarios instead.
+        #[arg(long)]
+        scenario: bool,
     },
     /// Re-render a results.json without re-running.
     Report {
@@ -57,6 +60,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a load scenario, or ad hoc: `golive load --url URL --rate 200/s --duration 30s`.
     Load(LoadArgs),
+    /// Merge results.json files of the same checklist run on several machines; every
+    /// criterion is judged again on the merged data. Exits with the merged verdict's code.
+    Merge {
+        /// results.json files.
+        #[arg(required = true, num_args = 2..)]
+        results: Vec<PathBuf>,
+        /// Where to write the merged results.json.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
 }
@@ -146,6 +159,28 @@ pub struct DemoArgs {
 pub fn validate(files: &[PathBuf]) -> i32 {
     let mut code = exit::GO;
     for f in files {
+        // A file whose top level has `executor` is a load scenario.
+        let scenario = crate::spec::read_source(f)
+            .is_ok_and(|s| s.index.keys_of("").iter().any(|k| k == "executor"));
+        if scenario {
+            match crate::plan::plan_scenario(f, None) {
+                Ok(p) => println!(
+                    "{}: ok (load scenario `{}`: {} requests, {} model, {})",
+                    f.display(),
+                    p.name,
+                    p.requests.len(),
+                    p.profile.model(),
+                    p.profile.duration()
+                ),
+                Err(diags) => {
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    code = exit::INVALID_INPUT;
+                }
+            }
+            continue;
+        }
         match plan_file(f) {
             Ok(p) => println!(
                 "{}: ok ({} items in {} phases, {} services)",
@@ -166,11 +201,11 @@ pub fn validate(files: &[PathBuf]) -> i32 {
 }
 
 /// `golive schema`.
-pub fn schema(results: bool) -> i32 {
-    let schema = if results {
-        report::results_schema()
-    } else {
-        crate::spec::checklist_schema()
+pub fn schema(results: bool, scenario: bool) -> i32 {
+    let schema = match (results, scenario) {
+        (true, _) => report::results_schema(),
+        (_, true) => crate::spec::scenario_schema(),
+        _ => crate::spec::checklist_schema(),
     };
     println!(
         "{}",
@@ -247,4 +282,49 @@ pub fn signoffs(plan: &Plan, flags: &[String]) -> Result<HashMap<String, String>
 /// The default run folder.
 pub fn default_out() -> PathBuf {
     PathBuf::from("golive-runs").join(run::new_run_id(chrono::Utc::now()))
+}
+
+/// `golive merge`.
+pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
+    let mut reports = Vec::new();
+    for f in files {
+        let parsed = std::fs::read_to_string(f)
+            .map_err(|e| format!("{}: cannot read: {e}", f.display()))
+            .and_then(|t| {
+                serde_json::from_str::<Report>(&t).map_err(|e| {
+                    format!(
+                        "{}:{}:{}: not a golive results.json: {e}",
+                        f.display(),
+                        e.line(),
+                        e.column()
+                    )
+                })
+            });
+        match parsed {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    }
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let merged = match report::merge(&reports, &names) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    if let Err(e) = report::write_atomic(output, &report::json(&merged)) {
+        eprintln!("{}: cannot write: {e}", output.display());
+        return exit::ENVIRONMENT;
+    }
+    println!(
+        "VERDICT: {} — {}",
+        merged.verdict.label(),
+        merged.verdict_reason
+    );
+    println!("Merged {} runs into {}", reports.len(), output.display());
+    merged.exit_code
 }

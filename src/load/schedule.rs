@@ -63,6 +63,19 @@ impl Arrivals {
         Some(start + t.clamp(0.0, s.secs))
     }
 
+    /// Arrivals due before `t` seconds.
+    pub fn count_until(&self, t: f64) -> f64 {
+        let mut start = 0.0;
+        for (s, before) in self.stages.iter().zip(&self.before) {
+            if t < start + s.secs {
+                let x = (t - start).max(0.0);
+                return before + s.from * x + (s.to - s.from) * x * x / (2.0 * s.secs);
+            }
+            start += s.secs;
+        }
+        self.total
+    }
+
     /// The target rate at `t` seconds.
     pub fn rate_at(&self, t: f64) -> f64 {
         level_at(&self.stages, t)
@@ -149,6 +162,9 @@ mod tests {
         }
         assert!((a.time_of(125).unwrap() - 5.0).abs() < 1e-9);
         assert!((a.rate_at(2.5) - 25.0).abs() < 1e-9);
+        assert!((a.count_until(5.0) - 125.0).abs() < 1e-9);
+        assert!((a.count_until(2.5) - 31.25).abs() < 1e-9);
+        assert_eq!(a.count_until(99.0), 750.0);
         assert_eq!(a.rate_at(25.0), 0.0);
     }
 }

@@ -10,7 +10,7 @@ mod scenario;
 mod services;
 mod template;
 
-pub use criteria::{every_sample_passes, Criterion, CriterionKind};
+pub use criteria::{build as build_criterion, every_sample_passes, Criterion, CriterionKind};
 pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
 pub use scenario::plan_scenario;
 pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};

@@ -79,14 +79,14 @@ pub fn build(
         .enumerate()
         .filter_map(|(i, t)| threshold(&mut ctx, &format!("thresholds[{i}]"), t, &names))
         .collect();
-    let rules: Vec<Rule> = s
+    let rules: Vec<(usize, Rule)> = s
         .rollback
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| rule(&mut ctx, i, r, &names))
+        .filter_map(|(i, r)| rule(&mut ctx, i, r, &names).map(|r| (i, r)))
         .collect();
-    if let Some(base) = rules.iter().map(|r| r.window).min() {
-        for (i, r) in rules.iter().enumerate() {
+    if let Some(base) = rules.iter().map(|(_, r)| r.window).min() {
+        for (i, r) in &rules {
             let ratio = r.window.as_secs_f64() / base.as_secs_f64();
             if (ratio - ratio.round()).abs() > 1e-6 {
                 ctx.diags.error(
@@ -99,6 +99,7 @@ pub fn build(
             }
         }
     }
+    let rules: Vec<Rule> = rules.into_iter().map(|(_, r)| r).collect();
     if !ctx.diags.is_empty() {
         return Err(ctx.diags.into_vec());
     }
@@ -262,7 +263,7 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
                 "max_in_flight must be at least 1",
             );
         }
-        if c == 0 || c > m {
+        if m > 0 && (c == 0 || c > m) {
             ctx.diags.error(
                 &format!("{p}.connections"),
                 format!("connections must be between 1 and max_in_flight ({m})"),

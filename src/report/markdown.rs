@@ -234,5 +234,162 @@ fn item_details(m: &mut String, i: &ItemReport) {
             let _ = writeln!(m, "- {} × {}: {}", f.count, f.class, cell(&f.reason));
         }
     }
+    if let Some(load) = &i.load {
+        load_details(m, load);
+    }
     m.push_str("\n</details>\n\n");
+}
+
+/// The load run behind a `kind: load` item: rates, per-request latency, the window
+/// timeline and each rule's window-by-window readings.
+fn load_details(m: &mut String, r: &crate::load::LoadResult) {
+    let ms = |p: &Option<crate::load::result::Percentiles>,
+              f: fn(&crate::load::result::Percentiles) -> f64| {
+        p.as_ref()
+            .map(|p| format!("{} ms", f(p)))
+            .unwrap_or_else(|| "—".into())
+    };
+    let _ =
+        write!(
+        m,
+        "\nLoad `{}`: {} model, {} s planned, ran {} s{}; warm-up {} s ({} requests, not judged). ",
+        r.scenario,
+        r.model,
+        r.planned_s,
+        r.duration_s,
+        if r.stopped_early { " (**stopped early**)" } else { "" },
+        r.warm_up_s,
+        r.warm_up_requests
+    );
+    match r.target_rps {
+        Some(t) => {
+            let _ = writeln!(
+                m,
+                "Intended {t}/s, achieved {}/s; {} dropped, {} sent late.",
+                r.achieved_rps, r.dropped, r.late
+            );
+        }
+        None => {
+            let _ = writeln!(m, "Achieved {}/s.", r.achieved_rps);
+        }
+    }
+    if let Some(why) = &r.shortfall {
+        let _ = writeln!(m, "\n**The intended load was not produced:** {why}. Latency claims at that load are INCONCLUSIVE.");
+    }
+    if let Some(rb) = &r.rollback {
+        let _ = writeln!(
+            m,
+            "\n**ROLLBACK:** rule `{}` fired at {} s: {}.",
+            rb.rule,
+            rb.at_s,
+            cell(&rb.why)
+        );
+    }
+    let _ = writeln!(
+        m,
+        "\n| Request | Requests | Errors | p50 | p95 | p99 | max | service p99 |\n|---|---|---|---|---|---|---|---|"
+    );
+    for s in r.by_request.iter().chain(std::iter::once(&r.overall)) {
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            if s.name == "*" {
+                "**all**".to_string()
+            } else {
+                format!("`{}`", s.name)
+            },
+            s.requests,
+            s.errors,
+            ms(&s.latency_ms, |p| p.p50),
+            ms(&s.latency_ms, |p| p.p95),
+            ms(&s.latency_ms, |p| p.p99),
+            ms(&s.latency_ms, |p| p.max),
+            ms(&s.service_time_ms, |p| p.p99),
+        );
+    }
+    if !r.timeline.is_empty() {
+        let _ = writeln!(
+            m,
+            "\n| Window (s) | Requests | Errors | rps | p95 | p99 |\n|---|---|---|---|---|---|"
+        );
+        let (head, omitted, tail) = elide(&r.timeline);
+        for (k, w) in head.iter().chain(tail).enumerate() {
+            if k == head.len() && omitted > 0 {
+                let _ = writeln!(
+                    m,
+                    "| … {omitted} windows omitted (all are in results.json) | | | | | |"
+                );
+            }
+            let opt = |v: Option<f64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                m,
+                "| {}–{}{} | {} | {} | {} | {} | {} |",
+                w.start_s,
+                ((w.start_s + w.secs) * 1000.0).round() / 1000.0,
+                if w.warm_up { " (warm-up)" } else { "" },
+                w.requests,
+                w.errors,
+                w.rps,
+                opt(w.p95_ms),
+                opt(w.p99_ms)
+            );
+        }
+    }
+    for rule in &r.rules {
+        let _ = writeln!(
+            m,
+            "\nRule `{}` (`{}` for {} s, window {} s{}): final state **{:?}**{}.\n",
+            rule.name,
+            rule.when,
+            rule.for_s,
+            rule.window_s,
+            if rule.observe_only {
+                ", observe only"
+            } else {
+                ""
+            },
+            rule.final_state,
+            rule.fired_at_s
+                .map(|t| format!(", fired at {t} s"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            m,
+            "| Window start (s) | Samples | Observed | Reading | State |\n|---|---|---|---|---|"
+        );
+        let (head, omitted, tail) = elide(&rule.timeline);
+        for (k, w) in head.iter().chain(tail).enumerate() {
+            if k == head.len() && omitted > 0 {
+                let _ = writeln!(
+                    m,
+                    "| … {omitted} windows omitted (all are in results.json) | | | | |"
+                );
+            }
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {:?} | {:?} |",
+                w.start_s,
+                w.samples,
+                w.observed
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "no data".into()),
+                w.reading,
+                w.state
+            );
+        }
+    }
+}
+
+/// Long timelines keep their start and their end in Markdown; results.json has all.
+fn elide<T>(rows: &[T]) -> (&[T], usize, &[T]) {
+    const HEAD: usize = 10;
+    const TAIL: usize = 40;
+    if rows.len() <= HEAD + TAIL {
+        return (rows, 0, &[]);
+    }
+    (
+        &rows[..HEAD],
+        rows.len() - HEAD - TAIL,
+        &rows[rows.len() - TAIL..],
+    )
 }

@@ -5,11 +5,13 @@
 mod build;
 mod junit;
 mod markdown;
+mod merge;
 pub mod model;
 
 pub use build::{build, ItemResult, RunFacts};
 pub use junit::render as junit;
 pub use markdown::render as markdown;
+pub use merge::{merge, MergeError};
 pub use model::{results_schema, Report};
 
 use std::io::Write;
