@@ -164,7 +164,19 @@ pub async fn run(
                     interval: c.interval,
                     concurrency: c.concurrency,
                 };
-                let obs = observe(&c.check, sampling, &env.endpoints, &cancel, &decided).await;
+                let metrics = opts
+                    .metrics
+                    .as_ref()
+                    .map(|m| m.check(&item.id, c.check.kind()));
+                let obs = observe(
+                    &c.check,
+                    sampling,
+                    &env.endpoints,
+                    &cancel,
+                    &decided,
+                    metrics.as_ref(),
+                )
+                .await;
                 on_event(Event::ItemSampled {
                     id: &item.id,
                     obs: &obs,

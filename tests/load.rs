@@ -600,3 +600,49 @@ fn memory_stays_flat_as_a_run_goes_on() {
         "RSS grew from {early} kB to {late} kB"
     );
 }
+
+#[test]
+fn websocket_round_trips_mix_with_http_requests() {
+    let sb = Sandbox::start(&[]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let scenario = tmp.path().join("ws.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"target: "{}"
+requests:
+  - {{ name: ping, protocol: websocket, path: /ws/market, send: '{{"type":"ping","id":9}}', expect: [message.type == "pong", message.id == 9] }}
+  - {{ name: health, path: /health, expect: [body.status == "UP"] }}
+executor: {{ kind: constant-users, users: 4, duration: 2s }}
+thresholds: [ping.p99 < 1s, error_rate < 1%]
+"#,
+            sb.url
+        ),
+    )
+    .expect("write");
+    let out_dir = tmp.path().join("run");
+    let out = golive()
+        .arg("load")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .expect("golive load");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("results.json")).expect("results"),
+    )
+    .expect("JSON");
+    let load = &r["phases"][0]["items"][0]["load"];
+    let ping = &load["by_request"][0];
+    assert_eq!(ping["name"], "ping");
+    assert!(ping["requests"].as_u64().unwrap_or(0) > 100, "{ping}");
+    assert_eq!(ping["errors"], 0, "{ping}");
+    assert!(ping["latency_ms"]["p99"].as_f64().is_some(), "{ping}");
+    assert!(load["by_request"][1]["requests"].as_u64().unwrap_or(0) > 100);
+}

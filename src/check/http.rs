@@ -70,12 +70,14 @@ impl HttpCheck {
 }
 
 /// What one response showed.
-struct Response {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-    json: Option<serde_json::Value>,
-    micros: u64,
+/// One HTTP response as expectations see it (shared with the load hot path).
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+    /// Parsed only when an expectation reads the body as JSON.
+    pub json: Option<serde_json::Value>,
+    pub micros: u64,
 }
 
 impl Observe for Response {
@@ -177,7 +179,7 @@ impl HttpProbe {
         Ok(Response {
             status,
             headers,
-            body,
+            body: body.into(),
             json,
             micros,
         })

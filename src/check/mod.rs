@@ -13,14 +13,14 @@ mod websocket;
 
 pub use command::CommandCheck;
 pub use expect::{json_at, Observe, Observed};
-pub use http::HttpCheck;
+pub use http::{HttpCheck, Response as HttpResponse};
 pub use sample::{
     decode_histogram, encode_histogram, new_histogram, Failure, FailureClass, Observations, Sample,
 };
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use tls_client::TlsClient;
-pub use websocket::WebSocketCheck;
+pub use websocket::{Received as WsReceived, WebSocketCheck};
 
 use crate::plan::Endpoints;
 use crate::units::Duration;
@@ -116,6 +116,7 @@ pub async fn observe(
     endpoints: &Endpoints,
     cancel: &CancellationToken,
     decided: &(dyn Fn(&Observations) -> bool + Sync),
+    metrics: Option<&crate::metrics::CheckMetrics>,
 ) -> Observations {
     let start = Instant::now();
     let probe = match check.prepare(endpoints) {
@@ -141,6 +142,12 @@ pub async fn observe(
                 _ = stop.cancelled() => return,
             };
             {
+                if let Some(m) = metrics {
+                    match &sample {
+                        Ok(us) => m.ok(std::time::Duration::from_micros(*us)),
+                        Err(f) => m.error(f.class.as_str()),
+                    }
+                }
                 let mut obs = shared.lock().unwrap_or_else(|p| p.into_inner());
                 obs.record(sample);
                 if decided(&obs) {

@@ -37,10 +37,11 @@ pub struct WebSocketProbe {
     send: Option<String>,
 }
 
-struct Received<'a> {
-    text: Cow<'a, str>,
-    json: Option<serde_json::Value>,
-    micros: u64,
+/// One received WebSocket message as expectations see it (shared with the load hot path).
+pub struct Received<'a> {
+    pub text: Cow<'a, str>,
+    pub json: Option<serde_json::Value>,
+    pub micros: u64,
 }
 
 impl Observe for Received<'_> {

@@ -133,6 +133,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
         requests: vec![RequestPlan {
             name: "request".into(),
             weight: 1,
+            websocket_send: None,
             method,
             path: Template::literal(if path.is_empty() { "/" } else { path }),
             headers: Vec::new(),

@@ -2,14 +2,18 @@
 //! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
-use crate::check::{Failure, FailureClass, Observe, Observed, TlsClient};
-use crate::plan::Subject;
+use crate::check::{Failure, FailureClass, HttpResponse as Response, TlsClient, WsReceived};
+use crate::plan::{Expectation, Subject};
 use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Largest response body read under load; larger is a protocol failure.
 pub const MAX_BODY: usize = 1 << 20;
@@ -78,30 +82,7 @@ pub struct Conn {
 
 impl Conn {
     pub async fn open(t: &Target) -> Result<Conn, Failure> {
-        let tcp = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Connect,
-                    format!("cannot connect to {}:{}: {e}", t.host, t.port),
-                )
-            })?;
-        let _ = tcp.set_nodelay(true);
-        match &t.tls {
-            None => Self::handshake(tcp).await,
-            Some((config, name)) => {
-                let stream = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| {
-                        Failure::new(
-                            FailureClass::Tls,
-                            format!("TLS handshake with {} failed: {e}", t.host),
-                        )
-                    })?;
-                Self::handshake(stream).await
-            }
-        }
+        Self::handshake(t.stream().await?).await
     }
 
     async fn handshake<S>(io: S) -> Result<Conn, Failure>
@@ -157,39 +138,115 @@ impl Conn {
     }
 }
 
-/// A response as expectations see it.
-pub struct Response {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
-    pub json: Option<serde_json::Value>,
-    pub micros: u64,
+/// Any byte stream a connection runs over (plain TCP or TLS).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl Target {
+    /// A TCP (and, for https targets, TLS) stream to the target.
+    async fn stream(&self) -> Result<Box<dyn Io>, Failure> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    FailureClass::Connect,
+                    format!("cannot connect to {}:{}: {e}", self.host, self.port),
+                )
+            })?;
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| {
+                        Failure::new(
+                            FailureClass::Tls,
+                            format!("TLS handshake with {} failed: {e}", self.host),
+                        )
+                    })?;
+                Ok(Box::new(tls))
+            }
+        }
+    }
+
+    /// The ws:// or wss:// URL of `path` on this target.
+    pub fn ws_url(&self, path: &str) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{path}", self.authority)
+    }
 }
 
-impl Observe for Response {
-    fn observe(&self, subject: &Subject) -> Observed<'_> {
-        match subject {
-            Subject::Status => Observed::Int(i64::from(self.status)),
-            Subject::Size => Observed::Int(self.body.len() as i64),
-            Subject::Latency => Observed::Micros(self.micros),
-            Subject::Header(name) => match self.headers.get(name.as_str()) {
-                Some(v) => Observed::Text(String::from_utf8_lossy(v.as_bytes())),
-                None => Observed::Missing(format!("the response has no `{name}` header")),
-            },
-            Subject::Body => match std::str::from_utf8(&self.body) {
-                Ok(s) => Observed::Text(Cow::Borrowed(s)),
-                Err(e) => Observed::Missing(format!(
-                    "the body is not valid UTF-8 (at byte {})",
-                    e.valid_up_to()
-                )),
-            },
-            Subject::BodyJson(path) => match &self.json {
-                Some(j) => crate::check::json_at(j, path)
-                    .map(Observed::Json)
-                    .unwrap_or_else(Observed::Missing),
-                None => Observed::Missing("the body is not JSON".into()),
-            },
-            _ => Observed::Missing("not observed by an http request".into()),
+/// A WebSocket connection a worker keeps open for round trips.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<Box<dyn Io>>,
+}
+
+impl Ws {
+    pub async fn open(t: &Target, url: &str) -> Result<Ws, Failure> {
+        let io = t.stream().await?;
+        let (stream, _) = tokio_tungstenite::client_async(url, io)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    FailureClass::Protocol,
+                    format!("WebSocket handshake failed: {e}"),
+                )
+            })?;
+        Ok(Ws { stream })
+    }
+
+    /// Sends `text` and reads until a message meets every expectation; other messages
+    /// (ticks, notices) are skipped. The caller bounds it with the request timeout.
+    pub async fn round_trip(&mut self, text: &str, expect: &[Expectation]) -> Result<(), Failure> {
+        let start = Instant::now();
+        self.stream
+            .send(Message::text(text.to_string()))
+            .await
+            .map_err(|e| Failure::new(FailureClass::Connect, format!("sending failed: {e}")))?;
+        let wants_json = expect
+            .iter()
+            .any(|e| matches!(e.subject, Subject::MessageJson(_)));
+        loop {
+            let msg = match self.stream.next().await {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    return Err(Failure::new(
+                        FailureClass::Protocol,
+                        format!("the connection failed: {e}"),
+                    ))
+                }
+                None => {
+                    return Err(Failure::new(
+                        FailureClass::Connect,
+                        "the server closed the connection",
+                    ))
+                }
+            };
+            let text = match &msg {
+                Message::Text(t) => Cow::Borrowed(t.as_str()),
+                Message::Binary(b) => String::from_utf8_lossy(b),
+                Message::Close(_) => {
+                    return Err(Failure::new(
+                        FailureClass::Connect,
+                        "the server closed the connection",
+                    ))
+                }
+                _ => continue,
+            };
+            let received = WsReceived {
+                json: if wants_json {
+                    serde_json::from_str(&text).ok()
+                } else {
+                    None
+                },
+                text,
+                micros: start.elapsed().as_micros() as u64,
+            };
+            if expect.iter().all(|e| e.check(&received).is_ok()) {
+                return Ok(());
+            }
         }
     }
 }

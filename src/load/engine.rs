@@ -5,13 +5,14 @@
 //! sends again once answered. A supervisor closes a window every `base_window`, feeds
 //! the rules, and stops the load when one fires.
 
-use super::client::{Conn, Response, Target};
+use super::client::{Conn, Target, Ws};
 use super::record::{Recorder, ScopeStats};
 use super::result::*;
 use super::rules::{RuleRun, RuleState, WindowFigures};
 use super::schedule::{level_at, Arrivals};
 use super::window::{WindowSet, Windows};
 use super::{LoadPlan, Profile};
+use crate::check::HttpResponse as Response;
 use crate::check::{Failure, FailureClass, Observations};
 use crate::metrics::{Metrics, RequestMetrics};
 use crate::plan::{Endpoints, Subject};
@@ -45,6 +46,8 @@ pub struct LoadOutcome {
 }
 
 struct Prepared {
+    /// WebSocket round trip: the URL and the text sent; `None` for HTTP.
+    ws: Option<(String, String)>,
     method: http::Method,
     uri: http::Uri,
     headers: http::HeaderMap,
@@ -73,6 +76,13 @@ struct Shared {
     workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     dropped: AtomicU64,
     stopped_early: AtomicBool,
+}
+
+/// A worker's connections: one for HTTP, one per WebSocket request.
+#[derive(Default)]
+struct Conns {
+    http: Option<Conn>,
+    ws: Vec<Option<Ws>>,
 }
 
 /// A ticket: one request to send, and when it was meant to be sent.
@@ -140,6 +150,7 @@ pub async fn run(
     let mut timeline = Vec::new();
     let mut rollback = None;
     let mut index: u64 = 0;
+    let mut reported_dropped = 0;
     let end = shared.start + planned;
     loop {
         let boundary = shared.start + base.mul_f64((index + 1) as f64);
@@ -211,6 +222,9 @@ pub async fn run(
             };
             mx.set_rates(&plan.name, target, summary.rps);
             mx.set_in_flight(&plan.name, shared.in_flight.load(Ordering::Relaxed) as i64);
+            let dropped = shared.dropped.load(Ordering::Relaxed);
+            mx.add_dropped(&plan.name, dropped - reported_dropped);
+            reported_dropped = dropped;
         }
         let states: Vec<(String, RuleState)> = plan
             .rules
@@ -254,6 +268,11 @@ pub async fn run(
         .iter()
     {
         all.merge(r);
+    }
+    if let Some(mx) = metrics {
+        mx.add_late(&plan.name, all.late);
+        let dropped = shared.dropped.load(Ordering::Relaxed);
+        mx.add_dropped(&plan.name, dropped.saturating_sub(reported_dropped));
     }
     Ok(finish(
         plan, &shared, all, elapsed, timeline, rule_runs, rollback,
@@ -344,7 +363,12 @@ fn prepare(
                 .map_err(|_| format!("the value of header `{k}` is not valid"))?;
             headers.insert(name, value);
         }
+        let ws = r
+            .websocket_send
+            .as_ref()
+            .map(|t| (target.ws_url(&path), t.render(endpoints, None)));
         requests.push(Prepared {
+            ws,
             method: r.method.clone(),
             uri,
             headers,
@@ -421,7 +445,7 @@ fn dispatch(
 
 async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>) {
     let mut rec = Recorder::new(shared.requests.len());
-    let mut conn = None;
+    let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {
         let ticket = tokio::select! {
@@ -444,7 +468,7 @@ async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>) {
 /// A closed-model user: active while the profile wants more than `k` users.
 async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>, think: Duration) {
     let mut rec = Recorder::new(shared.requests.len());
-    let mut conn = None;
+    let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {
         if shared.stop.is_cancelled() {
@@ -452,7 +476,7 @@ async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>
         }
         let t = shared.start.elapsed().as_secs_f64();
         if level_at(&stages, t) <= k as f64 {
-            conn = None;
+            conn = Conns::default();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
                 _ = shared.stop.cancelled() => break,
@@ -488,7 +512,7 @@ async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>
 async fn exchange(
     shared: &Shared,
     ticket: &Ticket,
-    conn: &mut Option<Conn>,
+    conn: &mut Conns,
     rec: &mut Recorder,
     rng: &mut fastrand::Rng,
 ) {
@@ -500,10 +524,14 @@ async fn exchange(
     let req = &shared.requests[i];
     let sent = Instant::now();
     let lag = sent.saturating_duration_since(ticket.intended);
-    let outcome = match tokio::time::timeout(shared.timeout, send(shared, req, conn)).await {
+    let outcome = match tokio::time::timeout(shared.timeout, send(shared, i, conn)).await {
         Ok(r) => r,
         Err(_) => {
-            *conn = None;
+            // A connection with an abandoned exchange on it cannot be reused.
+            match req.ws {
+                Some(_) => conn.ws[i] = None,
+                None => conn.http = None,
+            }
             Err(Failure::new(
                 FailureClass::Timeout,
                 format!("no complete response within {:?}", shared.timeout),
@@ -532,7 +560,27 @@ async fn exchange(
     rec.per_request[i].record(&outcome, latency_us, service_us);
 }
 
-async fn send(shared: &Shared, req: &Prepared, conn: &mut Option<Conn>) -> Result<(), Failure> {
+async fn send(shared: &Shared, i: usize, conns: &mut Conns) -> Result<(), Failure> {
+    let req = &shared.requests[i];
+    if conns.ws.len() < shared.requests.len() {
+        conns.ws.resize_with(shared.requests.len(), || None);
+    }
+    if let Some((url, text)) = &req.ws {
+        if conns.ws[i].is_none() {
+            conns.ws[i] = Some(Ws::open(&shared.target, url).await?);
+        }
+        let ws = conns.ws[i]
+            .as_mut()
+            .ok_or_else(|| Failure::new(FailureClass::Connect, "no connection"))?;
+        let r = ws.round_trip(text, &req.expect).await;
+        if r.as_ref()
+            .is_err_and(|f| matches!(f.class, FailureClass::Connect | FailureClass::Protocol))
+        {
+            conns.ws[i] = None;
+        }
+        return r;
+    }
+    let conn = &mut conns.http;
     if conn.is_none() {
         *conn = Some(Conn::open(&shared.target).await?);
     }

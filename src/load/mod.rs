@@ -45,6 +45,9 @@ pub struct LoadPlan {
 pub struct RequestPlan {
     pub name: String,
     pub weight: u32,
+    /// `Some(text)`: a WebSocket round trip sending `text` on the worker's connection to
+    /// `path`; `None`: an HTTP request.
+    pub websocket_send: Option<Template>,
     pub method: http::Method,
     pub path: Template,
     pub headers: Vec<(String, Template)>,

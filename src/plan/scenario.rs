@@ -191,12 +191,46 @@ fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
             .body
             .as_ref()
             .and_then(|b| ctx.template(&format!("{p}.body"), b, false));
-        let expect = checks::expectations(ctx, &p, &r.expect, KindSubjects::Http);
+        let ws = r.protocol == Some(crate::spec::Protocol::Websocket);
+        let websocket_send = match (ws, &r.send) {
+            (true, Some(text)) => ctx.template(&format!("{p}.send"), text, false),
+            (true, None) => {
+                ctx.diags.error_hint(
+                    &p,
+                    "a websocket request needs `send`",
+                    "add the text sent on each round trip, e.g. send: ping",
+                );
+                None
+            }
+            (false, Some(_)) => {
+                ctx.diags.error_hint(
+                    &format!("{p}.send"),
+                    "`send` is for websocket requests",
+                    "add protocol: websocket, or remove send",
+                );
+                None
+            }
+            (false, None) => None,
+        };
+        if ws && (r.method.is_some() || r.body.is_some()) {
+            ctx.diags.error(
+                &p,
+                "a websocket request has no method or body; it sends `send`",
+            );
+        }
+        let kind = if ws {
+            KindSubjects::WebSocket
+        } else {
+            KindSubjects::Http
+        };
+        let expect = checks::expectations(ctx, &p, &r.expect, kind);
+        let send_ok = !ws || websocket_send.is_some();
         match (method, path, headers, expect, out.as_mut()) {
-            (Some(method), Some(path), Some(headers), Some(expect), Some(v)) => {
+            (Some(method), Some(path), Some(headers), Some(expect), Some(v)) if send_ok => {
                 v.push(RequestPlan {
                     name: r.name.clone(),
                     weight: r.weight.unwrap_or(1),
+                    websocket_send: websocket_send.clone(),
                     method,
                     path,
                     headers,

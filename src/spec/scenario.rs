@@ -49,9 +49,16 @@ pub struct RequestSpec {
     /// Relative share of the traffic. Default: 1.
     #[serde(default)]
     pub weight: Option<u32>,
+    /// http (default): one request and its response; websocket: a send/expect round trip
+    /// on a connection each worker keeps open.
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
     /// GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
     #[serde(default)]
     pub method: Option<String>,
+    /// WebSocket: the text sent; the round trip ends at the first message meeting `expect`.
+    #[serde(default)]
+    pub send: Option<String>,
     /// Path appended to the target, e.g. `/api/portfolio`.
     pub path: String,
     /// Request headers.
@@ -63,6 +70,14 @@ pub struct RequestSpec {
     /// Per-response expectations, as in checklists. Default: `status < 400`.
     #[serde(default)]
     pub expect: Vec<String>,
+}
+
+/// How a request talks to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Http,
+    Websocket,
 }
 
 /// The load profile.

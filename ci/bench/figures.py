@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of ci/bench/run.sh into one Markdown table of figures and goals.
+
+Usage: figures.py OUT_DIR RESULTS_MD
+
+Reads OUT_DIR/closed-R-{wrk,oha,golive}.out, open-R.json, mem-{long,short}.{json,time,rss}
+and facts.json; prints the Markdown and writes it to RESULTS_MD. Exits 0 whatever the
+goals say (the table says it); exits 1 only when an output cannot be read.
+"""
+
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+MB = 1024 * 1024
+
+# The goals, each in one place.
+GOAL_VS_WRK = 1.0  # golive rps / wrk rps at least
+GOAL_VS_OHA = 1.2  # golive rps / oha rps at least
+GOAL_P50_WITHIN = 0.10  # |golive p50 / wrk p50 - 1| at most
+GOAL_OPEN_RPS_WITHIN = 0.01  # |achieved / target - 1| at most
+GOAL_SEND_LAG_P99_MS = 1.0  # send_lag_ms.p99 below
+GOAL_PEAK_MB = 64.0  # peak RSS below
+GOAL_GROWTH = 0.05  # last-minute VmRSS / first-minute VmRSS - 1 at most
+GOAL_PEAK_SCALING = 0.10  # peak(long) / peak(short) - 1 at most
+
+
+def wrk(path):
+    text = open(path).read()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not rps or not p50:
+        raise ValueError(f"{path}: not wrk --latency output")
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p50.group(2)]
+    errors = 0
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    total = re.search(r"(\d+) requests in", text)
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": float(p50.group(1)) * scale,
+        "requests": int(total.group(1)) if total else None,
+        "errors": errors,
+    }
+
+
+def oha(path):
+    j = json.load(open(path))
+    s = j["summary"]
+    codes = j.get("statusCodeDistribution", {})
+    ok = sum(v for k, v in codes.items() if str(k).startswith(("2", "3")))
+    bad = sum(v for k, v in codes.items() if not str(k).startswith(("2", "3")))
+    errors = bad + sum(j.get("errorDistribution", {}).values())
+    p = j.get("latencyPercentiles", {})
+    p50 = p.get("p50")
+    return {
+        "rps": float(s["requestsPerSec"]),
+        "p50_ms": float(p50) * 1e3 if p50 is not None else None,
+        "requests": ok + bad,
+        "errors": errors,
+    }
+
+
+def golive(path):
+    j = json.load(open(path))
+    return {
+        "rps": float(j["rps"]),
+        "p50_ms": float(j["latency_ms"]["p50"]) if j.get("latency_ms") else None,
+        "requests": j["requests"],
+        "errors": j["errors"],
+        "raw": j,
+    }
+
+
+PARSE = {"wrk": wrk, "oha": oha, "golive": golive}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, digits=0):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def verdict(ok):
+    if ok is None:
+        return "n/a"
+    return "PASS" if ok else "**FAIL**"
+
+
+def rss_series(path):
+    out = []
+    if os.path.exists(path):
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 2:
+                out.append((int(parts[0]), int(parts[1]) * 1024))
+    return out
+
+
+def peak_rss(path):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path).read())
+    return int(m.group(1)) * 1024 if m else None
+
+
+def main():
+    out, results = sys.argv[1], sys.argv[2]
+    facts = json.load(open(os.path.join(out, "facts.json")))
+    rounds = {t: [] for t in PARSE}
+    for tool, parse in PARSE.items():
+        for f in sorted(glob.glob(os.path.join(out, f"closed-*-{tool}.out"))):
+            r = int(re.search(r"closed-(\d+)-", f).group(1))
+            rounds[tool].append((r, parse(f)))
+    rps = {t: med([x["rps"] for _, x in rs]) for t, rs in rounds.items()}
+    p50 = {t: med([x["p50_ms"] for _, x in rs]) for t, rs in rounds.items()}
+    errs = {t: sum(x["errors"] or 0 for _, x in rs) for t, rs in rounds.items()}
+    ratio = lambda a, b: a / b if a is not None and b else None  # noqa: E731
+    vs_wrk, vs_oha = ratio(rps["golive"], rps["wrk"]), ratio(rps["golive"], rps["oha"])
+    p50_ratio = ratio(p50["golive"], p50["wrk"])
+    p50_oha_ratio = ratio(p50["golive"], p50["oha"])
+
+    opens = [golive(f)["raw"] for f in sorted(glob.glob(os.path.join(out, "open-*.json")))]
+    target = float(facts["open_rate"])
+    open_rps = [o["rps"] for o in opens]
+    open_lag = [(o.get("send_lag_ms") or {}).get("p99") for o in opens]
+    open_rps_ok = [abs(x / target - 1) <= GOAL_OPEN_RPS_WITHIN for x in open_rps]
+    open_lag_ok = [x is not None and x < GOAL_SEND_LAG_P99_MS for x in open_lag]
+
+    long_s, short_s = facts["mem_long_secs"], facts["mem_short_secs"]
+    peak_long = peak_rss(os.path.join(out, "mem-long.time"))
+    peak_short = peak_rss(os.path.join(out, "mem-short.time"))
+    series = rss_series(os.path.join(out, "mem-long.rss"))
+    window = min(60, long_s / 2)
+    first = [b for t, b in series if t <= window]
+    last = [b for t, b in series if t > long_s - window]
+    first_mb = med(first) / MB if first else None
+    last_mb = med(last) / MB if last else None
+    growth = last_mb / first_mb - 1 if first_mb and last_mb else None
+    scaling = peak_long / peak_short - 1 if peak_long and peak_short else None
+    mem_long = golive(os.path.join(out, "mem-long.json"))
+    mem_short = golive(os.path.join(out, "mem-short.json"))
+
+    n = len(rounds["golive"])
+    lines = []
+    w = lines.append
+    w("# golive load benchmark")
+    w("")
+    w(f"- Date: {facts['date']}; golive commit {facts['golive']}")
+    w(f"- Machine: {facts['nproc']} cores, {facts['cpu']}, Linux {facts['kernel']}")
+    w(f"- Peers: {facts['wrk']}; {facts['oha']}; {facts['nginx']}")
+    w(
+        f"- Target: nginx, 1 worker on core {facts['target_core']}, 2-byte static file, "
+        f"access log off; load tools on core {facts['load_core']}."
+    )
+    w(
+        f"- Closed model: {n} interleaved rounds (order rotates) of {facts['secs']} s per tool "
+        f"at {facts['connections']} keep-alive connections; figures are medians over rounds."
+    )
+    if facts.get("quick"):
+        w("- **BENCH_QUICK=1: shortened run, not the figures of record.**")
+    w("")
+    w("## Goals")
+    w("")
+    w("| Goal | Figure | Bound | Result |")
+    w("| --- | --- | --- | --- |")
+    w(
+        f"| Throughput vs wrk | golive/wrk = {fmt(vs_wrk, 3)} "
+        f"({fmt(rps['golive'])} / {fmt(rps['wrk'])} req/s) | ≥ {GOAL_VS_WRK} "
+        f"| {verdict(vs_wrk is not None and vs_wrk >= GOAL_VS_WRK)} |"
+    )
+    w(
+        f"| Throughput vs oha | golive/oha = {fmt(vs_oha, 3)} "
+        f"({fmt(rps['golive'])} / {fmt(rps['oha'])} req/s) | ≥ {GOAL_VS_OHA} "
+        f"| {verdict(vs_oha is not None and vs_oha >= GOAL_VS_OHA)} |"
+    )
+    w(
+        f"| p50 latency vs wrk | golive/wrk = {fmt(p50_ratio, 3)} "
+        f"({fmt(p50['golive'], 3)} / {fmt(p50['wrk'], 3)} ms) | within ±{GOAL_P50_WITHIN:.0%} "
+        f"| {verdict(p50_ratio is not None and abs(p50_ratio - 1) <= GOAL_P50_WITHIN)} |"
+    )
+    w(
+        f"| Open model rate | achieved/target = {fmt(ratio(med(open_rps), target), 4)} "
+        f"(median {fmt(med(open_rps), 1)} of {fmt(target)} req/s; "
+        f"{sum(open_rps_ok)}/{len(opens)} runs within) | within ±{GOAL_OPEN_RPS_WITHIN:.0%} "
+        f"| {verdict(bool(opens) and abs(med(open_rps) / target - 1) <= GOAL_OPEN_RPS_WITHIN)} |"
+    )
+    w(
+        f"| Open model send lag | send_lag p99 = {fmt(med(open_lag), 3)} ms (median; "
+        f"{sum(open_lag_ok)}/{len(opens)} runs below) | < {GOAL_SEND_LAG_P99_MS} ms "
+        f"| {verdict(bool(opens) and med(open_lag) is not None and med(open_lag) < GOAL_SEND_LAG_P99_MS)} |"
+    )
+    w(
+        f"| Peak RSS, {long_s} s at max rate | {fmt(peak_long / MB if peak_long else None, 1)} MB "
+        f"| < {GOAL_PEAK_MB:.0f} MB "
+        f"| {verdict(peak_long is not None and peak_long / MB < GOAL_PEAK_MB)} |"
+    )
+    w(
+        f"| No growth within the run | VmRSS last minute / first minute = "
+        f"{fmt(last_mb, 1)} / {fmt(first_mb, 1)} MB ({'n/a' if growth is None else f'{growth:+.1%}'}) "
+        f"| ≤ +{GOAL_GROWTH:.0%} | {verdict(None if growth is None else growth <= GOAL_GROWTH)} |"
+    )
+    w(
+        f"| Peak does not scale with duration | peak {long_s} s / peak {short_s} s = "
+        f"{fmt(peak_long / MB if peak_long else None, 1)} / "
+        f"{fmt(peak_short / MB if peak_short else None, 1)} MB "
+        f"({'n/a' if scaling is None else f'{scaling:+.1%}'}) | ≤ +{GOAL_PEAK_SCALING:.0%} "
+        f"| {verdict(None if scaling is None else scaling <= GOAL_PEAK_SCALING)} |"
+    )
+    w("")
+    w("## Closed model, per tool (medians)")
+    w("")
+    w("| Tool | req/s (median) | req/s per round | p50 ms (median) | errors (all rounds) "
+      "| golive ratio (req/s) | golive ratio (p50) |")
+    w("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for t in PARSE:
+        per = ", ".join(fmt(x["rps"]) for _, x in sorted(rounds[t], key=lambda y: y[0]))
+        rr = ratio(rps["golive"], rps[t])
+        pr = ratio(p50["golive"], p50[t])
+        w(
+            f"| {t} | {fmt(rps[t])} | {per} | {fmt(p50[t], 3)} | {errs[t]} "
+            f"| {fmt(rr, 3)} | {fmt(pr, 3)} |"
+        )
+    w("")
+    w(f"golive p50 / oha p50 = {fmt(p50_oha_ratio, 3)} (for information; the goal is against wrk).")
+    w("")
+    w(f"## Open model: {fmt(target)}/s for {facts['open_secs']} s over {facts['connections']} connections")
+    w("")
+    w("| Run | req/s | achieved/target | send_lag p50 ms | send_lag p99 ms | send_lag max ms "
+      "| latency p50 ms | latency p99 ms | dropped | late | errors |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for i, o in enumerate(opens, 1):
+        lag = o.get("send_lag_ms") or {}
+        lat = o.get("latency_ms") or {}
+        w(
+            f"| {i} | {fmt(o['rps'], 1)} | {fmt(o['rps'] / target, 4)} | {fmt(lag.get('p50'), 3)} "
+            f"| {fmt(lag.get('p99'), 3)} | {fmt(lag.get('max'), 3)} | {fmt(lat.get('p50'), 3)} "
+            f"| {fmt(lat.get('p99'), 3)} | {o['dropped']} | {o['late']} | {o['errors']} |"
+        )
+    w("")
+    w("## Memory at max rate (closed model, "
+      f"{facts['connections']} connections)")
+    w("")
+    w("| Run | requests | req/s | errors | peak RSS (time -v) |")
+    w("| --- | ---: | ---: | ---: | ---: |")
+    for name, s, m, pk in (("long", long_s, mem_long, peak_long), ("short", short_s, mem_short, peak_short)):
+        w(f"| {s} s | {fmt(m['requests'])} | {fmt(m['rps'])} | {m['errors']} "
+          f"| {fmt(pk / MB if pk else None, 1)} MB |")
+    w("")
+    w(f"VmRSS every 10 s during the {long_s} s run (MB): "
+      + ", ".join(f"{t}s {b / MB:.1f}" for t, b in series))
+    w("")
+    w(f"Raw outputs: `{os.path.relpath(out)}`.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(results + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(results + ".tmp", results)
+
+
+if __name__ == "__main__":
+    main()
