@@ -20,7 +20,7 @@ pub use sample::{
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use tls_client::TlsClient;
-pub use websocket::{Received as WsReceived, WebSocketCheck};
+pub use websocket::{read_until_expected, WebSocketCheck};
 
 use crate::plan::Endpoints;
 use crate::units::Duration;

@@ -176,60 +176,63 @@ impl WebSocketProbe {
             let _ = ws.close(None).await;
             return Ok(micros_since(start));
         }
-        let wants_json = self
-            .check
-            .expect
-            .iter()
-            .any(|e| matches!(e.subject, Subject::MessageJson(_)));
-        loop {
-            let msg = match ws.next().await {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    return Err(Failure::new(
-                        FailureClass::Protocol,
-                        format!("the connection failed: {e}"),
-                    ))
-                }
-                None => {
-                    return Err(Failure::new(
-                        FailureClass::Protocol,
-                        "the server closed the connection before the expected message",
-                    ))
-                }
-            };
-            let text = match &msg {
-                Message::Text(t) => Cow::Borrowed(t.as_str()),
-                Message::Binary(b) => String::from_utf8_lossy(b),
-                Message::Close(_) => {
-                    return Err(Failure::new(
-                        FailureClass::Protocol,
-                        "the server closed the connection before the expected message",
-                    ))
-                }
-                _ => continue,
-            };
-            let received = Received {
-                json: if wants_json {
-                    serde_json::from_str(&text).ok()
-                } else {
-                    None
-                },
-                text,
-                micros: micros_since(t0),
-            };
-            match self
-                .check
-                .expect
-                .iter()
-                .try_for_each(|e| e.check(&received))
-            {
-                Ok(()) => {
-                    let _ = ws.close(None).await;
-                    return Ok(received.micros);
-                }
-                // Other traffic (ticks, notices) may come first: keep reading until the timeout.
-                Err(miss) => *last_miss = Some(miss),
+        let micros = read_until_expected(&mut ws, t0, &self.check.expect, last_miss).await?;
+        let _ = ws.close(None).await;
+        Ok(micros)
+    }
+}
+
+/// Reads messages until one meets every expectation and returns the microseconds since
+/// `t0`; other traffic (ticks, notices) is skipped, the latest reason it did not match
+/// kept in `last_miss`. The caller bounds it with its timeout. Shared with the load
+/// engine's WebSocket round trips.
+pub async fn read_until_expected<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    t0: Instant,
+    expect: &[crate::plan::Expectation],
+    last_miss: &mut Option<String>,
+) -> Result<u64, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let wants_json = expect
+        .iter()
+        .any(|e| matches!(e.subject, Subject::MessageJson(_)));
+    let closed = || {
+        Failure::new(
+            FailureClass::Protocol,
+            "the server closed the connection before the expected message",
+        )
+    };
+    loop {
+        let msg = match ws.next().await {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                return Err(Failure::new(
+                    FailureClass::Protocol,
+                    format!("the connection failed: {e}"),
+                ))
             }
+            None => return Err(closed()),
+        };
+        let text = match &msg {
+            Message::Text(t) => Cow::Borrowed(t.as_str()),
+            Message::Binary(b) => String::from_utf8_lossy(b),
+            Message::Close(_) => return Err(closed()),
+            _ => continue,
+        };
+        let received = Received {
+            json: if wants_json {
+                serde_json::from_str(&text).ok()
+            } else {
+                None
+            },
+            text,
+            micros: micros_since(t0),
+        };
+        match expect.iter().try_for_each(|e| e.check(&received)) {
+            Ok(()) => return Ok(received.micros),
+            Err(miss) => *last_miss = Some(miss),
         }
     }
 }

@@ -2,14 +2,15 @@
 //! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
-use crate::check::{Failure, FailureClass, HttpResponse as Response, TlsClient, WsReceived};
-use crate::plan::{Expectation, Subject};
+use crate::check::{
+    read_until_expected, Failure, FailureClass, HttpResponse as Response, TlsClient,
+};
+use crate::plan::Expectation;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -205,48 +206,9 @@ impl Ws {
             .send(Message::text(text.to_string()))
             .await
             .map_err(|e| Failure::new(FailureClass::Connect, format!("sending failed: {e}")))?;
-        let wants_json = expect
-            .iter()
-            .any(|e| matches!(e.subject, Subject::MessageJson(_)));
-        loop {
-            let msg = match self.stream.next().await {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    return Err(Failure::new(
-                        FailureClass::Protocol,
-                        format!("the connection failed: {e}"),
-                    ))
-                }
-                None => {
-                    return Err(Failure::new(
-                        FailureClass::Connect,
-                        "the server closed the connection",
-                    ))
-                }
-            };
-            let text = match &msg {
-                Message::Text(t) => Cow::Borrowed(t.as_str()),
-                Message::Binary(b) => String::from_utf8_lossy(b),
-                Message::Close(_) => {
-                    return Err(Failure::new(
-                        FailureClass::Connect,
-                        "the server closed the connection",
-                    ))
-                }
-                _ => continue,
-            };
-            let received = WsReceived {
-                json: if wants_json {
-                    serde_json::from_str(&text).ok()
-                } else {
-                    None
-                },
-                text,
-                micros: start.elapsed().as_micros() as u64,
-            };
-            if expect.iter().all(|e| e.check(&received).is_ok()) {
-                return Ok(());
-            }
-        }
+        let mut miss = None;
+        read_until_expected(&mut self.stream, start, expect, &mut miss)
+            .await
+            .map(|_| ())
     }
 }

@@ -172,30 +172,12 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
                 .iter()
                 .map(|k| judge(k, obs, plan.confidence))
                 .collect();
-            report.outcome = report
-                .criteria
-                .iter()
-                .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
-            report.why = match report
-                .criteria
-                .iter()
-                .find(|o| o.outcome == report.outcome && o.outcome != Outcome::Pass)
-            {
-                Some(o) => format!("{}: {}", o.criterion, o.why),
-                None => {
-                    let evidence: Vec<String> = report
-                        .criteria
-                        .iter()
-                        .map(|o| format!("{}: {}", o.criterion, o.why))
-                        .collect();
-                    let suffix = if obs.cut_short {
-                        " (on the samples taken before the interruption)"
-                    } else {
-                        ""
-                    };
-                    format!("{}{suffix}", evidence.join("; "))
-                }
+            let suffix = if obs.cut_short {
+                " (on the samples taken before the interruption)"
+            } else {
+                ""
             };
+            (report.outcome, report.why) = outcome_and_why(&report.criteria, suffix);
             if obs.stopped_early {
                 report.why.push_str(&format!(
                     " (sampling stopped after {} of {} samples: the FAIL was already certain)",
@@ -270,23 +252,7 @@ fn load_item(
         .iter()
         .map(|t| judge(&t.criterion, &scope(t.request), plan.confidence))
         .collect();
-    report.outcome = report
-        .criteria
-        .iter()
-        .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
-    report.why = match report
-        .criteria
-        .iter()
-        .find(|o| o.outcome == report.outcome && o.outcome != Outcome::Pass)
-    {
-        Some(o) => format!("{}: {}", o.criterion, o.why),
-        None => report
-            .criteria
-            .iter()
-            .map(|o| format!("{}: {}", o.criterion, o.why))
-            .collect::<Vec<_>>()
-            .join("; "),
-    };
+    (report.outcome, report.why) = outcome_and_why(&report.criteria, "");
     if let Some(rb) = &r.rollback {
         report.outcome = Outcome::Fail;
         report.why = format!(
@@ -309,6 +275,31 @@ fn load_item(
         r.requests.min(u64::from(u32::MAX)) as u32,
     ));
     report.load = Some(r.clone());
+}
+
+/// The worst outcome of `criteria`, and why: the first criterion with that outcome, or
+/// (all passing) the evidence of each, then `suffix`.
+pub(super) fn outcome_and_why(
+    criteria: &[crate::verdict::CriterionOutcome],
+    suffix: &str,
+) -> (Outcome, String) {
+    let outcome = criteria
+        .iter()
+        .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
+    let why = match criteria
+        .iter()
+        .find(|o| o.outcome == outcome && o.outcome != Outcome::Pass)
+    {
+        Some(o) => format!("{}: {}", o.criterion, o.why),
+        None => {
+            let evidence: Vec<String> = criteria
+                .iter()
+                .map(|o| format!("{}: {}", o.criterion, o.why))
+                .collect();
+            format!("{}{suffix}", evidence.join("; "))
+        }
+    };
+    (outcome, why)
 }
 
 fn class_name(c: crate::check::FailureClass) -> String {

@@ -253,23 +253,7 @@ fn rejudge(item: &mut ItemReport, conf: Confidence) -> Result<(), String> {
     }
     if !outcomes.is_empty() {
         item.criteria = outcomes;
-        item.outcome = item
-            .criteria
-            .iter()
-            .fold(Outcome::Pass, |acc, o| acc.worst(o.outcome));
-        item.why = match item
-            .criteria
-            .iter()
-            .find(|o| o.outcome == item.outcome && o.outcome != Outcome::Pass)
-        {
-            Some(o) => format!("{}: {}", o.criterion, o.why),
-            None => item
-                .criteria
-                .iter()
-                .map(|o| format!("{}: {}", o.criterion, o.why))
-                .collect::<Vec<_>>()
-                .join("; "),
-        };
+        (item.outcome, item.why) = super::build::outcome_and_why(&item.criteria, "");
     }
     if let Some(rb) = item.load.as_ref().and_then(|l| l.rollback.as_ref()) {
         item.outcome = Outcome::Fail;
