@@ -183,6 +183,10 @@ pub async fn run(
                 });
                 result.observations = Some(obs);
             }
+            (ItemBody::Resources(r), Ok(env)) => {
+                result.target = Some(r.service.clone());
+                result.resources = env.resources(&r.service);
+            }
             (ItemBody::Load(load), Ok(env)) => {
                 on_event(Event::LoadStarted {
                     id: &item.id,

@@ -154,6 +154,9 @@ fn redact(text: &str) -> String {
         (r#"hostname="[^"]*""#, r#"hostname="<host>""#),
         (r#"time="[0-9.]+""#, r#"time="<t>""#),
         (r"golive \d+\.\d+\.\d+", "golive <version>"),
+        (r"CPU mean [0-9.]+%, memory peak [0-9.]+ MB, growth -?[0-9.]+ MB \(\d+ readings\)", "<resources>"),
+        // A very short run may end before its first resource reading.
+        (r"(?m)^(\| `[^`]+` \| process \| .*\| )—( \|)$", "${1}<resources>${2}"),
     ];
     rules.iter().fold(text.to_string(), |acc, (re, with)| {
         regex::Regex::new(re)

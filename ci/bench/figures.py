@@ -3,8 +3,9 @@
 
 Usage: figures.py OUT_DIR RESULTS_MD
 
-Reads OUT_DIR/closed-R-{wrk,oha,golive}.out, open-R.json, mem-{long,short}.{json,time,rss}
-and facts.json; prints the Markdown and writes it to RESULTS_MD. Exits 0 whatever the
+Reads, in OUT_DIR, LABEL.out (the tool's stdout), LABEL.time (/usr/bin/time -v),
+LABEL.snap0/.snap1 (CPU counters around the run) for the labels closed-R-{wrk,oha,golive},
+open-R, mem-long and mem-short, mem-*.rss (VmRSS samples), quiet.txt and facts.json; prints the Markdown and writes it to RESULTS_MD. Exits 0 whatever the
 goals say (the table says it); exits 1 only when an output cannot be read.
 """
 
@@ -109,9 +110,34 @@ def rss_series(path):
     return out
 
 
-def peak_rss(path):
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path).read())
-    return int(m.group(1)) * 1024 if m else None
+def time_v(path):
+    text = open(path).read()
+    get = lambda key: re.search(re.escape(key) + r":\s*([\d.]+)", text)  # noqa: E731
+    user, system, rss = get("User time (seconds)"), get("System time (seconds)"), get(
+        "Maximum resident set size (kbytes)"
+    )
+    return {
+        "cpu_s": float(user.group(1)) + float(system.group(1)) if user and system else None,
+        "peak_rss": int(rss.group(1)) * 1024 if rss else None,
+    }
+
+
+def cpu(out, label):
+    """CPU use during one run, in percent of one core: the tool, nginx, everything else."""
+    try:
+        a = open(os.path.join(out, label + ".snap0")).read().split()
+        b = open(os.path.join(out, label + ".snap1")).read().split()
+        tool = time_v(os.path.join(out, label + ".time"))["cpu_s"]
+    except (OSError, IndexError):
+        return None
+    hz = float(b[4])
+    secs = float(b[2]) - float(a[2])
+    busy = (int(b[0]) - int(a[0])) / hz
+    nginx = (int(b[1]) - int(a[1])) / hz
+    if secs <= 0 or tool is None:
+        return None
+    pct = lambda x: 100 * x / secs  # noqa: E731
+    return {"tool": pct(tool), "nginx": pct(nginx), "other": max(0.0, pct(busy - nginx - tool))}
 
 
 def main():
@@ -121,7 +147,9 @@ def main():
     for tool, parse in PARSE.items():
         for f in sorted(glob.glob(os.path.join(out, f"closed-*-{tool}.out"))):
             r = int(re.search(r"closed-(\d+)-", f).group(1))
-            rounds[tool].append((r, parse(f)))
+            x = parse(f)
+            x["cpu"] = cpu(out, f"closed-{r}-{tool}")
+            rounds[tool].append((r, x))
     rps = {t: med([x["rps"] for _, x in rs]) for t, rs in rounds.items()}
     p50 = {t: med([x["p50_ms"] for _, x in rs]) for t, rs in rounds.items()}
     errs = {t: sum(x["errors"] or 0 for _, x in rs) for t, rs in rounds.items()}
@@ -130,7 +158,9 @@ def main():
     p50_ratio = ratio(p50["golive"], p50["wrk"])
     p50_oha_ratio = ratio(p50["golive"], p50["oha"])
 
-    opens = [golive(f)["raw"] for f in sorted(glob.glob(os.path.join(out, "open-*.json")))]
+    open_files = sorted(glob.glob(os.path.join(out, "open-*.out")))
+    opens = [golive(f)["raw"] for f in open_files]
+    open_cpu = [cpu(out, os.path.basename(f)[:-4]) for f in open_files]
     target = float(facts["open_rate"])
     open_rps = [o["rps"] for o in opens]
     open_lag = [(o.get("send_lag_ms") or {}).get("p99") for o in opens]
@@ -138,8 +168,8 @@ def main():
     open_lag_ok = [x is not None and x < GOAL_SEND_LAG_P99_MS for x in open_lag]
 
     long_s, short_s = facts["mem_long_secs"], facts["mem_short_secs"]
-    peak_long = peak_rss(os.path.join(out, "mem-long.time"))
-    peak_short = peak_rss(os.path.join(out, "mem-short.time"))
+    peak_long = time_v(os.path.join(out, "mem-long.time"))["peak_rss"]
+    peak_short = time_v(os.path.join(out, "mem-short.time"))["peak_rss"]
     series = rss_series(os.path.join(out, "mem-long.rss"))
     window = min(60, long_s / 2)
     first = [b for t, b in series if t <= window]
@@ -148,8 +178,18 @@ def main():
     last_mb = med(last) / MB if last else None
     growth = last_mb / first_mb - 1 if first_mb and last_mb else None
     scaling = peak_long / peak_short - 1 if peak_long and peak_short else None
-    mem_long = golive(os.path.join(out, "mem-long.json"))
-    mem_short = golive(os.path.join(out, "mem-short.json"))
+    mem_long = golive(os.path.join(out, "mem-long.out"))
+    mem_short = golive(os.path.join(out, "mem-short.out"))
+    mem_cpu = {"long": cpu(out, "mem-long"), "short": cpu(out, "mem-short")}
+
+    quiet = []
+    qpath = os.path.join(out, "quiet.txt")
+    if os.path.exists(qpath):
+        for line in open(qpath):
+            parts = line.split()
+            if len(parts) == 3:
+                quiet.append((parts[0], int(parts[1]), int(parts[2])))
+    busy_runs = [q for q in quiet if q[1] > facts.get("quiet_busy", 10)]
 
     n = len(rounds["golive"])
     lines = []
@@ -167,6 +207,16 @@ def main():
         f"- Closed model: {n} interleaved rounds (order rotates) of {facts['secs']} s per tool "
         f"at {facts['connections']} keep-alive connections; figures are medians over rounds."
     )
+    if busy_runs:
+        w(
+            f"- **{len(busy_runs)} of {len(quiet)} runs started on a busy machine** "
+            f"(other processes over {facts.get('quiet_busy', 10)}% of all cores after waiting "
+            f"{facts.get('quiet_wait')} s): "
+            + ", ".join(f"{q[0]} ({q[1]}%)" for q in busy_runs)
+            + ". Their figures are suspect."
+        )
+    elif quiet:
+        w(f"- All {len(quiet)} runs started on an idle machine (≤ {facts.get('quiet_busy', 10)}% busy).")
     if facts.get("quick"):
         w("- **BENCH_QUICK=1: shortened run, not the figures of record.**")
     w("")
@@ -234,28 +284,51 @@ def main():
     w("")
     w(f"golive p50 / oha p50 = {fmt(p50_oha_ratio, 3)} (for information; the goal is against wrk).")
     w("")
+    w("CPU in percent of one core during each run: the load tool (on its own core), nginx (on")
+    w("its own core), and every other process on the machine (noise; should be near 0).")
+    w("")
+    w("| Round | Tool | req/s | p50 ms | tool CPU % | nginx CPU % | other CPU % |")
+    w("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in sorted({r for rs in rounds.values() for r, _ in rs}):
+        for t in PARSE:
+            for rr, x in rounds[t]:
+                if rr == r:
+                    c = x["cpu"] or {}
+                    w(
+                        f"| {r} | {t} | {fmt(x['rps'])} | {fmt(x['p50_ms'], 3)} "
+                        f"| {fmt(c.get('tool'))} | {fmt(c.get('nginx'))} | {fmt(c.get('other'))} |"
+                    )
+    w("")
     w(f"## Open model: {fmt(target)}/s for {facts['open_secs']} s over {facts['connections']} connections")
     w("")
     w("| Run | req/s | achieved/target | send_lag p50 ms | send_lag p99 ms | send_lag max ms "
-      "| latency p50 ms | latency p99 ms | dropped | late | errors |")
-    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for i, o in enumerate(opens, 1):
+      "| latency p50 ms | latency p99 ms | dropped | late | errors | golive CPU % | other CPU % |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for i, (o, c) in enumerate(zip(opens, open_cpu), 1):
         lag = o.get("send_lag_ms") or {}
         lat = o.get("latency_ms") or {}
+        c = c or {}
         w(
             f"| {i} | {fmt(o['rps'], 1)} | {fmt(o['rps'] / target, 4)} | {fmt(lag.get('p50'), 3)} "
             f"| {fmt(lag.get('p99'), 3)} | {fmt(lag.get('max'), 3)} | {fmt(lat.get('p50'), 3)} "
-            f"| {fmt(lat.get('p99'), 3)} | {o['dropped']} | {o['late']} | {o['errors']} |"
+            f"| {fmt(lat.get('p99'), 3)} | {o['dropped']} | {o['late']} | {o['errors']} "
+            f"| {fmt(c.get('tool'))} | {fmt(c.get('other'))} |"
         )
     w("")
     w("## Memory at max rate (closed model, "
       f"{facts['connections']} connections)")
     w("")
-    w("| Run | requests | req/s | errors | peak RSS (time -v) |")
-    w("| --- | ---: | ---: | ---: | ---: |")
-    for name, s, m, pk in (("long", long_s, mem_long, peak_long), ("short", short_s, mem_short, peak_short)):
-        w(f"| {s} s | {fmt(m['requests'])} | {fmt(m['rps'])} | {m['errors']} "
-          f"| {fmt(pk / MB if pk else None, 1)} MB |")
+    w("| Run | requests | req/s | errors | peak RSS (time -v) | golive CPU % | other CPU % |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, secs, m, pk in (
+        ("long", long_s, mem_long, peak_long),
+        ("short", short_s, mem_short, peak_short),
+    ):
+        c = mem_cpu[name] or {}
+        w(
+            f"| {secs} s | {fmt(m['requests'])} | {fmt(m['rps'])} | {m['errors']} "
+            f"| {fmt(pk / MB if pk else None, 1)} MB | {fmt(c.get('tool'))} | {fmt(c.get('other'))} |"
+        )
     w("")
     w(f"VmRSS every 10 s during the {long_s} s run (MB): "
       + ", ".join(f"{t}s {b / MB:.1f}" for t, b in series))

@@ -63,6 +63,12 @@ if [ -z "$GOLIVE" ]; then
   (cd "$repo" && cargo build --release --quiet)
   GOLIVE="$repo/target/release/golive"
 fi
+# The commit measured (read once, before the run: HEAD may move while it runs).
+commit="${GOLIVE_COMMIT:-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+if [ -z "${GOLIVE_COMMIT:-}" ] && [ -z "${GOLIVE_BIN:-}" ] \
+  && [ -n "$(git -C "$repo" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+  commit="$commit (with uncommitted changes)"
+fi
 [ -x "$GOLIVE" ] || { echo "error: no golive binary at $GOLIVE" >&2; exit 3; }
 
 # oha's machine-readable output flag changed across versions.
@@ -81,6 +87,8 @@ log "raw outputs in $OUT"
 # ---- the target: nginx serving a 2-byte file, one worker on its own core ---------------
 tmp="$(mktemp -d /tmp/golive-bench.XXXXXX)"
 chmod 755 "$tmp"
+# Processes of ours that may be running: nginx, and the load run in progress (its PIDs are
+# dropped from the list once it has been waited for, so no reused PID is ever signalled).
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do
@@ -91,6 +99,7 @@ cleanup() {
   done
   rm -rf "$tmp"
 }
+forget_run() { pids=("${pids[0]}"); }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -134,80 +143,126 @@ PY
 done
 log "nginx (PID ${pids[0]}) serves $URL on core $TARGET_CORE; load tools on core $LOAD_CORE"
 
-# Each load run is pinned to the load core and bounded: its own duration plus a margin.
-bounded() {
-  local secs="$1"
-  shift
-  timeout --kill-after=5 "$((secs + 30))" taskset -c "$LOAD_CORE" "$@"
+# Another job on this 2-core machine (a build, a test suite) would skew a run: wait until
+# the machine is idle (at most BENCH_QUIET_WAIT seconds), and note any run that was not.
+QUIET_WAIT="${BENCH_QUIET_WAIT:-180}"
+QUIET_BUSY="${BENCH_QUIET_BUSY:-10}"  # percent of all cores busy that still counts as idle
+: >"$OUT/quiet.txt"
+cpu_sample() { awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
+busy_pct() {
+  local t0 i0 t1 i1
+  read -r t0 i0 < <(cpu_sample)
+  sleep 1
+  read -r t1 i1 < <(cpu_sample)
+  echo $(((100 * ((t1 - t0) - (i1 - i0))) / ((t1 - t0) > 0 ? (t1 - t0) : 1)))
+}
+wait_quiet() {
+  local label="$1" start=$SECONDS busy
+  while :; do
+    busy="$(busy_pct)"
+    [ "$busy" -le "$QUIET_BUSY" ] && break
+    if [ $((SECONDS - start)) -ge "$QUIET_WAIT" ]; then
+      log "warning: $label starts on a busy machine ($busy% of all cores in use)"
+      break
+    fi
+    [ $(((SECONDS - start) % 15)) -lt 2 ] && log "waiting for an idle machine ($busy% busy)"
+  done
+  printf '%s %s %s\n' "$label" "$busy" "$((SECONDS - start))" >>"$OUT/quiet.txt"
+}
+
+# Each load run is pinned to the load core, bounded (its own duration plus a margin), and
+# measured: /usr/bin/time -v gives the tool's CPU time and peak RSS, /proc/stat the CPU
+# time of the whole machine, nginx's /proc/PID/stat its own; what is left was used by
+# other processes during the run and is reported as noise.
+HZ="$(getconf CLK_TCK)"
+NGINX_PIDS="${pids[0]} $(pgrep -P "${pids[0]}" | tr '\n' ' ')"
+snapshot() {
+  local busy ng=0 p
+  busy="$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat)"
+  for p in $NGINX_PIDS; do
+    ng=$((ng + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$busy $ng"
+}
+# measure LABEL SECS CMD...: runs CMD with stdout to $OUT/LABEL.out; with MEASURE_BG=1 it
+# starts CMD and returns at once (finish with `measure_end LABEL`).
+measure() {
+  local label="$1" secs="$2"
+  shift 2
+  wait_quiet "$label"
+  snapshot >"$OUT/$label.snap0"
+  date +%s.%N >>"$OUT/$label.snap0"
+  # A simple command, so that $! is timeout's own PID.
+  timeout --kill-after=5 "$((secs + 30))" taskset -c "$LOAD_CORE" \
+    /usr/bin/time -v -o "$OUT/$label.time" "$@" >"$OUT/$label.out" &
+  MEASURED=$!
+  pids+=("$MEASURED")
+  [ "${MEASURE_BG:-0}" = 1 ] || measure_end "$label"
+}
+measure_end() {
+  local label="$1" rc=0
+  wait "$MEASURED" || rc=$?
+  forget_run
+  [ "$rc" = 0 ] || log "warning: $label exited $rc"
+  snapshot >"$OUT/$label.snap1"
+  date +%s.%N >>"$OUT/$label.snap1"
+  echo "$HZ $rc" >>"$OUT/$label.snap1"
 }
 
 # ---- 1. closed-model throughput and p50 at $CONNS connections, interleaved ---------------
 tools=(wrk oha golive)
-run_tool() {
-  local tool="$1" file="$2"
-  case "$tool" in
-    wrk) bounded "$SECS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$URL" >"$file" ;;
-    oha) bounded "$SECS" oha -c "$CONNS" -z "${SECS}s" --no-tui "${OHA_JSON[@]}" \
-           "${OHA_WAIT[@]}" "$URL" >"$file" ;;
-    golive) bounded "$SECS" "$GOLIVE" load --url "$URL" --users "$CONNS" \
-              --duration "${SECS}s" --json >"$file" ;;
-  esac
-}
 for r in $(seq 1 "$ROUNDS"); do
   for k in 0 1 2; do
     tool="${tools[$(((r - 1 + k) % 3))]}"
     log "round $r/$ROUNDS: $tool for ${SECS}s"
-    run_tool "$tool" "$OUT/closed-$r-$tool.out"
+    case "$tool" in
+      wrk) measure "closed-$r-wrk" "$SECS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$URL" ;;
+      oha) measure "closed-$r-oha" "$SECS" oha -c "$CONNS" -z "${SECS}s" --no-tui \
+             "${OHA_JSON[@]}" "${OHA_WAIT[@]}" "$URL" ;;
+      golive) measure "closed-$r-golive" "$SECS" "$GOLIVE" load --url "$URL" \
+                --users "$CONNS" --duration "${SECS}s" --json ;;
+    esac
   done
 done
 
 # ---- 2. open model: $OPEN_RATE/s over $CONNS connections ---------------------------------
 for r in $(seq 1 "$OPEN_REPEATS"); do
   log "open model $r/$OPEN_REPEATS: ${OPEN_RATE}/s for ${OPEN_SECS}s"
-  bounded "$OPEN_SECS" "$GOLIVE" load --url "$URL" --rate "${OPEN_RATE}/s" \
-    --duration "${OPEN_SECS}s" --connections "$CONNS" --json >"$OUT/open-$r.json"
+  measure "open-$r" "$OPEN_SECS" "$GOLIVE" load --url "$URL" --rate "${OPEN_RATE}/s" \
+    --duration "${OPEN_SECS}s" --connections "$CONNS" --json
 done
 
 # ---- 3. memory: peak RSS and VmRSS over time at max rate ---------------------------------
 mem_run() {
-  local secs="$1" name="$2"
+  local secs="$1" label="$2"
   log "memory: golive --users $CONNS for ${secs}s (VmRSS every 10 s)"
-  # A simple command (not the `bounded` function) so that $! is timeout's own PID.
-  timeout --kill-after=5 "$((secs + 30))" taskset -c "$LOAD_CORE" \
-    /usr/bin/time -v -o "$OUT/$name.time" "$GOLIVE" load --url "$URL" --users "$CONNS" --duration "${secs}s" --json \
-    >"$OUT/$name.json" &
-  local outer=$!
-  pids+=("$outer")
+  MEASURE_BG=1 measure "$label" "$secs" "$GOLIVE" load --url "$URL" --users "$CONNS" \
+    --duration "${secs}s" --json
   # timeout -> time -> golive: find golive's PID by parentage, not by name.
-  local gpid=""
+  local gpid="" tpid
   for _ in $(seq 1 100); do
-    local tpid
-    tpid="$(pgrep -P "$outer" | head -n1 || true)"
+    tpid="$(pgrep -P "$MEASURED" | head -n1 || true)"
     [ -n "$tpid" ] && gpid="$(pgrep -P "$tpid" | head -n1 || true)"
     [ -n "$gpid" ] && break
     sleep 0.05
   done
   [ -n "$gpid" ] && pids+=("$gpid")
-  : >"$OUT/$name.rss"
-  local t0=$SECONDS
-  while kill -0 "$outer" 2>/dev/null; do
-    sleep 10
-    [ -n "$gpid" ] || break
-    local kb
-    kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$gpid/status" 2>/dev/null || true)"
-    [ -n "$kb" ] && printf '%d %s\n' "$((SECONDS - t0))" "$kb" >>"$OUT/$name.rss"
+  : >"$OUT/$label.rss"
+  local t0=$SECONDS next=10 kb
+  while [ -n "$gpid" ] && kill -0 "$MEASURED" 2>/dev/null; do
+    sleep 0.5
+    if [ $((SECONDS - t0)) -ge "$next" ]; then
+      kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$gpid/status" 2>/dev/null || true)"
+      [ -n "$kb" ] && printf '%d %s\n' "$((SECONDS - t0))" "$kb" >>"$OUT/$label.rss"
+      next=$((next + 10))
+    fi
   done
-  wait "$outer" || log "memory run $name exited $?"
+  measure_end "$label"
 }
 mem_run "$MEM_LONG" mem-long
 mem_run "$MEM_SHORT" mem-short
 
 # ---- machine facts and the table ---------------------------------------------------------
-commit="${GOLIVE_COMMIT:-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
-if [ -z "${GOLIVE_COMMIT:-}" ] && [ -z "${GOLIVE_BIN:-}" ] \
-  && [ -n "$(git -C "$repo" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
-  commit="$commit (with uncommitted changes)"
-fi
 cat >"$OUT/facts.json" <<EOF
 {
   "date": "$(date -u +'%Y-%m-%d %H:%M UTC')",
@@ -222,6 +277,7 @@ cat >"$OUT/facts.json" <<EOF
   "rounds": $ROUNDS, "secs": $SECS, "connections": $CONNS,
   "open_rate": $OPEN_RATE, "open_repeats": $OPEN_REPEATS, "open_secs": $OPEN_SECS,
   "mem_long_secs": $MEM_LONG, "mem_short_secs": $MEM_SHORT,
+  "quiet_busy": $QUIET_BUSY, "quiet_wait": $QUIET_WAIT,
   "target_core": $TARGET_CORE, "load_core": $LOAD_CORE, "quick": $quick
 }
 EOF

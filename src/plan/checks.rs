@@ -20,7 +20,7 @@ pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
         CheckSpec::Tls(s) => tls(s, path, ctx).map(Check::Tls),
         CheckSpec::Command(s) => command(s, path, ctx).map(Check::Command),
         // A load item is planned as a whole item, not as a probe.
-        CheckSpec::Load(_) => None,
+        CheckSpec::Load(_) | CheckSpec::Resources(_) => None,
     }
 }
 

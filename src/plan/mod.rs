@@ -6,12 +6,14 @@ mod checks;
 mod criteria;
 pub mod defaults;
 mod expect;
+mod resources;
 mod scenario;
 mod services;
 mod template;
 
 pub use criteria::{build as build_criterion, every_sample_passes, Criterion, CriterionKind};
 pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
+pub use resources::{ResourceCriterion, ResourceMetric};
 pub use scenario::plan_scenario;
 pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};
 
@@ -61,6 +63,15 @@ pub enum ItemBody {
     Manual(ManualItem),
     /// A load scenario with its thresholds (the item's criteria included).
     Load(Box<crate::load::LoadPlan>),
+    /// Resource criteria on a service.
+    Resources(ResourceItem),
+}
+
+/// A `kind: resources` item.
+#[derive(Debug, Clone)]
+pub struct ResourceItem {
+    pub service: String,
+    pub criteria: Vec<ResourceCriterion>,
 }
 
 /// An automated item: the check, how often to sample it, and the claims over the samples.
@@ -291,6 +302,7 @@ fn item_body(item: &spec::Item, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
             }))
         }
         (Some(spec::CheckSpec::Load(l)), None) => load_item(item, l, path, ctx),
+        (Some(spec::CheckSpec::Resources(r)), None) => resources_item(item, r, path, ctx),
         (Some(spec), None) => {
             let check = checks::build(spec, &format!("{path}.check"), ctx);
             let samples = item.samples.unwrap_or(defaults::SAMPLES);
@@ -389,4 +401,55 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
         }
     }
     ok.then(|| ItemBody::Load(Box::new(plan)))
+}
+
+/// A `kind: resources` item: criteria on what a service used.
+fn resources_item(
+    item: &spec::Item,
+    r: &spec::ResourcesSpec,
+    path: &str,
+    ctx: &mut Ctx,
+) -> Option<ItemBody> {
+    for (key, set) in [
+        ("samples", item.samples.is_some()),
+        ("interval", item.interval.is_some()),
+        ("concurrency", item.concurrency.is_some()),
+    ] {
+        if set {
+            ctx.diags.error(&format!("{path}.{key}"), format!("`{key}` does not apply: resources are sampled every second while the services run"));
+        }
+    }
+    if !ctx.services.contains(&r.service) {
+        let known: Vec<&str> = ctx.services.iter().map(String::as_str).collect();
+        let hint = crate::diag::did_you_mean(&r.service, known.iter().copied())
+            .unwrap_or_else(|| format!("declared services: {}", known.join(", ")));
+        ctx.diags.error(
+            &format!("{path}.check.service"),
+            format!("`{}` is not a declared service; {hint}", r.service),
+        );
+    }
+    let mut criteria = Vec::new();
+    let mut ok = true;
+    for (ci, text) in item.criteria.iter().enumerate() {
+        let built = crate::expr::parse(text)
+            .map_err(|e| (e.offset, e.message))
+            .and_then(|c| resources::build(text, &c));
+        match built {
+            Ok(c) => criteria.push(c),
+            Err((offset, message)) => {
+                ctx.diags
+                    .error_at_offset(&format!("{path}.criteria[{ci}]"), offset, message);
+                ok = false;
+            }
+        }
+    }
+    if criteria.is_empty() {
+        criteria.push(resources::no_restarts());
+    }
+    ok.then(|| {
+        ItemBody::Resources(ResourceItem {
+            service: r.service.clone(),
+            criteria,
+        })
+    })
 }

@@ -23,6 +23,8 @@ pub struct ItemResult {
     pub load: Option<crate::load::LoadOutcome>,
     /// Why a load item could not start.
     pub load_error: Option<String>,
+    /// What the service of a `kind: resources` item used up to the item.
+    pub resources: Option<crate::services::resources::ResourceSeries>,
 }
 
 /// Facts about the run as a whole.
@@ -133,6 +135,7 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
         failures: Vec::new(),
         signoff: None,
         load: None,
+        resources: None,
     };
     match &item.body {
         ItemBody::Manual(m) => {
@@ -155,6 +158,22 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
             };
         }
         ItemBody::Load(load) => load_item(&mut report, load, result, plan),
+        ItemBody::Resources(r) => {
+            report.kind = "resources".into();
+            report.target = Some(r.service.clone());
+            if let Some(skipped) = &result.skipped {
+                report.why = skipped.clone();
+                return report;
+            }
+            let summary = result.resources.as_ref().and_then(|s| s.summary());
+            report.criteria = r
+                .criteria
+                .iter()
+                .map(|c| crate::verdict::judge_resource(c, &r.service, summary.as_ref()))
+                .collect();
+            (report.outcome, report.why) = outcome_and_why(&report.criteria, "");
+            report.resources = summary;
+        }
         ItemBody::Check(c) => {
             report.kind = c.check.kind().into();
             let Some(obs) = &result.observations else {

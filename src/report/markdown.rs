@@ -116,11 +116,11 @@ pub fn render(r: &Report) -> String {
     }
 
     if !r.services.is_empty() {
-        let _ = writeln!(m, "## Services\n\n| Service | Provider | URL | Status | Ready after |\n|---|---|---|---|---|");
+        let _ = writeln!(m, "## Services\n\n| Service | Provider | URL | Status | Ready after | Resources |\n|---|---|---|---|---|---|");
         for sv in &r.services {
             let _ = writeln!(
                 m,
-                "| `{}` | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} |",
                 sv.name,
                 sv.provider,
                 sv.url.as_deref().unwrap_or("—"),
@@ -130,6 +130,16 @@ pub fn render(r: &Report) -> String {
                 }),
                 sv.ready_after_ms
                     .map(|ms| format!("{ms} ms"))
+                    .unwrap_or_else(|| "—".into()),
+                sv.resources
+                    .as_ref()
+                    .map(|r| format!(
+                        "CPU mean {:.1}%, memory peak {:.1} MB, growth {:.1} MB ({} readings)",
+                        r.cpu_mean_percent.unwrap_or(0.0),
+                        r.memory_max_bytes as f64 / 1e6,
+                        r.memory_growth_bytes.unwrap_or(0.0) / 1e6,
+                        r.samples
+                    ))
                     .unwrap_or_else(|| "—".into())
             );
         }

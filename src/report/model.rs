@@ -103,6 +103,8 @@ pub struct ItemReport {
     pub signoff: Option<SignoffReport>,
     /// The load run, for `kind: load` items.
     pub load: Option<crate::load::LoadResult>,
+    /// What the service used, for `kind: resources` items.
+    pub resources: Option<crate::services::resources::ResourceSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

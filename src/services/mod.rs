@@ -6,6 +6,7 @@
 mod external;
 mod process;
 mod ready;
+pub mod resources;
 
 use crate::plan::{Endpoint, Endpoints, Template};
 use crate::units::Duration;
@@ -72,6 +73,8 @@ pub struct ServiceReport {
     pub error: Option<String>,
     /// The last lines the service wrote (processes only).
     pub log_tail: Vec<String>,
+    /// CPU and memory over the run (services golive started).
+    pub resources: Option<resources::ResourceSummary>,
 }
 
 /// A bring-up that failed; the run ends as an environment failure.
@@ -87,12 +90,25 @@ pub struct Environment {
     pub endpoints: Endpoints,
     pub reports: Vec<ServiceReport>,
     processes: Vec<process::Running>,
+    sampler: Option<resources::Sampler>,
 }
 
 impl Environment {
     /// Stops every process golive started (SIGTERM, then SIGKILL after a grace period),
     /// in reverse start order, and returns the final reports.
+    /// What `service` used so far; `None` when golive does not run it (external).
+    pub fn resources(&self, service: &str) -> Option<resources::ResourceSeries> {
+        self.sampler.as_ref()?.snapshot(service)
+    }
+
     pub async fn shut_down(mut self) -> Vec<ServiceReport> {
+        if let Some(sampler) = self.sampler.take() {
+            for (name, series) in sampler.stop().await {
+                if let Some(r) = self.reports.iter_mut().find(|r| r.name == name) {
+                    r.resources = series.summary();
+                }
+            }
+        }
         while let Some(p) = self.processes.pop() {
             let name = p.name.clone();
             let tail = p.stop().await;
@@ -116,6 +132,7 @@ pub async fn bring_up(
         endpoints: Endpoints::default(),
         reports: Vec::new(),
         processes: Vec::new(),
+        sampler: None,
     };
     for plan in plans {
         let started = Instant::now();
@@ -130,6 +147,7 @@ pub async fn bring_up(
                     ready_after_ms: Some(started.elapsed().as_millis() as u64),
                     error: None,
                     log_tail: Vec::new(),
+                    resources: None,
                 });
                 env.endpoints.services.insert(plan.name.clone(), endpoint);
                 env.processes.extend(running);
@@ -143,6 +161,7 @@ pub async fn bring_up(
                     ready_after_ms: None,
                     error: Some(reason.clone()),
                     log_tail,
+                    resources: None,
                 });
                 for rest in plans.iter().skip(env.reports.len()) {
                     env.reports.push(ServiceReport {
@@ -153,6 +172,7 @@ pub async fn bring_up(
                         ready_after_ms: None,
                         error: None,
                         log_tail: Vec::new(),
+                        resources: None,
                     });
                 }
                 let err = BringUpError {
@@ -163,8 +183,19 @@ pub async fn bring_up(
             }
         }
     }
+    let pids: Vec<(String, u32)> = env
+        .processes
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.pid()?)))
+        .collect();
+    if !pids.is_empty() {
+        env.sampler = Some(resources::Sampler::start(pids, RESOURCE_EVERY));
+    }
     Ok(env)
 }
+
+/// How often service resources are sampled.
+const RESOURCE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Started = (Endpoint, &'static str, Option<process::Running>);
 type StartFailed = (String, &'static str, Vec<String>);

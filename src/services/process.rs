@@ -118,6 +118,10 @@ async fn keep_tail(stream: impl AsyncRead + Unpin, tail: Tail, name: String) {
 }
 
 impl Running {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// `Some(status)` once the process has exited.
     pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {

@@ -19,6 +19,17 @@ pub enum CheckSpec {
     Command(CommandSpec),
     /// Runs a load scenario; the item's criteria are added to its thresholds.
     Load(LoadSpec),
+    /// What a service golive runs used so far: `memory < 200MB`, `memory_growth < 50MB`,
+    /// `cpu < 25%`, `restarts == 0` (the default) in the item's criteria.
+    Resources(ResourcesSpec),
+}
+
+/// Resource criteria on one service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesSpec {
+    /// The service, by name.
+    pub service: String,
 }
 
 /// A load scenario run as a checklist item.

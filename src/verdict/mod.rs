@@ -4,6 +4,8 @@
 
 mod criterion;
 mod decide;
+mod resources;
 
 pub use criterion::{judge, CriterionOutcome};
 pub use decide::{decide, Decision, ItemJudgement, RunState, Verdict};
+pub use resources::judge_resource;

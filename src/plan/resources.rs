@@ -1,0 +1,137 @@
+//! Resource criteria on a service golive runs: `memory < 200MB` (peak resident memory),
+//! `memory_growth < 50MB` (least-squares growth over the run, for leak checks),
+//! `cpu < 25%` (mean CPU, percent of one core), `cpu_max < 90%`, `restarts == 0`.
+
+use crate::expr::{Comparison, Op, PathSeg, Value};
+
+/// What a resource criterion measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceMetric {
+    Memory,
+    MemoryGrowth,
+    Cpu,
+    CpuMax,
+    Restarts,
+}
+
+/// One resource criterion, with its threshold in bytes, percent or a count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCriterion {
+    pub text: String,
+    pub metric: ResourceMetric,
+    pub op: Op,
+    pub threshold: f64,
+}
+
+const METRICS: [&str; 5] = ["memory", "memory_growth", "cpu", "cpu_max", "restarts"];
+
+/// The default: the service did not restart.
+pub fn no_restarts() -> ResourceCriterion {
+    ResourceCriterion {
+        text: "restarts == 0".into(),
+        metric: ResourceMetric::Restarts,
+        op: Op::Eq,
+        threshold: 0.0,
+    }
+}
+
+pub fn build(text: &str, c: &Comparison) -> Result<ResourceCriterion, (usize, String)> {
+    let name = match c.subject.as_slice() {
+        [PathSeg::Key(k)] => k.as_str(),
+        _ => {
+            return Err((
+                c.subject_at,
+                format!(
+                    "`{}` is not a resource metric; use {}",
+                    c.subject_text(),
+                    METRICS.join(", ")
+                ),
+            ))
+        }
+    };
+    if matches!(c.op, Op::Contains | Op::NotContains | Op::Matches) {
+        return Err((
+            c.op_at,
+            format!("{name} compares with <, <=, >, >=, == or !="),
+        ));
+    }
+    let (metric, threshold) = match (name, &c.value) {
+        ("memory", Value::Bytes(b)) => (ResourceMetric::Memory, b.bytes() as f64),
+        ("memory_growth", Value::Bytes(b)) => (ResourceMetric::MemoryGrowth, b.bytes() as f64),
+        ("cpu", Value::Percent(p)) => (ResourceMetric::Cpu, p.fraction() * 100.0),
+        ("cpu_max", Value::Percent(p)) => (ResourceMetric::CpuMax, p.fraction() * 100.0),
+        ("restarts", Value::Number(n)) if *n >= 0.0 && n.fract() == 0.0 => {
+            (ResourceMetric::Restarts, *n)
+        }
+        ("memory" | "memory_growth", v) => {
+            return Err((
+                c.value_at,
+                format!("{name} needs a byte size such as `200MB`, not {}", v.kind()),
+            ))
+        }
+        ("cpu" | "cpu_max", v) => {
+            return Err((
+                c.value_at,
+                format!(
+                    "{name} needs a percentage of one core such as `25%`, not {}",
+                    v.kind()
+                ),
+            ))
+        }
+        ("restarts", v) => {
+            return Err((
+                c.value_at,
+                format!(
+                    "restarts is a count; compare it with a whole number, not {}",
+                    v.kind()
+                ),
+            ))
+        }
+        (other, _) => {
+            let hint = crate::diag::did_you_mean(other, METRICS)
+                .unwrap_or_else(|| format!("use {}", METRICS.join(", ")));
+            return Err((
+                c.subject_at,
+                format!("unknown resource metric `{other}`; {hint}"),
+            ));
+        }
+    };
+    Ok(ResourceCriterion {
+        text: text.trim().to_string(),
+        metric,
+        op: c.op,
+        threshold,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ResourceCriterion, (usize, String)> {
+        build(
+            text,
+            &crate::expr::parse(text).map_err(|e| (e.offset, e.message))?,
+        )
+    }
+
+    #[test]
+    fn types_each_metric_and_rejects_wrong_units() {
+        assert_eq!(parse("memory < 200MB").unwrap().threshold, 200e6);
+        assert_eq!(
+            parse("memory_growth < 50MB").unwrap().metric,
+            ResourceMetric::MemoryGrowth
+        );
+        assert_eq!(parse("cpu < 25%").unwrap().threshold, 25.0);
+        assert_eq!(parse("restarts == 0").unwrap(), no_restarts());
+        for (text, needle) in [
+            ("memory < 200", "byte size"),
+            ("cpu < 0.25", "percentage"),
+            ("memroy < 1MB", "did you mean `memory`?"),
+            ("restarts == 1.5", "whole number"),
+        ] {
+            let (_, m) = parse(text).unwrap_err();
+            assert!(m.contains(needle), "{text}: {m}");
+        }
+    }
+}

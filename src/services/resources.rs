@@ -1,0 +1,236 @@
+//! Resource sampling of the services golive started: CPU % and resident memory every
+//! second, read from /proc for local processes (containers will read the Docker stats
+//! API into the same series). The series feed resource criteria (`memory < 200MB`,
+//! `cpu < 25%`, `memory_growth < 50MB`, `restarts == 0`) and the report.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// One reading of one service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResourceSample {
+    /// Seconds since sampling started.
+    pub t_s: f64,
+    /// CPU over the last interval, percent of one core; `None` for the first reading.
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: u64,
+}
+
+/// What a service used over the run so far.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceSeries {
+    pub samples: Vec<ResourceSample>,
+    /// Times the service was seen to exit and come back (always 0 for a local process,
+    /// which golive does not restart; a process that exits stops the series).
+    pub restarts: u64,
+    pub exited: bool,
+}
+
+/// A summary for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSummary {
+    pub samples: usize,
+    pub duration_s: f64,
+    pub cpu_mean_percent: Option<f64>,
+    pub cpu_max_percent: Option<f64>,
+    pub memory_max_bytes: u64,
+    pub memory_first_bytes: u64,
+    pub memory_last_bytes: u64,
+    /// Least-squares slope of memory over time, bytes per minute.
+    pub memory_slope_bytes_per_min: Option<f64>,
+    /// The slope times the observed duration: how much memory grew over the run.
+    pub memory_growth_bytes: Option<f64>,
+    pub restarts: u64,
+}
+
+impl ResourceSeries {
+    pub fn summary(&self) -> Option<ResourceSummary> {
+        let first = self.samples.first()?;
+        let last = self.samples.last()?;
+        let cpu: Vec<f64> = self.samples.iter().filter_map(|s| s.cpu_percent).collect();
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        let slope = slope(&self.samples);
+        let duration = last.t_s - first.t_s;
+        Some(ResourceSummary {
+            samples: self.samples.len(),
+            duration_s: round(duration),
+            cpu_mean_percent: (!cpu.is_empty())
+                .then(|| round(cpu.iter().sum::<f64>() / cpu.len() as f64)),
+            cpu_max_percent: cpu.iter().copied().reduce(f64::max).map(round),
+            memory_max_bytes: self
+                .samples
+                .iter()
+                .map(|s| s.memory_bytes)
+                .max()
+                .unwrap_or(0),
+            memory_first_bytes: first.memory_bytes,
+            memory_last_bytes: last.memory_bytes,
+            memory_slope_bytes_per_min: slope.map(|b| (b * 60.0).round()),
+            memory_growth_bytes: slope.map(|b| (b * duration).round()),
+            restarts: self.restarts,
+        })
+    }
+}
+
+/// Least-squares slope of memory (bytes) over time (s); `None` with fewer than 3 samples.
+fn slope(samples: &[ResourceSample]) -> Option<f64> {
+    if samples.len() < 3 {
+        return None;
+    }
+    let n = samples.len() as f64;
+    let mt = samples.iter().map(|s| s.t_s).sum::<f64>() / n;
+    let mm = samples.iter().map(|s| s.memory_bytes as f64).sum::<f64>() / n;
+    let (mut num, mut den) = (0.0, 0.0);
+    for s in samples {
+        num += (s.t_s - mt) * (s.memory_bytes as f64 - mm);
+        den += (s.t_s - mt) * (s.t_s - mt);
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+/// Samples a set of processes every `every` until stopped.
+pub struct Sampler {
+    series: Arc<Mutex<HashMap<String, ResourceSeries>>>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sampler {
+    pub fn start(pids: Vec<(String, u32)>, every: Duration) -> Sampler {
+        let series: Arc<Mutex<HashMap<String, ResourceSeries>>> = Arc::default();
+        let stop = CancellationToken::new();
+        let (s, st) = (series.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let ticks = ticks_per_second();
+            let start = Instant::now();
+            let mut last: HashMap<String, (f64, u64)> = HashMap::new();
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = st.cancelled() => break,
+                }
+                let t_s = start.elapsed().as_secs_f64();
+                let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
+                for (name, pid) in &pids {
+                    let entry = all.entry(name.clone()).or_default();
+                    if entry.exited {
+                        continue;
+                    }
+                    let Some((cpu_ticks, rss)) = read_proc(*pid) else {
+                        entry.exited = true;
+                        continue;
+                    };
+                    let cpu_percent = last.get(name).and_then(|(t0, c0)| {
+                        let wall = t_s - t0;
+                        (wall > 0.0)
+                            .then(|| (cpu_ticks.saturating_sub(*c0) as f64 / ticks) / wall * 100.0)
+                    });
+                    last.insert(name.clone(), (t_s, cpu_ticks));
+                    entry.samples.push(ResourceSample {
+                        t_s,
+                        cpu_percent,
+                        memory_bytes: rss,
+                    });
+                }
+            }
+        });
+        Sampler { series, stop, task }
+    }
+
+    /// The series of `service` so far.
+    pub fn snapshot(&self, service: &str) -> Option<ResourceSeries> {
+        self.series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(service)
+            .cloned()
+    }
+
+    pub async fn stop(self) -> HashMap<String, ResourceSeries> {
+        self.stop.cancel();
+        let _ = self.task.await;
+        std::mem::take(&mut *self.series.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+fn ticks_per_second() -> f64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map(|v| v as f64)
+        .filter(|v| *v > 0.0)
+        .unwrap_or(100.0)
+}
+
+/// (utime + stime in clock ticks, resident bytes) of `pid`, from /proc.
+fn read_proc(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; fields start after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((utime + stime, rss_kb * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t_s: f64, mb: f64) -> ResourceSample {
+        ResourceSample {
+            t_s,
+            cpu_percent: Some(10.0),
+            memory_bytes: (mb * 1e6) as u64,
+        }
+    }
+
+    #[test]
+    fn growth_is_the_least_squares_slope_over_the_run() {
+        // 2 MB/s with noise over 30 s: about 60 MB of growth.
+        let samples: Vec<_> = (0..=30)
+            .map(|t| {
+                sample(
+                    t as f64,
+                    20.0 + 2.0 * t as f64 + if t % 2 == 0 { 0.5 } else { -0.5 },
+                )
+            })
+            .collect();
+        let s = ResourceSeries {
+            samples,
+            restarts: 0,
+            exited: false,
+        }
+        .summary()
+        .unwrap();
+        let growth = s.memory_growth_bytes.unwrap();
+        assert!((growth - 60e6).abs() < 1e6, "{growth}");
+        assert!((s.memory_slope_bytes_per_min.unwrap() - 120e6).abs() < 2e6);
+        assert_eq!(s.memory_max_bytes, 80_500_000);
+        assert_eq!(s.cpu_mean_percent, Some(10.0));
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let (ticks, rss) = read_proc(std::process::id()).unwrap();
+        assert!(rss > 1 << 20, "{rss}");
+        let _ = ticks;
+        assert!(read_proc(u32::MAX - 1).is_none());
+    }
+}

@@ -1,0 +1,75 @@
+//! Resource criteria on services golive runs, sampled every second from /proc: a
+//! memory-leak drill fails `memory_growth < 50MB` with the measured slope; a healthy
+//! service passes its memory, CPU and restart criteria.
+
+mod common;
+
+use common::{golive, root};
+
+#[test]
+fn a_memory_leak_drill_fails_memory_growth_with_the_measured_slope() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("run");
+    let run = golive()
+        .current_dir(root().join("tests/fixtures/run"))
+        .args(["run", "leak.yaml", "--out"])
+        .arg(&out)
+        .output()
+        .expect("golive run");
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results"))
+            .expect("JSON");
+    let item = &r["phases"][0]["items"][1];
+    assert_eq!(item["kind"], "resources");
+    assert_eq!(item["outcome"], "FAIL", "{item}");
+    let growth = &item["criteria"][0];
+    assert_eq!(growth["criterion"], "memory_growth < 50MB");
+    assert_eq!(growth["outcome"], "FAIL", "{growth}");
+    assert!(
+        growth["why"]
+            .as_str()
+            .unwrap_or("")
+            .contains("least-squares slope"),
+        "{growth}"
+    );
+    let res = &item["resources"];
+    let slope = res["memory_slope_bytes_per_min"].as_f64().expect("slope");
+    // 4 MB a second is 240 MB a minute; allow for the sandbox's own allocation pattern.
+    assert!(
+        (150e6..330e6).contains(&slope),
+        "slope {slope} B/min: {res}"
+    );
+    assert!(res["samples"].as_u64().unwrap_or(0) >= 10, "{res}");
+    // The others hold: the leak is below 500MB peak, CPU is low, nothing restarted.
+    for c in &item["criteria"].as_array().expect("criteria")[1..] {
+        assert_eq!(c["outcome"], "PASS", "{c}");
+    }
+    // The service's own summary is in the report.
+    assert!(
+        r["services"][0]["resources"]["memory_max_bytes"]
+            .as_u64()
+            .unwrap_or(0)
+            > 50_000_000,
+        "{}",
+        r["services"][0]
+    );
+}
+
+#[test]
+fn a_resource_item_on_an_unknown_service_is_invalid_input() {
+    let yaml = "system: S\nservices:\n  app:\n    external: { url: 'http://127.0.0.1:1' }\nphases:\n  - id: p\n    title: P\n    items:\n      - { id: r, title: R, check: { kind: resources, service: ap }, criteria: [memroy < 1MB] }\n";
+    let run = common::run_checklist(yaml, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `app`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `memory`?"),
+        "{}",
+        run.stderr
+    );
+}
