@@ -41,8 +41,8 @@ fn assert_results_schema(results: &serde_json::Value) {
         .expect("golive schema");
     let printed: serde_json::Value =
         serde_json::from_slice(&printed.stdout).expect("schema is JSON");
-    assert_eq!(
-        committed, printed,
+    assert!(
+        committed == printed,
         "src/report/results.schema.json is stale: regenerate it with `golive schema --results`"
     );
     let validator = jsonschema::validator_for(&committed).expect("valid JSON Schema");
@@ -154,9 +154,15 @@ fn redact(text: &str) -> String {
         (r#"hostname="[^"]*""#, r#"hostname="<host>""#),
         (r#"time="[0-9.]+""#, r#"time="<t>""#),
         (r"golive \d+\.\d+\.\d+", "golive <version>"),
-        (r"CPU mean [0-9.]+%, memory peak [0-9.]+ MB, growth -?[0-9.]+ MB \(\d+ readings\)", "<resources>"),
+        (
+            r"CPU mean [0-9.]+%, memory peak [0-9.]+ MB, growth -?[0-9.]+ MB \(\d+ readings\)",
+            "<resources>",
+        ),
         // A very short run may end before its first resource reading.
-        (r"(?m)^(\| `[^`]+` \| process \| .*\| )—( \|)$", "${1}<resources>${2}"),
+        (
+            r"(?m)^(\| `[^`]+` \| process \| .*\| )—( \|)$",
+            "${1}<resources>${2}",
+        ),
     ];
     rules.iter().fold(text.to_string(), |acc, (re, with)| {
         regex::Regex::new(re)
@@ -325,5 +331,42 @@ fn an_interrupted_run_writes_its_report_and_exits_130() {
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "the service at {addr} still answers"
+    );
+}
+
+#[test]
+fn services_start_in_depends_on_order() {
+    let yaml = r#"system: Order
+services:
+  api:
+    process: { command: ["{golive}", "sandbox", "--listen", "127.0.0.1:{port}"] }
+    ready: { kind: http, path: /health }
+    depends_on: [quotes]
+  quotes:
+    process: { command: ["{golive}", "sandbox", "--listen", "127.0.0.1:{port}"] }
+    ready: { kind: http, path: /health }
+phases:
+  - id: p
+    title: P
+    items:
+      - { id: api, title: API answers, check: { kind: http, url: "{services.api.url}/health" } }
+"#;
+    let run = common::run_checklist(yaml, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<&str> = run.results()["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["quotes", "api"]);
+    let ready = run
+        .stderr
+        .find("service quotes ready")
+        .expect("quotes ready");
+    assert!(
+        ready < run.stderr.find("service api ready").expect("api ready"),
+        "{}",
+        run.stderr
     );
 }

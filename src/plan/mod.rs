@@ -182,6 +182,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         .iter()
         .filter_map(|(name, s)| services::build(name, s, &mut ctx))
         .collect();
+    let services = services::start_order(services, &c.services, &mut ctx);
 
     let mut seen_phase: HashMap<&str, usize> = HashMap::new();
     let mut seen_item: HashMap<&str, (usize, usize)> = HashMap::new();

@@ -119,3 +119,100 @@ pub fn valid_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
+
+/// Orders services so that each starts after everything it `depends_on`; reports unknown
+/// names and cycles at the `depends_on` entry that causes them.
+pub fn start_order(
+    plans: Vec<ServicePlan>,
+    specs: &std::collections::BTreeMap<String, Service>,
+    ctx: &mut Ctx,
+) -> Vec<ServicePlan> {
+    let mut ok = true;
+    for (name, spec) in specs {
+        for (i, dep) in spec.depends_on.iter().enumerate() {
+            if !specs.contains_key(dep) {
+                let hint = crate::diag::did_you_mean(dep, specs.keys().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "declared services: {}",
+                            specs.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                ctx.diags.error(
+                    &format!("services.{name}.depends_on[{i}]"),
+                    format!("`{dep}` is not a declared service; {hint}"),
+                );
+                ok = false;
+            } else if dep == name {
+                ctx.diags.error(
+                    &format!("services.{name}.depends_on[{i}]"),
+                    format!("`{name}` cannot depend on itself"),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return plans;
+    }
+    // Depth-first, in name order, so the order is stable; a name met again while still
+    // on the path closes a cycle.
+    let mut order: Vec<String> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    fn visit(
+        name: &str,
+        specs: &std::collections::BTreeMap<String, Service>,
+        order: &mut Vec<String>,
+        path: &mut Vec<String>,
+        ctx: &mut Ctx,
+    ) -> bool {
+        if order.iter().any(|n| n == name) {
+            return true;
+        }
+        if let Some(at) = path.iter().position(|n| n == name) {
+            let cycle: Vec<&str> = path[at..]
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(name))
+                .collect();
+            let from = path.last().cloned().unwrap_or_default();
+            let i = specs[&from]
+                .depends_on
+                .iter()
+                .position(|d| d == name)
+                .unwrap_or(0);
+            ctx.diags.error_hint(
+                &format!("services.{from}.depends_on[{i}]"),
+                format!("`depends_on` makes a cycle: {}", cycle.join(" → ")),
+                "remove one of these dependencies",
+            );
+            return false;
+        }
+        path.push(name.to_string());
+        let mut ok = true;
+        for dep in &specs[name].depends_on {
+            ok &= visit(dep, specs, order, path, ctx);
+            if !ok {
+                break;
+            }
+        }
+        path.pop();
+        if ok {
+            order.push(name.to_string());
+        }
+        ok
+    }
+    for name in specs.keys() {
+        if !visit(name, specs, &mut order, &mut path, ctx) {
+            return plans;
+        }
+    }
+    let mut plans = plans;
+    plans.sort_by_key(|p| {
+        order
+            .iter()
+            .position(|n| *n == p.name)
+            .unwrap_or(usize::MAX)
+    });
+    plans
+}

@@ -26,6 +26,9 @@ pub struct Service {
     /// How long bring-up may take before the run ends as an environment failure. Default: 30s.
     #[serde(default)]
     pub startup_timeout: Option<Duration>,
+    /// Services that must be ready before this one starts. Start order follows these.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// A local command. `{port}` in its arguments or environment is replaced by a free
