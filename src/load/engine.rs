@@ -1,8 +1,8 @@
 //! Runs a load plan. One worker loop ([`exchange`] is the single request-and-record path)
-//! is fed by the profile: in the open model a dispatcher thread hands each arrival, at
-//! its intended time, to an idle worker (a new one up to `max_in_flight`; beyond that
-//! the arrival is dropped and counted); in the closed model each user is a worker that
-//! sends again once answered. A supervisor closes a window every `base_window`, feeds
+//! is fed by the profile: in the open model a dispatcher task queues each arrival, at
+//! its intended time, for a fixed set of keep-alive connections (beyond `max_in_flight`
+//! outstanding, the arrival is dropped and counted); in the closed model each user is a
+//! worker that sends again once answered. A supervisor closes a window every `base_window`, feeds
 //! the rules, and stops the load when one fires.
 
 use super::client::{Conn, Target, Ws};
@@ -117,12 +117,12 @@ pub async fn run(
                 }
             }
             let arrivals = Arrivals::new(stages);
-            let (shared, max) = (shared.clone(), *max_in_flight);
-            let handle = std::thread::Builder::new()
-                .name("golive-dispatch".into())
-                .spawn(move || dispatch(shared, arrivals, max, tx))
-                .map_err(|e| format!("cannot start the dispatcher thread: {e}"))?;
-            Feeder::Thread(handle)
+            Feeder::Task(tokio::spawn(dispatch(
+                shared.clone(),
+                arrivals,
+                *max_in_flight,
+                tx,
+            )))
         }
         Profile::Closed { stages, think_time } => {
             let most = stages
@@ -316,15 +316,15 @@ fn summarise(set: &WindowSet, start_s: f64, secs: f64, warm_up: bool) -> WindowS
 }
 
 enum Feeder {
-    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
     Users(Vec<tokio::task::JoinHandle<()>>),
 }
 
 impl Feeder {
     async fn join(self) {
         match self {
-            Feeder::Thread(h) => {
-                let _ = tokio::task::spawn_blocking(move || h.join()).await;
+            Feeder::Task(h) => {
+                let _ = h.await;
             }
             Feeder::Users(tasks) => {
                 for t in tasks {
@@ -415,21 +415,30 @@ fn prepare(
     })
 }
 
-/// The open model's dispatcher: wakes at each intended time (a thread with nanosleep,
-/// because tokio's timer wheel only resolves whole milliseconds) and queues the arrival
-/// for the connections, unless `max_in_flight` requests are already outstanding.
-fn dispatch(
+/// The open model's dispatcher, a task on the workers' runtime. It sleeps on tokio's
+/// timer until a millisecond before the next arrival (the timer wheel only resolves whole
+/// milliseconds), then yields until the arrival is due. Handing the arrival to a worker
+/// is then a cooperative switch inside the runtime, not an OS wake-up of another thread
+/// that has to preempt a busy worker (which cost milliseconds of send lag on one core).
+/// Past `max_in_flight` outstanding requests the arrival is dropped and counted.
+async fn dispatch(
     shared: Arc<Shared>,
     arrivals: Arrivals,
     max_in_flight: u32,
     tx: async_channel::Sender<Ticket>,
 ) {
+    const SPIN: Duration = Duration::from_millis(1);
     for i in 0.. {
         let Some(t) = arrivals.time_of(i) else { break };
         let intended = shared.start + Duration::from_secs_f64(t);
-        let now = Instant::now();
-        if intended > now {
-            std::thread::sleep(intended - now);
+        if let Some(early) = intended.checked_sub(SPIN).filter(|e| *e > Instant::now()) {
+            tokio::select! {
+                _ = tokio::time::sleep_until(early.into()) => {}
+                _ = shared.stop.cancelled() => break,
+            }
+        }
+        while Instant::now() < intended && !shared.stop.is_cancelled() {
+            tokio::task::yield_now().await;
         }
         if shared.stop.is_cancelled() {
             break;
