@@ -2,6 +2,7 @@
 """Turns the raw outputs of ci/bench/run.sh into one Markdown table of figures and goals.
 
 Usage: figures.py OUT_DIR RESULTS_MD
+       figures.py --noise OUT_DIR LABEL   (prints the other processes' CPU % during LABEL)
 
 Reads, in OUT_DIR, LABEL.out (the tool's stdout), LABEL.time (/usr/bin/time -v),
 LABEL.snap0/.snap1 (CPU counters around the run) for the labels closed-R-{wrk,oha,golive},
@@ -130,17 +131,28 @@ def cpu(out, label):
         tool = time_v(os.path.join(out, label + ".time"))["cpu_s"]
     except (OSError, IndexError):
         return None
+    # snap0: busy nginx steal / time; snap1: the same, then hz rc.
     hz = float(b[4])
-    secs = float(b[2]) - float(a[2])
+    secs = float(b[3]) - float(a[3])
     busy = (int(b[0]) - int(a[0])) / hz
     nginx = (int(b[1]) - int(a[1])) / hz
+    steal = (int(b[2]) - int(a[2])) / hz
     if secs <= 0 or tool is None:
         return None
     pct = lambda x: 100 * x / secs  # noqa: E731
-    return {"tool": pct(tool), "nginx": pct(nginx), "other": max(0.0, pct(busy - nginx - tool))}
+    return {
+        "tool": pct(tool),
+        "nginx": pct(nginx),
+        "other": max(0.0, pct(busy - nginx - tool)),
+        "steal": pct(steal),
+    }
 
 
 def main():
+    if sys.argv[1] == "--noise":
+        c = cpu(sys.argv[2], sys.argv[3])
+        print(round(c["other"]) if c else 0)
+        return
     out, results = sys.argv[1], sys.argv[2]
     facts = json.load(open(os.path.join(out, "facts.json")))
     rounds = {t: [] for t in PARSE}
@@ -149,16 +161,30 @@ def main():
             r = int(re.search(r"closed-(\d+)-", f).group(1))
             x = parse(f)
             x["cpu"] = cpu(out, f"closed-{r}-{tool}")
+            t = time_v(os.path.join(out, f"closed-{r}-{tool}.time"))["cpu_s"]
+            x["per_cpu_s"] = x["requests"] / t if t and x.get("requests") else None
             rounds[tool].append((r, x))
     rps = {t: med([x["rps"] for _, x in rs]) for t, rs in rounds.items()}
     p50 = {t: med([x["p50_ms"] for _, x in rs]) for t, rs in rounds.items()}
+    eff = {t: med([x["per_cpu_s"] for _, x in rs]) for t, rs in rounds.items()}
     errs = {t: sum(x["errors"] or 0 for _, x in rs) for t, rs in rounds.items()}
     ratio = lambda a, b: a / b if a is not None and b else None  # noqa: E731
     vs_wrk, vs_oha = ratio(rps["golive"], rps["wrk"]), ratio(rps["golive"], rps["oha"])
     p50_ratio = ratio(p50["golive"], p50["wrk"])
+    conns = float(facts["connections"])
+    norm = {
+        t: med([x["p50_ms"] / 1e3 * x["rps"] / conns for _, x in rs if x["p50_ms"] is not None])
+        for t, rs in rounds.items()
+    }
     p50_oha_ratio = ratio(p50["golive"], p50["oha"])
 
-    open_files = sorted(glob.glob(os.path.join(out, "open-*.out")))
+    open_files = sorted(
+        (f for f in glob.glob(os.path.join(out, "open-*.out"))
+         if re.search(r"open-\d+\.out$", f)),
+        key=lambda f: int(re.search(r"open-(\d+)", f).group(1)),
+    )
+    redone = sorted({re.sub(r"\.noisy\d+\..*$", "", os.path.basename(f))
+                     for f in glob.glob(os.path.join(out, "*.noisy*.out"))})
     opens = [golive(f)["raw"] for f in open_files]
     open_cpu = [cpu(out, os.path.basename(f)[:-4]) for f in open_files]
     target = float(facts["open_rate"])
@@ -215,7 +241,19 @@ def main():
             + ", ".join(f"{q[0]} ({q[1]}%)" for q in busy_runs)
             + ". Their figures are suspect."
         )
-    elif quiet:
+    if redone:
+        w(
+            f"- Run again because other processes used over {facts.get('noise_max')}% of a core "
+            f"during them: {', '.join(redone)} (the noisy outputs are kept as *.noisyN.*)."
+        )
+    noisy_kept = [f"closed-{r}-{t}" for t, rs in rounds.items() for r, x in rs
+                  if x["cpu"] and round(x["cpu"]["other"]) > facts.get("noise_max", 15)]
+    noisy_kept += [f"open-{i}" for i, c in enumerate(open_cpu, 1)
+                   if c and round(c["other"]) > facts.get("noise_max", 15)]
+    if noisy_kept:
+        w(f"- **Kept although other processes used over {facts.get('noise_max')}% of a core "
+          f"during them (figures suspect): {', '.join(noisy_kept)}.**")
+    if quiet and not busy_runs:
         w(f"- All {len(quiet)} runs started on an idle machine (≤ {facts.get('quiet_busy', 10)}% busy).")
     if facts.get("quick"):
         w("- **BENCH_QUICK=1: shortened run, not the figures of record.**")
@@ -271,24 +309,36 @@ def main():
     w("## Closed model, per tool (medians)")
     w("")
     w("| Tool | req/s (median) | req/s per round | p50 ms (median) | errors (all rounds) "
-      "| golive ratio (req/s) | golive ratio (p50) |")
-    w("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+      "| golive ratio (req/s) | golive ratio (p50) | requests per CPU-second of the tool "
+      "| golive ratio (requests per CPU-s) |")
+    w("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for t in PARSE:
         per = ", ".join(fmt(x["rps"]) for _, x in sorted(rounds[t], key=lambda y: y[0]))
         rr = ratio(rps["golive"], rps[t])
         pr = ratio(p50["golive"], p50[t])
         w(
             f"| {t} | {fmt(rps[t])} | {per} | {fmt(p50[t], 3)} | {errs[t]} "
-            f"| {fmt(rr, 3)} | {fmt(pr, 3)} |"
+            f"| {fmt(rr, 3)} | {fmt(pr, 3)} | {fmt(eff[t])} | {fmt(ratio(eff['golive'], eff[t]), 3)} |"
         )
+    w("")
+    w("When nginx's core is the limit (nginx CPU near 100% in the table below), every tool")
+    w("reaches about the same req/s and the throughput ratios say little about the tools;")
+    w("requests per CPU-second of the load tool is then the figure that compares them.")
     w("")
     w(f"golive p50 / oha p50 = {fmt(p50_oha_ratio, 3)} (for information; the goal is against wrk).")
     w("")
-    w("CPU in percent of one core during each run: the load tool (on its own core), nginx (on")
-    w("its own core), and every other process on the machine (noise; should be near 0).")
+    w("In the closed model each connection has one request in flight, so the mean latency is")
+    w("connections ÷ req/s (Little's law) and a tool that got more req/s in its rounds also")
+    w("reports a lower p50. p50 × req/s ÷ connections takes the throughput out: medians "
+      + ", ".join(f"{t} {fmt(norm[t], 3)}" for t in PARSE)
+      + f"; golive/wrk = {fmt(ratio(norm['golive'], norm['wrk']), 3)} (for information).")
     w("")
-    w("| Round | Tool | req/s | p50 ms | tool CPU % | nginx CPU % | other CPU % |")
-    w("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    w("CPU in percent of one core during each run: the load tool (on its own core), nginx (on")
+    w("its own core), and every other process on the machine (noise; should be near 0), steal")
+    w("(CPU time the hypervisor gave elsewhere) included.")
+    w("")
+    w("| Round | Tool | req/s | p50 ms | tool CPU % | nginx CPU % | other CPU % | of which steal % |")
+    w("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in sorted({r for rs in rounds.values() for r, _ in rs}):
         for t in PARSE:
             for rr, x in rounds[t]:
@@ -296,14 +346,15 @@ def main():
                     c = x["cpu"] or {}
                     w(
                         f"| {r} | {t} | {fmt(x['rps'])} | {fmt(x['p50_ms'], 3)} "
-                        f"| {fmt(c.get('tool'))} | {fmt(c.get('nginx'))} | {fmt(c.get('other'))} |"
+                        f"| {fmt(c.get('tool'))} | {fmt(c.get('nginx'))} | {fmt(c.get('other'))} "
+                        f"| {fmt(c.get('steal'))} |"
                     )
     w("")
     w(f"## Open model: {fmt(target)}/s for {facts['open_secs']} s over {facts['connections']} connections")
     w("")
     w("| Run | req/s | achieved/target | send_lag p50 ms | send_lag p99 ms | send_lag max ms "
-      "| latency p50 ms | latency p99 ms | dropped | late | errors | golive CPU % | other CPU % |")
-    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+      "| latency p50 ms | latency p99 ms | dropped | late | errors | golive CPU % | other CPU % | steal % |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for i, (o, c) in enumerate(zip(opens, open_cpu), 1):
         lag = o.get("send_lag_ms") or {}
         lat = o.get("latency_ms") or {}
@@ -312,14 +363,14 @@ def main():
             f"| {i} | {fmt(o['rps'], 1)} | {fmt(o['rps'] / target, 4)} | {fmt(lag.get('p50'), 3)} "
             f"| {fmt(lag.get('p99'), 3)} | {fmt(lag.get('max'), 3)} | {fmt(lat.get('p50'), 3)} "
             f"| {fmt(lat.get('p99'), 3)} | {o['dropped']} | {o['late']} | {o['errors']} "
-            f"| {fmt(c.get('tool'))} | {fmt(c.get('other'))} |"
+            f"| {fmt(c.get('tool'))} | {fmt(c.get('other'))} | {fmt(c.get('steal'))} |"
         )
     w("")
     w("## Memory at max rate (closed model, "
       f"{facts['connections']} connections)")
     w("")
-    w("| Run | requests | req/s | errors | peak RSS (time -v) | golive CPU % | other CPU % |")
-    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    w("| Run | requests | req/s | errors | peak RSS (time -v) | golive CPU % | other CPU % | steal % |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, secs, m, pk in (
         ("long", long_s, mem_long, peak_long),
         ("short", short_s, mem_short, peak_short),
@@ -327,7 +378,8 @@ def main():
         c = mem_cpu[name] or {}
         w(
             f"| {secs} s | {fmt(m['requests'])} | {fmt(m['rps'])} | {m['errors']} "
-            f"| {fmt(pk / MB if pk else None, 1)} MB | {fmt(c.get('tool'))} | {fmt(c.get('other'))} |"
+            f"| {fmt(pk / MB if pk else None, 1)} MB | {fmt(c.get('tool'))} | {fmt(c.get('other'))} "
+            f"| {fmt(c.get('steal'))} |"
         )
     w("")
     w(f"VmRSS every 10 s during the {long_s} s run (MB): "
