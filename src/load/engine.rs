@@ -97,6 +97,20 @@ pub async fn run(
     metrics: Option<&Metrics>,
     on_event: &(dyn Fn(LoadEvent) + Sync),
 ) -> Result<LoadOutcome, String> {
+    // Every worker's recorder is built before the clock starts: building one writes
+    // hundreds of kilobytes of histogram counts, which at the start of the schedule
+    // showed up as tens of milliseconds of send lag.
+    let workers = match &plan.profile {
+        Profile::Open { connections, .. } => *connections as usize,
+        Profile::Closed { stages, .. } => stages
+            .iter()
+            .map(|s| s.from.max(s.to))
+            .fold(0.0, f64::max)
+            .ceil() as usize,
+    };
+    let mut recorders: Vec<Recorder> = (0..workers)
+        .map(|_| Recorder::new(plan.requests.len()))
+        .collect();
     let shared = Arc::new(prepare(plan, endpoints, metrics)?);
     let planned = plan.profile.duration().as_std();
     let stop = shared.stop.clone();
@@ -113,7 +127,10 @@ pub async fn run(
             {
                 let mut workers = shared.workers.lock().unwrap_or_else(|p| p.into_inner());
                 for _ in 0..*connections {
-                    workers.push(tokio::spawn(open_worker(shared.clone(), rx.clone())));
+                    let rec = recorders
+                        .pop()
+                        .unwrap_or_else(|| Recorder::new(plan.requests.len()));
+                    workers.push(tokio::spawn(open_worker(shared.clone(), rx.clone(), rec)));
                 }
             }
             let arrivals = Arrivals::new(stages);
@@ -125,13 +142,19 @@ pub async fn run(
             )))
         }
         Profile::Closed { stages, think_time } => {
-            let most = stages
-                .iter()
-                .map(|s| s.from.max(s.to))
-                .fold(0.0, f64::max)
-                .ceil() as usize;
-            let tasks = (0..most)
-                .map(|k| tokio::spawn(user(shared.clone(), k, stages.clone(), think_time.as_std())))
+            let tasks = (0..workers)
+                .map(|k| {
+                    let rec = recorders
+                        .pop()
+                        .unwrap_or_else(|| Recorder::new(plan.requests.len()));
+                    tokio::spawn(user(
+                        shared.clone(),
+                        k,
+                        stages.clone(),
+                        think_time.as_std(),
+                        rec,
+                    ))
+                })
                 .collect();
             Feeder::Users(tasks)
         }
@@ -452,8 +475,7 @@ async fn dispatch(
     }
 }
 
-async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>) {
-    let mut rec = Recorder::new(shared.requests.len());
+async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>, mut rec: Recorder) {
     let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {
@@ -475,8 +497,13 @@ async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>) {
 }
 
 /// A closed-model user: active while the profile wants more than `k` users.
-async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>, think: Duration) {
-    let mut rec = Recorder::new(shared.requests.len());
+async fn user(
+    shared: Arc<Shared>,
+    k: usize,
+    stages: Vec<super::schedule::Stage>,
+    think: Duration,
+    mut rec: Recorder,
+) {
     let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {

@@ -102,7 +102,9 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(requests: usize) -> Self {
         Recorder {
-            per_request: vec![ScopeStats::default(); requests],
+            // Built one by one: `vec![x; n]` would clone x, copying (and so touching every
+            // page of) each histogram's counts, where a fresh one is lazily zeroed memory.
+            per_request: (0..requests).map(|_| ScopeStats::default()).collect(),
             send_lag: new_histogram(),
             late: 0,
             warm_up: 0,

@@ -54,7 +54,7 @@ pub struct WindowSet {
 impl WindowSet {
     pub fn new(requests: usize) -> Self {
         WindowSet {
-            per_request: vec![WindowStats::default(); requests],
+            per_request: (0..requests).map(|_| WindowStats::default()).collect(),
             overall: WindowStats::default(),
         }
     }
