@@ -209,15 +209,7 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
                     obs.samples, c.samples
                 ));
             }
-            report.failures = obs
-                .reasons
-                .iter()
-                .map(|(class, reason, count)| FailureReason {
-                    class: class_name(*class),
-                    reason: reason.clone(),
-                    count: *count,
-                })
-                .collect();
+            report.failures = failure_reasons(obs);
             if let Some(e) = &obs.setup_error {
                 report.failures.push(FailureReason {
                     class: "setup".into(),
@@ -279,16 +271,7 @@ fn load_item(
             rb.rule, rb.at_s, rb.why
         );
     }
-    report.failures = outcome
-        .overall
-        .reasons
-        .iter()
-        .map(|(class, reason, count)| FailureReason {
-            class: class_name(*class),
-            reason: reason.clone(),
-            count: *count,
-        })
-        .collect();
+    report.failures = failure_reasons(&outcome.overall);
     report.samples = Some(sample_stats(
         &outcome.overall,
         r.requests.min(u64::from(u32::MAX)) as u32,
@@ -319,6 +302,18 @@ pub(super) fn outcome_and_why(
         }
     };
     (outcome, why)
+}
+
+/// The first distinct failure reasons of some observations, for the report.
+fn failure_reasons(obs: &Observations) -> Vec<FailureReason> {
+    obs.reasons
+        .iter()
+        .map(|(class, reason, count)| FailureReason {
+            class: class_name(*class),
+            reason: reason.clone(),
+            count: *count,
+        })
+        .collect()
 }
 
 fn class_name(c: crate::check::FailureClass) -> String {
