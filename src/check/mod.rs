@@ -19,7 +19,7 @@ pub use sample::{
 };
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
-pub use tls_client::TlsClient;
+pub use tls_client::{connect, Io, TlsClient, TlsTarget};
 pub use websocket::{read_until_expected, WebSocketCheck};
 
 use crate::plan::Endpoints;

@@ -138,6 +138,48 @@ impl ServerCertVerifier for AcceptAny {
     }
 }
 
+/// Any byte stream a connection runs over (plain TCP or TLS).
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A TLS client configuration and the name the server's certificate must carry.
+pub type TlsTarget = (Arc<rustls::ClientConfig>, ServerName<'static>);
+
+/// Connects to `host:port` (no Nagle delay) and, with `tls`, completes the handshake;
+/// failures are classed `connect` or `tls`. Shared by the websocket kind and the load
+/// engine's connections.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsTarget>,
+) -> Result<Box<dyn Io>, super::Failure> {
+    use super::{Failure, FailureClass};
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| {
+            Failure::new(
+                FailureClass::Connect,
+                format!("cannot connect to {host}:{port}: {e}"),
+            )
+        })?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(tcp)),
+        Some((config, name)) => {
+            let stream = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        FailureClass::Tls,
+                        format!("TLS handshake with {host} failed: {e}"),
+                    )
+                })?;
+            Ok(Box::new(stream))
+        }
+    }
+}
+
 /// A short reason for a TLS error, found anywhere in an error's chain. An `io::Error`
 /// that wraps another error is followed into what it wraps: its `source()` skips the
 /// wrapped error itself, and hyper-rustls nests the `rustls::Error` two wrappers deep.

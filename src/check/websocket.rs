@@ -123,30 +123,8 @@ impl WebSocketProbe {
 
     async fn exchange(&self, last_miss: &mut Option<String>) -> Result<u64, Failure> {
         let start = Instant::now();
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Connect,
-                    format!("cannot connect to {}:{}: {e}", self.host, self.port),
-                )
-            })?;
-        let _ = tcp.set_nodelay(true);
-        match &self.tls {
-            None => self.talk(tcp, start, last_miss).await,
-            Some((config, name)) => {
-                let stream = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| {
-                        Failure::new(
-                            FailureClass::Tls,
-                            format!("TLS handshake with {} failed: {e}", self.host),
-                        )
-                    })?;
-                self.talk(stream, start, last_miss).await
-            }
-        }
+        let stream = super::tls_client::connect(&self.host, self.port, self.tls.as_ref()).await?;
+        self.talk(stream, start, last_miss).await
     }
 
     async fn talk<S>(

@@ -3,7 +3,7 @@
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
 use crate::check::{
-    read_until_expected, Failure, FailureClass, HttpResponse as Response, TlsClient,
+    read_until_expected, Failure, FailureClass, HttpResponse as Response, Io, TlsClient,
 };
 use crate::plan::Expectation;
 use bytes::Bytes;
@@ -13,7 +13,6 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Largest response body read under load; larger is a protocol failure.
@@ -139,37 +138,10 @@ impl Conn {
     }
 }
 
-/// Any byte stream a connection runs over (plain TCP or TLS).
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
 impl Target {
     /// A TCP (and, for https targets, TLS) stream to the target.
     async fn stream(&self) -> Result<Box<dyn Io>, Failure> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Connect,
-                    format!("cannot connect to {}:{}: {e}", self.host, self.port),
-                )
-            })?;
-        let _ = tcp.set_nodelay(true);
-        match &self.tls {
-            None => Ok(Box::new(tcp)),
-            Some((config, name)) => {
-                let tls = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| {
-                        Failure::new(
-                            FailureClass::Tls,
-                            format!("TLS handshake with {} failed: {e}", self.host),
-                        )
-                    })?;
-                Ok(Box::new(tls))
-            }
-        }
+        crate::check::connect(&self.host, self.port, self.tls.as_ref()).await
     }
 
     /// The ws:// or wss:// URL of `path` on this target.
