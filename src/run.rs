@@ -98,7 +98,7 @@ pub async fn run(
 
     // Up.
     let (environment, mut state, mut service_reports) =
-        match services::bring_up(&plan.services, opts.provider, &opts.golive, &cancel).await {
+        match services::bring_up(&plan.services, opts.provider, &id, &opts.golive, &cancel).await {
             Ok(env) => (Some(env), RunState::Completed, Vec::new()),
             Err((e, reports)) => {
                 on_event(Event::ServiceFailed {
@@ -195,15 +195,29 @@ pub async fn run(
                 });
                 result.target = Some(load.target.render(&env.endpoints, None));
                 let progress = |e: crate::load::LoadEvent| on_event(Event::Load(e));
-                match crate::load::run(
-                    load,
-                    &env.endpoints,
+                let load_done = CancellationToken::new();
+                let drills = services::drill::run(
+                    env,
+                    &load.faults,
+                    std::time::Instant::now(),
+                    load_done.clone(),
                     &cancel,
-                    opts.metrics.as_deref(),
-                    &progress,
-                )
-                .await
-                {
+                );
+                let load_run = async {
+                    let r = crate::load::run(
+                        load,
+                        &env.endpoints,
+                        &cancel,
+                        opts.metrics.as_deref(),
+                        &progress,
+                    )
+                    .await;
+                    load_done.cancel();
+                    r
+                };
+                let (load_outcome, drilled) = tokio::join!(load_run, drills);
+                result.drills = drilled;
+                match load_outcome {
                     Ok(outcome) => {
                         if let Some(rb) = &outcome.result.rollback {
                             state = RunState::RolledBack(format!(

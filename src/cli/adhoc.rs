@@ -143,6 +143,8 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
         profile,
         warm_up: Duration::ZERO,
         timeout: args.timeout,
+        faults: Vec::new(),
+        recovery: Vec::new(),
         thresholds: Vec::new(),
         rules: Vec::new(),
     };

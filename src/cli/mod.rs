@@ -7,6 +7,37 @@ mod running;
 pub use adhoc::load_command;
 pub use running::{run_plan, Telemetry};
 
+/// `golive cleanup`: removes what runs left behind; exit 3 when Docker does not answer.
+pub async fn cleanup(run: Option<&str>) -> i32 {
+    let docker = match crate::services::Docker::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    match docker.remove_labelled(run).await {
+        Ok(removed) => {
+            for c in &removed.containers {
+                println!("removed container {c}");
+            }
+            for n in &removed.networks {
+                println!("removed network {n}");
+            }
+            println!(
+                "golive cleanup: {} container(s) and {} network(s) removed.",
+                removed.containers.len(),
+                removed.networks.len()
+            );
+            exit::GO
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::ENVIRONMENT
+        }
+    }
+}
+
 use crate::exit;
 use crate::plan::{plan_file, ItemBody, Plan};
 use crate::report::{self, Format, Report};
@@ -72,6 +103,13 @@ pub enum Command {
     },
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Remove the containers and networks runs left behind (a killed run cannot clean
+    /// up): everything labelled `golive.run`, or one run's with --run.
+    Cleanup {
+        /// Only this run id (the run folder's name).
+        #[arg(long)]
+        run: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -38,6 +38,19 @@ pub struct LoadPlan {
     pub timeout: Duration,
     pub thresholds: Vec<Threshold>,
     pub rules: Vec<Rule>,
+    /// Fault drills run during the load.
+    pub faults: Vec<crate::services::drill::Fault>,
+    /// `recovery_time < 10s`: judged on the drills' recovery times.
+    pub recovery: Vec<RecoveryThreshold>,
+}
+
+/// A limit on how long a drilled service takes to pass its readiness probe again.
+#[derive(Debug, Clone)]
+pub struct RecoveryThreshold {
+    /// As written, e.g. `recovery_time < 10s`.
+    pub text: String,
+    pub op: crate::expr::Op,
+    pub limit: Duration,
 }
 
 /// One named request of a scenario.

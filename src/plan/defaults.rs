@@ -22,3 +22,6 @@ pub const RULE_WINDOW: Duration = Duration::from_secs(10);
 pub const MIN_RULE_WINDOW: Duration = Duration::from_millis(100);
 pub const RULE_MIN_SAMPLES: u64 = 20;
 pub const PROCESS_URL: &str = "http://127.0.0.1:{port}";
+
+/// How long a `pause` drill keeps a service frozen.
+pub const PAUSE_FOR: Duration = Duration::from_secs(5);

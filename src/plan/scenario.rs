@@ -7,9 +7,10 @@ use crate::check::TlsClient;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::load::schedule::Stage;
-use crate::load::{LoadPlan, Profile, RequestPlan, Rule, RuleMetric, Threshold};
+use crate::load::{LoadPlan, Profile, RecoveryThreshold, RequestPlan, Rule, RuleMetric, Threshold};
 use crate::plan::KindSubjects;
-use crate::spec::{ExecutorSpec, NoData, Scenario, Source};
+use crate::services::drill::Fault;
+use crate::spec::{ExecutorSpec, FaultAction, FaultSpec, NoData, Scenario, Source};
 use crate::units::Duration;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -73,12 +74,21 @@ pub fn build(
             .error("timeout", "a timeout of 0 would fail every request");
     }
     let names: Vec<String> = s.requests.iter().map(|r| r.name.clone()).collect();
+    let mut recovery = Vec::new();
     let thresholds: Vec<Threshold> = s
         .thresholds
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| threshold(&mut ctx, &format!("thresholds[{i}]"), t, &names))
+        .filter_map(|(i, t)| {
+            let path = format!("thresholds[{i}]");
+            if t.trim_start().starts_with("recovery_time") {
+                recovery.extend(recovery_threshold(&mut ctx, &path, t, !s.faults.is_empty()));
+                return None;
+            }
+            threshold(&mut ctx, &path, t, &names)
+        })
         .collect();
+    let faults = faults(&mut ctx, &s.faults, duration);
     let rules: Vec<(usize, Rule)> = s
         .rollback
         .iter()
@@ -123,6 +133,8 @@ pub fn build(
             timeout,
             thresholds,
             rules,
+            faults,
+            recovery,
         }),
         _ => Err(vec![]),
     }
@@ -419,6 +431,120 @@ fn scoped(
             None
         }
     }
+}
+
+/// `recovery_time < 10s`: only `<` and `<=` with a duration, and only with drills.
+fn recovery_threshold(
+    ctx: &mut Ctx,
+    path: &str,
+    text: &str,
+    has_faults: bool,
+) -> Option<RecoveryThreshold> {
+    let c = match crate::expr::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.diags.error_at_offset(path, e.offset, e.message);
+            return None;
+        }
+    };
+    if !matches!(c.op, Op::Lt | Op::Le) {
+        ctx.diags.error_at_offset(
+            path,
+            c.op_at,
+            format!("`recovery_time` takes `<` or `<=`, not `{}`", c.op),
+        );
+        return None;
+    }
+    let Value::Duration(limit) = c.value else {
+        ctx.diags.error_at_offset(
+            path,
+            c.value_at,
+            "`recovery_time` is compared with a duration, e.g. `recovery_time < 10s`",
+        );
+        return None;
+    };
+    if !has_faults {
+        ctx.diags.error_hint(
+            path,
+            "`recovery_time` needs a fault drill",
+            "add `faults: [{ at: 10s, service: app, action: kill }]`",
+        );
+        return None;
+    }
+    Some(RecoveryThreshold {
+        text: text.to_string(),
+        op: c.op,
+        limit,
+    })
+}
+
+fn faults(ctx: &mut Ctx, specs: &[FaultSpec], duration: Option<Duration>) -> Vec<Fault> {
+    let mut out = Vec::new();
+    for (i, f) in specs.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        if !ctx.services.contains(&f.service) {
+            let hint =
+                crate::diag::did_you_mean(&f.service, ctx.services.iter().map(String::as_str))
+                    .unwrap_or_else(|| "declare it under `services:`".to_string());
+            ctx.diags.error(
+                &format!("{path}.service"),
+                format!("`{}` is not a declared service; {hint}", f.service),
+            );
+            continue;
+        }
+        if let Some(d) = duration {
+            if f.at >= d {
+                ctx.diags.error_hint(
+                    &format!("{path}.at"),
+                    format!("the drill at {} comes after the load ends ({d})", f.at),
+                    "drill while the load runs",
+                );
+                continue;
+            }
+        }
+        let set = match (f.action, f.set.is_empty()) {
+            (FaultAction::Inject, true) => {
+                ctx.diags.error_hint(
+                    &path,
+                    "`inject` needs the faults to set",
+                    "add `set: { latency: 300ms, errors: 30% }`",
+                );
+                continue;
+            }
+            (FaultAction::Inject, false) => {
+                let body = serde_json::json!(f.set);
+                if let Err(e) = serde_json::from_value::<crate::sandbox::Faults>(body.clone()) {
+                    ctx.diags.error_hint(
+                        &format!("{path}.set"),
+                        format!("not faults the reference system accepts: {e}"),
+                        crate::sandbox::ACCEPTED_FAULTS,
+                    );
+                    continue;
+                }
+                Some(body)
+            }
+            (_, false) => {
+                ctx.diags.error(
+                    &format!("{path}.set"),
+                    "`set` applies only to `action: inject`",
+                );
+                continue;
+            }
+            (_, true) => None,
+        };
+        let lasts = f.lasts.unwrap_or(match f.action {
+            FaultAction::Pause => defaults::PAUSE_FOR,
+            _ => Duration::ZERO,
+        });
+        out.push(Fault {
+            at: f.at,
+            service: f.service.clone(),
+            action: f.action,
+            lasts,
+            set,
+        });
+    }
+    out
 }
 
 fn threshold(ctx: &mut Ctx, path: &str, text: &str, names: &[String]) -> Option<Threshold> {

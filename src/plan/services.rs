@@ -2,8 +2,8 @@
 
 use super::template::Template;
 use super::{defaults, Ctx};
-use crate::services::{ExternalForm, ProcessForm, ReadyProbe, ServicePlan};
-use crate::spec::{ReadySpec, Service};
+use crate::services::{ContainerForm, ExternalForm, ProcessForm, ReadyProbe, ServicePlan};
+use crate::spec::{ContainerSpec, ReadySpec, Service};
 
 pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
     let path = format!("services.{name}");
@@ -13,19 +13,18 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
             format!("`{name}` is not a valid service name; use letters, digits, `-` and `_`"),
         );
     }
-    if spec.process.is_none() && spec.external.is_none() {
-        let hint = if spec.image.is_some() {
-            "this version runs services as local processes or reaches external URLs; add a `process:` form (container images arrive with the Docker provider)"
-        } else {
-            "add `process: { command: [...] }` or `external: { url: ... }`"
-        };
+    if spec.process.is_none() && spec.external.is_none() && spec.container.is_none() {
         ctx.diags.error_hint(
             &path,
             format!("service `{name}` has no form golive can run"),
-            hint,
+            "add `container: { image: ..., port: ... }`, `process: { command: [...] }` or `external: { url: ... }`",
         );
         return None;
     }
+    let container = match &spec.container {
+        None => None,
+        Some(c) => Some(container(&format!("{path}.container"), c, ctx)?),
+    };
     let process = match &spec.process {
         None => None,
         Some(p) => {
@@ -38,24 +37,8 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
                 );
                 return None;
             }
-            let command: Option<Vec<Template>> = p
-                .command
-                .iter()
-                .enumerate()
-                .map(|(i, a)| ctx.template(&format!("{pp}.command[{i}]"), a, true))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect();
-            let env: Option<Vec<(String, Template)>> = p
-                .env
-                .iter()
-                .map(|(k, v)| {
-                    ctx.template(&format!("{pp}.env.{k}"), v, true)
-                        .map(|t| (k.clone(), t))
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect();
+            let command = templates(&format!("{pp}.command"), &p.command, ctx);
+            let env = env_templates(&pp, &p.env, ctx);
             let url = ctx.template(
                 &format!("{pp}.url"),
                 p.url.as_deref().unwrap_or(defaults::PROCESS_URL),
@@ -91,6 +74,28 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
     let ready = match &spec.ready {
         None => ReadyProbe::Tcp,
         Some(ReadySpec::Tcp {}) => ReadyProbe::Tcp,
+        Some(ReadySpec::Log { line }) => {
+            if line.is_empty() {
+                ctx.diags.error(
+                    &format!("{path}.ready.line"),
+                    "the line to wait for is empty",
+                );
+            }
+            ReadyProbe::Log { line: line.clone() }
+        }
+        Some(ReadySpec::Command { command }) => {
+            let cp = format!("{path}.ready.command");
+            if command.is_empty() {
+                ctx.diags.error_hint(
+                    &cp,
+                    "the command is empty",
+                    "give the program and its arguments",
+                );
+                return None;
+            }
+            let argv: Option<Vec<Template>> = templates(&cp, command, ctx);
+            ReadyProbe::Command { argv: argv? }
+        }
         Some(ReadySpec::Http { path: p }) => {
             if !p.starts_with('/') {
                 ctx.diags.error(
@@ -104,10 +109,119 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
     let startup_timeout = spec.startup_timeout.unwrap_or(defaults::STARTUP_TIMEOUT);
     Some(ServicePlan {
         name: name.to_string(),
+        container,
         process,
         external,
         ready,
         startup_timeout,
+    })
+}
+
+fn templates(path: &str, args: &[String], ctx: &mut Ctx) -> Option<Vec<Template>> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| ctx.template(&format!("{path}[{i}]"), a, true))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn env_templates(
+    path: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    ctx: &mut Ctx,
+) -> Option<Vec<(String, Template)>> {
+    env.iter()
+        .map(|(k, v)| {
+            ctx.template(&format!("{path}.env.{k}"), v, true)
+                .map(|t| (k.clone(), t))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn container(path: &str, c: &ContainerSpec, ctx: &mut Ctx) -> Option<ContainerForm> {
+    let mut ok = true;
+    let (repo, tag) = match c
+        .image
+        .rsplit_once(':')
+        .filter(|(r, t)| !r.is_empty() && !t.is_empty() && !t.contains('/'))
+    {
+        Some((r, t)) => (r.to_string(), t.to_string()),
+        None => {
+            ctx.diags.error_hint(
+                &format!("{path}.image"),
+                format!("`{}` has no tag", c.image),
+                "write the image as `name:tag`, e.g. `golive/reference:0.1.0`; images are never pulled, so the tag must name one built here",
+            );
+            ok = false;
+            (String::new(), String::new())
+        }
+    };
+    if c.image.contains('@') {
+        ctx.diags.error_hint(
+            &format!("{path}.image"),
+            format!("`{}` names a digest", c.image),
+            "name the image by `name:tag`",
+        );
+        ok = false;
+    }
+    if c.port == 0 {
+        ctx.diags.error(
+            &format!("{path}.port"),
+            "the container port must be 1 to 65535",
+        );
+        ok = false;
+    }
+    if c.host_port == Some(0) {
+        ctx.diags.error_hint(
+            &format!("{path}.host_port"),
+            "the host port must be 1 to 65535",
+            "leave `host_port` out to let golive pick a free port",
+        );
+        ok = false;
+    }
+    if let Some(cpus) = c.cpus {
+        if !(cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0) {
+            ctx.diags.error_hint(
+                &format!("{path}.cpus"),
+                format!("`{cpus}` is not a CPU limit"),
+                "give cores as a positive number, e.g. `0.5` or `2`",
+            );
+            ok = false;
+        }
+    }
+    if let Some(m) = c.memory {
+        if m.bytes() < 6 * 1024 * 1024 {
+            ctx.diags.error_hint(
+                &format!("{path}.memory"),
+                format!("`{m}` is below Docker's 6MB minimum"),
+                "give a limit such as `256MB`",
+            );
+            ok = false;
+        }
+    }
+    let command = templates(&format!("{path}.command"), &c.command, ctx);
+    let env = env_templates(path, &c.env, ctx);
+    let url = ctx.template(
+        &format!("{path}.url"),
+        c.url.as_deref().unwrap_or(defaults::PROCESS_URL),
+        true,
+    );
+    if !ok {
+        return None;
+    }
+    Some(ContainerForm {
+        repository: repo,
+        tag,
+        command: command?,
+        env: env?,
+        port: c.port,
+        host_port: c.host_port,
+        cpus: c.cpus,
+        memory: c.memory,
+        url: url?,
     })
 }
 

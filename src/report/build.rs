@@ -25,6 +25,8 @@ pub struct ItemResult {
     pub load_error: Option<String>,
     /// What the service of a `kind: resources` item used up to the item.
     pub resources: Option<crate::services::resources::ResourceSeries>,
+    /// What a load item's fault drills did.
+    pub drills: Vec<crate::services::drill::DrillReport>,
 }
 
 /// Facts about the run as a whole.
@@ -136,6 +138,7 @@ fn item_report(item: &ItemPlan, result: &ItemResult, plan: &Plan) -> ItemReport 
         signoff: None,
         load: None,
         resources: None,
+        drills: Vec::new(),
     };
     match &item.body {
         ItemBody::Manual(m) => {
@@ -263,6 +266,12 @@ fn load_item(
         .iter()
         .map(|t| judge(&t.criterion, &scope(t.request), plan.confidence))
         .collect();
+    report.criteria.extend(
+        load.recovery
+            .iter()
+            .map(|t| judge_recovery(t, &result.drills)),
+    );
+    report.drills = result.drills.clone();
     (report.outcome, report.why) = outcome_and_why(&report.criteria, "");
     if let Some(rb) = &r.rollback {
         report.outcome = Outcome::Fail;
@@ -277,6 +286,64 @@ fn load_item(
         r.requests.min(u64::from(u32::MAX)) as u32,
     ));
     report.load = Some(r.clone());
+}
+
+/// `recovery_time < T` over every drill that breaks a service: the slowest recovery
+/// decides; a drill that never recovered fails it; no drill that ran is no evidence.
+fn judge_recovery(
+    t: &crate::load::RecoveryThreshold,
+    drills: &[crate::services::drill::DrillReport],
+) -> crate::verdict::CriterionOutcome {
+    let timed: Vec<_> = drills
+        .iter()
+        .filter(|d| d.action != "inject" && d.fired_at_s.is_some())
+        .collect();
+    let expected = format!("recovery_time {} {}", t.op, t.limit);
+    let mut o = crate::verdict::CriterionOutcome {
+        criterion: t.text.clone(),
+        outcome: Outcome::Inconclusive,
+        expected,
+        observed: "no data".into(),
+        samples: timed.len() as u64,
+        bound: None,
+        why: "no fault drill ran, so recovery was not measured".into(),
+        samples_needed: None,
+        weak: false,
+    };
+    if timed.is_empty() {
+        return o;
+    }
+    if let Some(d) = timed.iter().find(|d| d.recovery_ms.is_none()) {
+        o.outcome = Outcome::Fail;
+        o.observed = "did not recover".into();
+        o.why = format!(
+            "`{}` did not recover after `{}` at {:.1} s: {}",
+            d.service,
+            d.action,
+            d.fired_at_s.unwrap_or(0.0),
+            d.error.as_deref().unwrap_or("no reason recorded")
+        );
+        return o;
+    }
+    let worst = timed
+        .iter()
+        .max_by_key(|d| d.recovery_ms.unwrap_or(0))
+        .expect("non-empty");
+    let ms = worst.recovery_ms.unwrap_or(0);
+    let holds = t.op.holds(ms.cmp(&(t.limit.as_millis_f64() as u64)));
+    o.observed = format!("recovery_time = {:.2} s", ms as f64 / 1e3);
+    o.outcome = if holds { Outcome::Pass } else { Outcome::Fail };
+    o.why = format!(
+        "`{}` passed its readiness probe {:.2} s after `{}` at {:.1} s ({} drill{}; limit {})",
+        worst.service,
+        ms as f64 / 1e3,
+        worst.action,
+        worst.fired_at_s.unwrap_or(0.0),
+        timed.len(),
+        if timed.len() == 1 { "" } else { "s" },
+        t.limit
+    );
+    o
 }
 
 /// The worst outcome of `criteria`, and why: the first criterion with that outcome, or

@@ -105,6 +105,9 @@ pub struct ItemReport {
     pub load: Option<crate::load::LoadResult>,
     /// What the service used, for `kind: resources` items.
     pub resources: Option<crate::services::resources::ResourceSummary>,
+    /// Fault drills run during a load item, with their recovery times.
+    #[serde(default)]
+    pub drills: Vec<crate::services::drill::DrillReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -1,15 +1,24 @@
-//! Bringing services up and down: local processes started by golive, or external URLs
-//! that are already running. The only module that spawns long-lived processes. Each
-//! service is probed until ready or its startup timeout; a failure is an environment
-//! failure (exit 3) with the service's last log lines.
+//! Bringing services up and down: containers on a network made for the run, local
+//! processes started by golive, or external URLs that are already running. The only
+//! module that talks to Docker or spawns long-lived processes. Each service is probed
+//! until ready or its startup timeout; a failure is an environment failure (exit 3) with
+//! the service's last log lines, and nothing golive started is left behind.
 
+mod container;
+pub mod docker;
+pub mod drill;
 mod external;
+mod instance;
 mod process;
 mod ready;
 pub mod resources;
+mod tail;
+
+pub use docker::Docker;
+pub use instance::Instance;
 
 use crate::plan::{Endpoint, Endpoints, Template};
-use crate::units::Duration;
+use crate::units::{ByteSize, Duration};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,10 +28,31 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct ServicePlan {
     pub name: String,
+    pub container: Option<ContainerForm>,
     pub process: Option<ProcessForm>,
     pub external: Option<ExternalForm>,
     pub ready: ReadyProbe,
     pub startup_timeout: Duration,
+}
+
+/// A container golive starts from a local image.
+#[derive(Debug, Clone)]
+pub struct ContainerForm {
+    pub repository: String,
+    pub tag: String,
+    pub command: Vec<Template>,
+    pub env: Vec<(String, Template)>,
+    pub port: u16,
+    pub host_port: Option<u16>,
+    pub cpus: Option<f64>,
+    pub memory: Option<ByteSize>,
+    pub url: Template,
+}
+
+impl ContainerForm {
+    pub fn image(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
 }
 
 /// A local command golive starts and stops.
@@ -45,14 +75,19 @@ pub struct ExternalForm {
 pub enum ReadyProbe {
     Http { path: String },
     Tcp,
+    Log { line: String },
+    Command { argv: Vec<Template> },
 }
 
 /// Which form runs each service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
-    /// A process form where there is one, else the external URL.
+    /// Containers where Docker answers and the image is present, else a process form,
+    /// else the external URL.
     Auto,
+    /// Only container forms; Docker must answer.
+    Docker,
     /// Only process forms.
     Process,
     /// Only external URLs.
@@ -64,17 +99,40 @@ pub enum Provider {
 #[serde(deny_unknown_fields)]
 pub struct ServiceReport {
     pub name: String,
-    /// "process" or "external".
+    /// "container", "process", "external", or "none" when it was not started.
     pub provider: String,
     pub url: Option<String>,
     /// "ready", "failed" or "not_started".
     pub status: String,
     pub ready_after_ms: Option<u64>,
     pub error: Option<String>,
-    /// The last lines the service wrote (processes only).
+    /// Why this provider ran it, when `auto` had to choose (e.g. no Docker engine).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The image, for a container.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The last lines the service wrote (containers and processes).
     pub log_tail: Vec<String>,
     /// CPU and memory over the run (services golive started).
     pub resources: Option<resources::ResourceSummary>,
+}
+
+impl ServiceReport {
+    fn new(name: &str, provider: &str, status: &str) -> ServiceReport {
+        ServiceReport {
+            name: name.to_string(),
+            provider: provider.to_string(),
+            url: None,
+            status: status.to_string(),
+            ready_after_ms: None,
+            error: None,
+            note: None,
+            image: None,
+            log_tail: Vec::new(),
+            resources: None,
+        }
+    }
 }
 
 /// A bring-up that failed; the run ends as an environment failure.
@@ -85,22 +143,43 @@ pub struct BringUpError {
     pub reason: String,
 }
 
+/// A started service, shared with fault drills while checks and load use its endpoint.
+pub type Shared = std::sync::Arc<tokio::sync::Mutex<Instance>>;
+
 /// Services that are up, with what is needed to stop them.
 pub struct Environment {
     pub endpoints: Endpoints,
     pub reports: Vec<ServiceReport>,
-    processes: Vec<process::Running>,
+    pub run_id: String,
+    instances: Vec<(String, Shared, ready::Ready, Duration)>,
+    restarts: std::collections::HashMap<String, std::sync::Arc<std::sync::atomic::AtomicU64>>,
     sampler: Option<resources::Sampler>,
+    docker: Option<Docker>,
 }
 
 impl Environment {
-    /// Stops every process golive started (SIGTERM, then SIGKILL after a grace period),
-    /// in reverse start order, and returns the final reports.
     /// What `service` used so far; `None` when golive does not run it (external).
     pub fn resources(&self, service: &str) -> Option<resources::ResourceSeries> {
         self.sampler.as_ref()?.snapshot(service)
     }
 
+    /// A service golive started, with its rendered readiness probe and startup timeout.
+    pub(crate) fn instance(&self, service: &str) -> Option<(&Shared, &ready::Ready, Duration)> {
+        self.instances
+            .iter()
+            .find(|(n, ..)| n == service)
+            .map(|(_, i, r, t)| (i, r, *t))
+    }
+
+    /// Counts a restart of `service` (a drill started it again).
+    pub fn count_restart(&self, service: &str) {
+        if let Some(r) = self.restarts.get(service) {
+            r.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Stops every service golive started, in reverse start order, removes the run's
+    /// network and anything else labelled with the run id, and returns the final reports.
     pub async fn shut_down(mut self) -> Vec<ServiceReport> {
         if let Some(sampler) = self.sampler.take() {
             for (name, series) in sampler.stop().await {
@@ -109,71 +188,243 @@ impl Environment {
                 }
             }
         }
-        while let Some(p) = self.processes.pop() {
-            let name = p.name.clone();
-            let tail = p.stop().await;
+        while let Some((name, shared, ..)) = self.instances.pop() {
+            let instance = match std::sync::Arc::try_unwrap(shared) {
+                Ok(m) => m.into_inner(),
+                Err(shared) => {
+                    // A drill still holds it: wait for the lock, then take it.
+                    let mut guard = shared.lock().await;
+                    let _ = guard.halt().await;
+                    drop(guard);
+                    continue;
+                }
+            };
+            let tail = instance.stop().await;
             if let Some(r) = self.reports.iter_mut().find(|r| r.name == name) {
                 r.log_tail = tail;
+            }
+        }
+        if let Some(docker) = &self.docker {
+            match docker.remove_labelled(Some(&self.run_id)).await {
+                Ok(removed) if !removed.containers.is_empty() => {
+                    tracing::warn!(containers = ?removed.containers, "Removed containers the run had left behind.");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "Clean-up of the run's Docker objects failed; run `golive cleanup`.")
+                }
             }
         }
         self.reports
     }
 }
 
-/// Brings every service up in declaration order. On failure, whatever was started is
-/// stopped again, and the error comes back with every service's report.
+/// Which form will run a service, and why when `auto` had to choose.
+enum Choice<'a> {
+    Container(&'a ContainerForm),
+    Process(&'a ProcessForm),
+    External(&'a ExternalForm),
+    Missing(String),
+}
+
+fn choose<'a>(
+    plan: &'a ServicePlan,
+    provider: Provider,
+    docker: &Result<Docker, String>,
+    absent_images: &[String],
+) -> (Choice<'a>, Option<String>) {
+    let fallback = |why: String| -> (Choice<'a>, Option<String>) {
+        match (&plan.process, &plan.external) {
+            (Some(p), _) => (
+                Choice::Process(p),
+                Some(format!("{why}; ran its process form")),
+            ),
+            (None, Some(e)) => (
+                Choice::External(e),
+                Some(format!("{why}; used its external URL")),
+            ),
+            (None, None) => (Choice::Missing(why), None),
+        }
+    };
+    match provider {
+        Provider::Docker => match (&plan.container, docker) {
+            (None, _) => (
+                Choice::Missing("it has no `container:` form and the provider is `docker`".into()),
+                None,
+            ),
+            (Some(_), Err(e)) => (Choice::Missing(e.clone()), None),
+            (Some(c), Ok(_)) if absent_images.contains(&c.image()) => {
+                (Choice::Missing(missing_image(&c.image())), None)
+            }
+            (Some(c), Ok(_)) => (Choice::Container(c), None),
+        },
+        Provider::Process => match &plan.process {
+            Some(p) => (Choice::Process(p), None),
+            None => (
+                Choice::Missing("it has no `process:` form and the provider is `process`".into()),
+                None,
+            ),
+        },
+        Provider::External => match &plan.external {
+            Some(e) => (Choice::External(e), None),
+            None => (
+                Choice::Missing("it has no `external:` form and the provider is `external`".into()),
+                None,
+            ),
+        },
+        Provider::Auto => match (&plan.container, docker) {
+            (Some(c), Ok(_)) if absent_images.contains(&c.image()) => {
+                fallback(format!("image `{}` is not built here", c.image()))
+            }
+            (Some(c), Ok(_)) => (Choice::Container(c), None),
+            (Some(_), Err(e)) => fallback(e.clone()),
+            (None, _) => match (&plan.process, &plan.external) {
+                (Some(p), _) => (Choice::Process(p), None),
+                (None, Some(e)) => (Choice::External(e), None),
+                (None, None) => (Choice::Missing("it has no form to run".into()), None),
+            },
+        },
+    }
+}
+
+/// The error for an image that is not present, naming what builds it.
+fn missing_image(image: &str) -> String {
+    let how = if image.starts_with("golive/") {
+        "build it with `golive image build`".to_string()
+    } else {
+        format!("build or load it first (`docker build -t {image} .` or `docker load`)")
+    };
+    format!("image `{image}` is not present on this Docker engine and golive never pulls; {how}")
+}
+
+/// Brings every service up in start order. On failure, whatever was started is stopped
+/// and removed again, and the error comes back with every service's report.
 pub async fn bring_up(
     plans: &[ServicePlan],
     provider: Provider,
+    run_id: &str,
     golive: &str,
     cancel: &CancellationToken,
 ) -> Result<Environment, (BringUpError, Vec<ServiceReport>)> {
+    let wants_docker = plans
+        .iter()
+        .any(|p| p.container.is_some() && matches!(provider, Provider::Auto | Provider::Docker));
+    let docker = if wants_docker {
+        Docker::connect().await
+    } else {
+        Err("Docker is not needed".to_string())
+    };
+    let mut absent_images = Vec::new();
+    if let Ok(d) = &docker {
+        for image in plans
+            .iter()
+            .filter_map(|p| p.container.as_ref().map(|c| c.image()))
+        {
+            match d.image_present(&image).await {
+                Ok(true) => {}
+                Ok(false) => absent_images.push(image),
+                Err(e) => tracing::warn!(error = %e, "Image inspection failed."),
+            }
+        }
+    }
     let mut env = Environment {
         endpoints: Endpoints::default(),
         reports: Vec::new(),
-        processes: Vec::new(),
+        run_id: run_id.to_string(),
+        instances: Vec::new(),
+        restarts: Default::default(),
         sampler: None,
+        docker: None,
     };
-    for plan in plans {
-        let started = Instant::now();
-        let outcome = start_one(plan, provider, golive, &env.endpoints, cancel).await;
-        match outcome {
-            Ok((endpoint, kind, running)) => {
-                env.reports.push(ServiceReport {
-                    name: plan.name.clone(),
-                    provider: kind.into(),
-                    url: Some(endpoint.url.clone()),
-                    status: "ready".into(),
-                    ready_after_ms: Some(started.elapsed().as_millis() as u64),
-                    error: None,
-                    log_tail: Vec::new(),
-                    resources: None,
-                });
-                env.endpoints.services.insert(plan.name.clone(), endpoint);
-                env.processes.extend(running);
+    let choices: Vec<_> = plans
+        .iter()
+        .map(|p| choose(p, provider, &docker, &absent_images))
+        .collect();
+    // Check every choice before starting anything, so a missing image or form leaves
+    // nothing behind.
+    if let Some((plan, why)) = plans.iter().zip(&choices).find_map(|(p, (c, _))| match c {
+        Choice::Missing(why) => Some((p, why.clone())),
+        _ => None,
+    }) {
+        for (p, (c, _)) in plans.iter().zip(&choices) {
+            let mut r = ServiceReport::new(&p.name, "none", "not_started");
+            if let Choice::Missing(w) = c {
+                r.status = "failed".into();
+                r.error = Some(w.clone());
             }
-            Err((reason, kind, log_tail)) => {
-                env.reports.push(ServiceReport {
-                    name: plan.name.clone(),
-                    provider: kind.into(),
-                    url: None,
-                    status: "failed".into(),
-                    ready_after_ms: None,
-                    error: Some(reason.clone()),
-                    log_tail,
-                    resources: None,
-                });
-                for rest in plans.iter().skip(env.reports.len()) {
-                    env.reports.push(ServiceReport {
-                        name: rest.name.clone(),
-                        provider: "none".into(),
-                        url: None,
-                        status: "not_started".into(),
-                        ready_after_ms: None,
-                        error: None,
-                        log_tail: Vec::new(),
-                        resources: None,
-                    });
+            env.reports.push(r);
+        }
+        let err = BringUpError {
+            service: plan.name.clone(),
+            reason: why,
+        };
+        return Err((err, env.reports));
+    }
+    let network = match (
+        &docker,
+        choices
+            .iter()
+            .any(|(c, _)| matches!(c, Choice::Container(_))),
+    ) {
+        (Ok(d), true) => {
+            let name = format!("golive-{}", run_id.to_lowercase());
+            if let Err(e) = d.create_network(&name, run_id).await {
+                let err = BringUpError {
+                    service: plans[0].name.clone(),
+                    reason: e,
+                };
+                return Err((err, env.reports));
+            }
+            env.docker = Some(d.clone());
+            Some(container::RunNetwork {
+                docker: d.clone(),
+                run_id: run_id.to_string(),
+                network: name,
+            })
+        }
+        _ => None,
+    };
+    // How containers see each other: by container name and container port.
+    let mut inner = Endpoints::default();
+    for (i, (plan, (choice, note))) in plans.iter().zip(choices).enumerate() {
+        let started = Instant::now();
+        let mut report = ServiceReport::new(&plan.name, "none", "failed");
+        report.note = note;
+        let outcome = start_one(
+            plan,
+            choice,
+            network.as_ref(),
+            golive,
+            &env.endpoints,
+            &inner,
+            cancel,
+            &mut report,
+        )
+        .await;
+        match outcome {
+            Ok((endpoint, inner_endpoint, instance)) => {
+                report.status = "ready".into();
+                report.url = Some(endpoint.url.clone());
+                report.ready_after_ms = Some(started.elapsed().as_millis() as u64);
+                env.reports.push(report);
+                env.endpoints.services.insert(plan.name.clone(), endpoint);
+                inner.services.insert(plan.name.clone(), inner_endpoint);
+                if let Some((instance, ready)) = instance {
+                    env.restarts.insert(plan.name.clone(), Default::default());
+                    env.instances.push((
+                        plan.name.clone(),
+                        std::sync::Arc::new(tokio::sync::Mutex::new(instance)),
+                        ready,
+                        plan.startup_timeout,
+                    ));
+                }
+            }
+            Err(reason) => {
+                report.error = Some(reason.clone());
+                env.reports.push(report);
+                for rest in &plans[i + 1..] {
+                    env.reports
+                        .push(ServiceReport::new(&rest.name, "none", "not_started"));
                 }
                 let err = BringUpError {
                     service: plan.name.clone(),
@@ -183,13 +434,16 @@ pub async fn bring_up(
             }
         }
     }
-    let pids: Vec<(String, u32)> = env
-        .processes
-        .iter()
-        .filter_map(|p| Some((p.name.clone(), p.pid()?)))
-        .collect();
-    if !pids.is_empty() {
-        env.sampler = Some(resources::Sampler::start(pids, RESOURCE_EVERY));
+    let mut watched = Vec::new();
+    for (name, shared, ..) in &env.instances {
+        watched.push(resources::Watched {
+            name: name.clone(),
+            source: shared.lock().await.source(),
+            restarts: env.restarts[name].clone(),
+        });
+    }
+    if !watched.is_empty() {
+        env.sampler = Some(resources::Sampler::start(watched, RESOURCE_EVERY));
     }
     Ok(env)
 }
@@ -197,60 +451,74 @@ pub async fn bring_up(
 /// How often service resources are sampled.
 const RESOURCE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-type Started = (Endpoint, &'static str, Option<process::Running>);
-type StartFailed = (String, &'static str, Vec<String>);
+type Started = (Endpoint, Endpoint, Option<(Instance, ready::Ready)>);
 
+#[allow(clippy::too_many_arguments)]
 async fn start_one(
     plan: &ServicePlan,
-    provider: Provider,
+    choice: Choice<'_>,
+    network: Option<&container::RunNetwork>,
     golive: &str,
     endpoints: &Endpoints,
+    inner: &Endpoints,
     cancel: &CancellationToken,
-) -> Result<Started, StartFailed> {
-    let use_process = match provider {
-        Provider::Auto | Provider::Process => plan.process.as_ref(),
-        Provider::External => None,
+    report: &mut ServiceReport,
+) -> Result<Started, String> {
+    let watch = ready::watched_line(&plan.ready);
+    let (mut instance, port) = match choice {
+        Choice::Missing(why) => return Err(why),
+        Choice::External(form) => {
+            report.provider = "external".into();
+            let endpoint = external::endpoint(form, endpoints)?;
+            let probe = ready::Ready::resolve(&plan.ready, endpoints, endpoint.port, golive);
+            ready::wait(&probe, &endpoint, plan.startup_timeout, cancel, None).await?;
+            return Ok((endpoint.clone(), endpoint, None));
+        }
+        Choice::Process(form) => {
+            report.provider = "process".into();
+            let p = process::start(&plan.name, form, golive, endpoints, watch)?;
+            let port = p.endpoint.port;
+            (Instance::Process(p), port)
+        }
+        Choice::Container(form) => {
+            report.provider = "container".into();
+            report.image = Some(form.image());
+            let net = network.ok_or("Docker is not available")?;
+            let c = container::start(
+                &plan.name,
+                form,
+                net,
+                inner,
+                watch,
+                plan.startup_timeout.as_std(),
+            )
+            .await
+            .map_err(|(e, tail)| {
+                report.log_tail = tail;
+                e
+            })?;
+            (Instance::Container(c), form.port)
+        }
     };
-    if let Some(form) = use_process {
-        let mut running = process::start(&plan.name, form, golive, endpoints)
-            .map_err(|e| (e, "process", Vec::new()))?;
-        let endpoint = running.endpoint.clone();
-        let ready = ready::wait(
-            &plan.ready,
-            &endpoint,
-            plan.startup_timeout,
-            cancel,
-            Some(&mut running),
-        )
-        .await;
-        return match ready {
-            Ok(()) => Ok((endpoint, "process", Some(running))),
-            Err(reason) => {
-                let tail = running.stop().await;
-                Err((reason, "process", tail))
-            }
-        };
+    let endpoint = instance.endpoint().clone();
+    let inner_endpoint = match &instance {
+        Instance::Container(c) => container::inner_endpoint(&endpoint, &c.container_name, port),
+        Instance::Process(_) => endpoint.clone(),
+    };
+    let probe = ready::Ready::resolve(&plan.ready, inner, port, golive);
+    match ready::wait(
+        &probe,
+        &endpoint,
+        plan.startup_timeout,
+        cancel,
+        Some(&mut instance),
+    )
+    .await
+    {
+        Ok(()) => Ok((endpoint, inner_endpoint, Some((instance, probe)))),
+        Err(reason) => {
+            report.log_tail = instance.stop().await;
+            Err(reason)
+        }
     }
-    let form = match (provider, &plan.external) {
-        (Provider::Process, _) => {
-            return Err((
-                "it has no `process:` form and the provider is `process`".into(),
-                "none",
-                Vec::new(),
-            ))
-        }
-        (_, Some(f)) => f,
-        (_, None) => {
-            return Err((
-                "it has no `external:` form and the provider is `external`".into(),
-                "none",
-                Vec::new(),
-            ))
-        }
-    };
-    let endpoint = external::endpoint(form, endpoints).map_err(|e| (e, "external", Vec::new()))?;
-    ready::wait(&plan.ready, &endpoint, plan.startup_timeout, cancel, None)
-        .await
-        .map_err(|e| (e, "external", Vec::new()))?;
-    Ok((endpoint, "external", None))
 }

@@ -2,38 +2,59 @@
 //! the report, stopped with SIGTERM and a grace period, then SIGKILL. Each runs in its
 //! own process group so a terminal's Ctrl-C reaches golive alone, which then stops them
 //! in order; and each is told to die with golive (parent-death signal) so a killed
-//! golive leaves no orphans.
+//! golive leaves no orphans. Fault drills can kill, stop, pause and start one again
+//! with the same command and port.
 
+use super::tail::LogTail;
 use super::ProcessForm;
 use crate::plan::{Endpoint, Endpoints, ProcessVars};
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
-use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
-const TAIL_LINES: usize = 40;
 const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-type Tail = Arc<Mutex<VecDeque<String>>>;
 
 /// A process golive started.
 pub struct Running {
     pub name: String,
     pub endpoint: Endpoint,
-    child: tokio::process::Child,
-    tail: Tail,
+    /// The rendered command, to start it again after a drill.
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: PathBuf,
+    child: Option<tokio::process::Child>,
+    /// The current PID (0 while not running), read by the resource sampler.
+    pid: Arc<AtomicU32>,
+    pub tail: LogTail,
     readers: Vec<JoinHandle<()>>,
 }
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))
+}
+
+/// Parses a rendered service URL into an endpoint; `port` when the URL has none.
+pub fn endpoint(url: &str, port: u16) -> Result<Endpoint, String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("the service URL `{url}` is not valid: {e}"))?;
+    Ok(Endpoint {
+        url: url.trim_end_matches('/').to_string(),
+        host: parsed
+            .host_str()
+            .unwrap_or("127.0.0.1")
+            .trim_matches(['[', ']'])
+            .to_string(),
+        port: parsed.port_or_known_default().unwrap_or(port),
+    })
 }
 
 pub fn start(
@@ -41,6 +62,7 @@ pub fn start(
     form: &ProcessForm,
     golive: &str,
     endpoints: &Endpoints,
+    watch: Option<String>,
 ) -> Result<Running, String> {
     let port = free_port()?;
     let vars = ProcessVars { port, golive };
@@ -49,110 +71,155 @@ pub fn start(
         .iter()
         .map(|a| a.render(endpoints, Some(&vars)))
         .collect();
-    let (program, args) = argv.split_first().ok_or("the command is empty")?;
+    if argv.is_empty() {
+        return Err("the command is empty".into());
+    }
     let url = form.url.render(endpoints, Some(&vars));
-    let parsed = reqwest::Url::parse(&url)
-        .map_err(|e| format!("the service URL `{url}` is not valid: {e}"))?;
-    let endpoint = Endpoint {
-        url: url.trim_end_matches('/').to_string(),
-        host: parsed
-            .host_str()
-            .unwrap_or("127.0.0.1")
-            .trim_matches(['[', ']'])
-            .to_string(),
-        port: parsed.port_or_known_default().unwrap_or(port),
-    };
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .envs(
-            form.env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.render(endpoints, Some(&vars)))),
-        )
-        .current_dir(&form.cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
-    // SAFETY: the closure runs in the child between fork and exec and only makes the
-    // async-signal-safe prctl(2) call.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
-    tracing::info!(service = %name, pid = child.id().unwrap_or(0), %url, "Service process started.");
-    let tail: Tail = Arc::new(Mutex::new(VecDeque::new()));
-    let mut readers = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        readers.push(tokio::spawn(keep_tail(out, tail.clone(), name.to_string())));
-    }
-    if let Some(err) = child.stderr.take() {
-        readers.push(tokio::spawn(keep_tail(err, tail.clone(), name.to_string())));
-    }
-    Ok(Running {
+    let mut running = Running {
         name: name.to_string(),
-        endpoint,
-        child,
-        tail,
-        readers,
-    })
+        endpoint: endpoint(&url, port)?,
+        argv,
+        env: form
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.render(endpoints, Some(&vars))))
+            .collect(),
+        cwd: form.cwd.clone(),
+        child: None,
+        pid: Arc::default(),
+        tail: LogTail::new(watch),
+        readers: Vec::new(),
+    };
+    running.spawn()?;
+    Ok(running)
 }
 
-async fn keep_tail(stream: impl AsyncRead + Unpin, tail: Tail, name: String) {
+async fn keep_tail(stream: impl AsyncRead + Unpin, tail: LogTail, name: String) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        tracing::debug!(service = %name, line = %line, "Service output.");
-        if let Ok(mut t) = tail.lock() {
-            if t.len() == TAIL_LINES {
-                t.pop_front();
-            }
-            t.push_back(line);
-        }
+        tail.push(&name, &line);
     }
 }
 
 impl Running {
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+    fn spawn(&mut self) -> Result<(), String> {
+        let (program, args) = self.argv.split_first().ok_or("the command is empty")?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .envs(self.env.iter().cloned())
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and only makes the
+        // async-signal-safe prctl(2) call.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+        let pid = child.id().unwrap_or(0);
+        tracing::info!(service = %self.name, pid, url = %self.endpoint.url, "Service process started.");
+        self.pid.store(pid, Ordering::Relaxed);
+        if let Some(out) = child.stdout.take() {
+            let t = self.tail.clone();
+            self.readers
+                .push(tokio::spawn(keep_tail(out, t, self.name.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            let t = self.tail.clone();
+            self.readers
+                .push(tokio::spawn(keep_tail(err, t, self.name.clone())));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The current PID, shared with the resource sampler (0 while not running).
+    pub fn pid_cell(&self) -> Arc<AtomicU32> {
+        self.pid.clone()
     }
 
     /// `Some(status)` once the process has exited.
     pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
+        let Some(child) = self.child.as_mut() else {
+            return Some("it is not running".into());
+        };
+        match child.try_wait() {
             Ok(Some(status)) => Some(status.to_string()),
             Ok(None) => None,
             Err(e) => Some(format!("cannot be waited for: {e}")),
         }
     }
 
-    /// Stops the process (SIGTERM, then SIGKILL after the grace period) and returns the
-    /// last lines it wrote.
-    pub async fn stop(mut self) -> Vec<String> {
+    fn signal_group(&self, sig: Signal) -> Result<(), String> {
+        let pid = self.pid.load(Ordering::Relaxed);
+        if pid == 0 {
+            return Err("the process is not running".into());
+        }
+        killpg(Pid::from_raw(pid as i32), sig).map_err(|e| format!("{sig} failed: {e}"))
+    }
+
+    /// SIGKILL to the whole process group, like a crash or the OOM killer.
+    pub async fn kill(&mut self) -> Result<(), String> {
+        self.signal_group(Signal::SIGKILL)?;
+        self.reap().await;
+        Ok(())
+    }
+
+    /// SIGSTOP / SIGCONT to the process group.
+    pub fn pause(&self) -> Result<(), String> {
+        self.signal_group(Signal::SIGSTOP)
+    }
+
+    pub fn resume(&self) -> Result<(), String> {
+        self.signal_group(Signal::SIGCONT)
+    }
+
+    /// Graceful stop without forgetting how to start it again.
+    pub async fn halt(&mut self) {
         if self.exited().is_none() {
-            if let Some(pid) = self.child.id() {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
-            }
-            if tokio::time::timeout(GRACE, self.child.wait())
-                .await
-                .is_err()
-            {
+            let pid = self.pid.load(Ordering::Relaxed);
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            let waited = match self.child.as_mut() {
+                Some(c) => tokio::time::timeout(GRACE, c.wait()).await.is_ok(),
+                None => true,
+            };
+            if !waited {
                 tracing::warn!(service = %self.name, "Service ignored SIGTERM; killing it.");
-                let _ = self.child.kill().await;
+                let _ = self.signal_group(Signal::SIGKILL);
             }
         }
+        self.reap().await;
+    }
+
+    async fn reap(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait().await;
+        }
+        self.pid.store(0, Ordering::Relaxed);
         for r in self.readers.drain(..) {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), r).await;
         }
+    }
+
+    /// Starts the same command again on the same port (after `kill` or `halt`).
+    pub fn start_again(&mut self) -> Result<(), String> {
+        self.tail.rearm();
+        self.spawn()
+    }
+
+    /// Stops the process (SIGTERM, then SIGKILL after the grace period) and returns the
+    /// last lines it wrote.
+    pub async fn stop(mut self) -> Vec<String> {
+        self.halt().await;
         tracing::info!(service = %self.name, "Service process stopped.");
-        self.tail
-            .lock()
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default()
+        self.tail.lines()
     }
 }

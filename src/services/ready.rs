@@ -1,9 +1,9 @@
-//! Readiness: poll a probe until it passes, the startup timeout runs out, the process
-//! exits, or the run is cancelled.
+//! Readiness: poll a probe until it passes, the startup timeout runs out, the service
+//! exits, or the run is cancelled. Also used by fault drills to time recovery.
 
-use super::process::Running;
+use super::instance::Instance;
 use super::ReadyProbe;
-use crate::plan::Endpoint;
+use crate::plan::{Endpoint, Endpoints, ProcessVars};
 use crate::units::Duration;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -11,32 +11,59 @@ use tokio_util::sync::CancellationToken;
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A probe with its templates rendered for one service.
+#[derive(Debug, Clone)]
+pub enum Ready {
+    Http { path: String },
+    Tcp,
+    Log,
+    Command(Vec<String>),
+}
+
+impl Ready {
+    /// Renders the probe; `port` is the service's port as the command sees it (the
+    /// container port inside a container).
+    pub fn resolve(probe: &ReadyProbe, endpoints: &Endpoints, port: u16, golive: &str) -> Ready {
+        match probe {
+            ReadyProbe::Http { path } => Ready::Http { path: path.clone() },
+            ReadyProbe::Tcp => Ready::Tcp,
+            ReadyProbe::Log { .. } => Ready::Log,
+            ReadyProbe::Command { argv } => {
+                let vars = ProcessVars { port, golive };
+                Ready::Command(
+                    argv.iter()
+                        .map(|a| a.render(endpoints, Some(&vars)))
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
+/// The line a log probe waits for, if any.
+pub fn watched_line(probe: &ReadyProbe) -> Option<String> {
+    match probe {
+        ReadyProbe::Log { line } => Some(line.clone()),
+        _ => None,
+    }
+}
+
 pub async fn wait(
-    probe: &ReadyProbe,
+    ready: &Ready,
     endpoint: &Endpoint,
     timeout: Duration,
     cancel: &CancellationToken,
-    mut process: Option<&mut Running>,
+    mut instance: Option<&mut Instance>,
 ) -> Result<(), String> {
     let deadline = Instant::now() + timeout.as_std();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(PROBE_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .tls_backend_preconfigured(
-            crate::check::TlsClient::default()
-                .config(&[b"http/1.1"])
-                .map_err(|e| format!("TLS setup failed: {e}"))?,
-        )
-        .build()
-        .map_err(|e| format!("cannot build the readiness client: {e}"))?;
+    let client = client()?;
     loop {
-        if let Some(p) = process.as_deref_mut() {
-            if let Some(status) = p.exited() {
-                return Err(format!("the process exited before it was ready ({status})"));
+        if let Some(i) = instance.as_deref_mut() {
+            if let Some(status) = i.exited().await {
+                return Err(format!("it stopped before it was ready ({status})"));
             }
         }
-        let last = match once(probe, endpoint, &client).await {
+        let last = match once(ready, endpoint, &client, instance.as_deref()).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -50,13 +77,81 @@ pub async fn wait(
     }
 }
 
+/// Polls until the probe passes (the service may be down meanwhile, as during a drill);
+/// returns how long it took, or `None` when `limit` ran out or the run was cancelled.
+pub async fn recovery(
+    ready: &Ready,
+    endpoint: &Endpoint,
+    limit: std::time::Duration,
+    cancel: &CancellationToken,
+    instance: &tokio::sync::Mutex<Instance>,
+    since: Instant,
+) -> Option<std::time::Duration> {
+    let client = client().ok()?;
+    loop {
+        let passed = {
+            let i = instance.lock().await;
+            once(ready, endpoint, &client, Some(&i)).await.is_ok()
+        };
+        if passed {
+            return Some(since.elapsed());
+        }
+        if since.elapsed() >= limit {
+            return None;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = cancel.cancelled() => return None,
+        }
+    }
+}
+
+fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PROBE_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(
+            crate::check::TlsClient::default()
+                .config(&[b"http/1.1"])
+                .map_err(|e| format!("TLS setup failed: {e}"))?,
+        )
+        .build()
+        .map_err(|e| format!("cannot build the readiness client: {e}"))
+}
+
+/// Runs `argv` on this machine; Ok when it exits 0 within the probe timeout.
+pub async fn local_command_ok(argv: &[String]) -> Result<(), String> {
+    let (program, args) = argv.split_first().ok_or("the command is empty")?;
+    let run = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(PROBE_TIMEOUT, run).await {
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => Err(format!(
+            "`{}` exited with {}: {}",
+            argv.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Ok(Err(e)) => Err(format!("cannot run `{program}`: {e}")),
+        Err(_) => Err(format!(
+            "`{}` did not finish within {PROBE_TIMEOUT:?}",
+            argv.join(" ")
+        )),
+    }
+}
+
 async fn once(
-    probe: &ReadyProbe,
+    ready: &Ready,
     endpoint: &Endpoint,
     client: &reqwest::Client,
+    instance: Option<&Instance>,
 ) -> Result<(), String> {
-    match probe {
-        ReadyProbe::Tcp => {
+    match ready {
+        Ready::Tcp => {
             let connect = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port));
             match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
                 Ok(Ok(_)) => Ok(()),
@@ -70,7 +165,7 @@ async fn once(
                 )),
             }
         }
-        ReadyProbe::Http { path } => {
+        Ready::Http { path } => {
             let url = format!("{}{}", endpoint.url, path);
             match client.get(&url).send().await {
                 Ok(r) if r.status().is_success() => Ok(()),
@@ -78,5 +173,14 @@ async fn once(
                 Err(e) => Err(format!("GET {url} failed: {e}")),
             }
         }
+        Ready::Log => match instance {
+            Some(i) if i.tail().seen() => Ok(()),
+            Some(_) => Err("the ready line has not been written yet".into()),
+            None => Err("a log-line probe needs a service golive starts".into()),
+        },
+        Ready::Command(argv) => match instance {
+            Some(i) => i.command_ok(argv).await,
+            None => local_command_ok(argv).await,
+        },
     }
 }

@@ -1,10 +1,11 @@
-//! Resource sampling of the services golive started: CPU % and resident memory every
-//! second, read from /proc for local processes (containers will read the Docker stats
-//! API into the same series). The series feed resource criteria (`memory < 200MB`,
+//! Resource sampling of the services golive started: CPU % and memory every second, read
+//! from /proc for local processes and from the Docker stats API for containers, into the
+//! same series. The series feed resource criteria (`memory < 200MB`,
 //! `cpu < 25%`, `memory_growth < 50MB`, `restarts == 0`) and the report.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -23,8 +24,7 @@ pub struct ResourceSample {
 #[derive(Debug, Clone, Default)]
 pub struct ResourceSeries {
     pub samples: Vec<ResourceSample>,
-    /// Times the service was seen to exit and come back (always 0 for a local process,
-    /// which golive does not restart; a process that exits stops the series).
+    /// Times a fault drill started the service again.
     pub restarts: u64,
     pub exited: bool,
 }
@@ -92,69 +92,127 @@ fn slope(samples: &[ResourceSample]) -> Option<f64> {
     (den > 0.0).then(|| num / den)
 }
 
-/// Samples a set of processes every `every` until stopped.
+/// Where a service's figures come from.
+#[derive(Clone)]
+pub enum Source {
+    /// A local process; the PID changes when a drill starts it again (0: not running).
+    Process(Arc<AtomicU32>),
+    /// A container, read through the Docker stats API.
+    Container(super::docker::Docker, String),
+}
+
+impl Source {
+    /// (CPU time in nanoseconds, memory in bytes), or `None` when not running.
+    async fn read(&self, ns_per_tick: f64) -> Option<(u64, u64)> {
+        match self {
+            Source::Process(pid) => {
+                let pid = pid.load(Ordering::Relaxed);
+                if pid == 0 {
+                    return None;
+                }
+                read_proc(pid).map(|(ticks, rss)| ((ticks as f64 * ns_per_tick) as u64, rss))
+            }
+            Source::Container(docker, id) => docker.stats_once(id).await,
+        }
+    }
+}
+
+/// One service to sample: its name, where its figures come from, and how many times a
+/// drill has started it again.
+pub struct Watched {
+    pub name: String,
+    pub source: Source,
+    pub restarts: Arc<AtomicU64>,
+}
+
+/// Samples a set of services every `every` until stopped.
 pub struct Sampler {
     series: Arc<Mutex<HashMap<String, ResourceSeries>>>,
+    restarts: HashMap<String, Arc<AtomicU64>>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Sampler {
-    pub fn start(pids: Vec<(String, u32)>, every: Duration) -> Sampler {
+    pub fn start(watched: Vec<Watched>, every: Duration) -> Sampler {
         let series: Arc<Mutex<HashMap<String, ResourceSeries>>> = Arc::default();
         let stop = CancellationToken::new();
+        let restarts = watched
+            .iter()
+            .map(|w| (w.name.clone(), w.restarts.clone()))
+            .collect();
         let (s, st) = (series.clone(), stop.clone());
         let task = tokio::spawn(async move {
-            let ticks = ticks_per_second();
+            let ns_per_tick = 1e9 / ticks_per_second();
             let start = Instant::now();
-            let mut last: HashMap<String, (f64, u64)> = HashMap::new();
+            // Last reading per service: (time, CPU ns, restarts seen then).
+            let mut last: HashMap<String, (f64, u64, u64)> = HashMap::new();
             let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = st.cancelled() => break,
                 }
-                let t_s = start.elapsed().as_secs_f64();
-                let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
-                for (name, pid) in &pids {
-                    let entry = all.entry(name.clone()).or_default();
-                    if entry.exited {
-                        continue;
-                    }
-                    let Some((cpu_ticks, rss)) = read_proc(*pid) else {
+                for w in &watched {
+                    let reading = w.source.read(ns_per_tick).await;
+                    let t_s = start.elapsed().as_secs_f64();
+                    let gen = w.restarts.load(Ordering::Relaxed);
+                    let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
+                    let entry = all.entry(w.name.clone()).or_default();
+                    let Some((cpu_ns, memory_bytes)) = reading else {
                         entry.exited = true;
+                        last.remove(&w.name);
                         continue;
                     };
-                    let cpu_percent = last.get(name).and_then(|(t0, c0)| {
-                        let wall = t_s - t0;
-                        (wall > 0.0)
-                            .then(|| (cpu_ticks.saturating_sub(*c0) as f64 / ticks) / wall * 100.0)
-                    });
-                    last.insert(name.clone(), (t_s, cpu_ticks));
+                    entry.exited = false;
+                    // A restarted service's CPU counter starts again from zero.
+                    let cpu_percent = last
+                        .get(&w.name)
+                        .filter(|(_, c0, g0)| *g0 == gen && cpu_ns >= *c0)
+                        .and_then(|(t0, c0, _)| {
+                            let wall = t_s - t0;
+                            (wall > 0.0).then(|| (cpu_ns - c0) as f64 / 1e9 / wall * 100.0)
+                        });
+                    last.insert(w.name.clone(), (t_s, cpu_ns, gen));
                     entry.samples.push(ResourceSample {
                         t_s,
                         cpu_percent,
-                        memory_bytes: rss,
+                        memory_bytes,
                     });
                 }
             }
         });
-        Sampler { series, stop, task }
+        Sampler {
+            series,
+            restarts,
+            stop,
+            task,
+        }
     }
 
     /// The series of `service` so far.
     pub fn snapshot(&self, service: &str) -> Option<ResourceSeries> {
-        self.series
+        let mut s = self
+            .series
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(service)
-            .cloned()
+            .cloned()?;
+        s.restarts = self.restarts.get(service)?.load(Ordering::Relaxed);
+        Some(s)
     }
 
     pub async fn stop(self) -> HashMap<String, ResourceSeries> {
         self.stop.cancel();
         let _ = self.task.await;
-        std::mem::take(&mut *self.series.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut all = std::mem::take(&mut *self.series.lock().unwrap_or_else(|p| p.into_inner()));
+        for (name, s) in all.iter_mut() {
+            if let Some(r) = self.restarts.get(name) {
+                s.restarts = r.load(Ordering::Relaxed);
+            }
+        }
+        all
     }
 }
 

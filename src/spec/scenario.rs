@@ -38,6 +38,11 @@ pub struct Scenario {
     /// Rules that stop the run and give ROLLBACK when their condition holds long enough.
     #[serde(default)]
     pub rollback: Vec<RuleSpec>,
+    /// Fault drills: at a time into the load, break a service on purpose. Judge recovery
+    /// with the threshold `recovery_time < 10s` (from the fault until the service's
+    /// readiness probe passes again).
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
 }
 
 /// One named request.
@@ -212,4 +217,42 @@ pub enum NoData {
 /// The JSON Schema of scenarios, for editors.
 pub fn scenario_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
+}
+
+/// One fault drill.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// When, measured from the start of the load (warm-up included), e.g. `10s`.
+    pub at: Duration,
+    /// The service to break, by name; golive must run it (container or process).
+    pub service: String,
+    /// What to do to it.
+    pub action: FaultAction,
+    /// How long the fault lasts before golive undoes it: for `kill` and `stop`, how long
+    /// the service stays down before golive starts it again (default 0s, at once); for
+    /// `pause`, how long it stays frozen (default 5s); for `inject`, how long the
+    /// injected faults stay (default: until the end of the run).
+    #[serde(default, rename = "for")]
+    pub lasts: Option<Duration>,
+    /// For `inject`: the reference system's faults to set, e.g. `{latency: 300ms,
+    /// errors: 30%}` (keys: latency, jitter, errors, stall, leak).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+}
+
+/// What a fault drill does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    /// SIGKILL, like a crash or the OOM killer; golive starts it again after `for`.
+    Kill,
+    /// A graceful stop (SIGTERM, then SIGKILL after 5 s); started again after `for`.
+    Stop,
+    /// Freeze it (cgroup freezer for containers, SIGSTOP for processes) for `for`.
+    Pause,
+    /// Stop and start it again at once.
+    Restart,
+    /// Change the reference system's injected latency and errors (POST /admin/faults).
+    Inject,
 }

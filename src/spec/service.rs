@@ -1,7 +1,7 @@
-//! Service forms a checklist can declare: a local process, an already-running external
-//! URL, and (reserved for the container provider) an image.
+//! Service forms a checklist can declare: a container, a local process, or an
+//! already-running external URL.
 
-use crate::units::Duration;
+use crate::units::{ByteSize, Duration};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -17,9 +17,9 @@ pub struct Service {
     /// Reach an already-running deployment (staging, production) at a URL.
     #[serde(default)]
     pub external: Option<ExternalSpec>,
-    /// Container image for the Docker provider (reserved: not run by this version).
+    /// Run it as a container on a Docker network created for the run.
     #[serde(default)]
-    pub image: Option<String>,
+    pub container: Option<ContainerSpec>,
     /// How golive knows the service is ready. Default: a TCP connect to its port.
     #[serde(default)]
     pub ready: Option<ReadySpec>,
@@ -49,6 +49,38 @@ pub struct ProcessSpec {
     pub url: Option<String>,
 }
 
+/// A container started from a local image (never pulled: build it first, e.g. with
+/// `golive image build`). Services reach each other by name on the run's network:
+/// inside a container, `{services.db.host}` is the database container's name and
+/// `{services.db.port}` its container port. `{port}` is this container's own `port`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    /// Image as `name:tag`, e.g. `golive/reference:0.1.0`.
+    pub image: String,
+    /// Arguments passed to the image's entrypoint. Default: the image's own.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The container port the service listens on; published on 127.0.0.1.
+    pub port: u16,
+    /// Host port to publish `port` on. Default: a free port golive picks.
+    #[serde(default)]
+    pub host_port: Option<u16>,
+    /// CPU limit in cores, e.g. `0.5`. Default: none.
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// Memory limit, e.g. `256MB`. Default: none.
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    /// Base URL of the service as golive reaches it; `{port}` is the published host
+    /// port. Default: `http://127.0.0.1:{port}`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
 /// An already-running service.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,4 +100,15 @@ pub enum ReadySpec {
     },
     /// A TCP connection to the service's host and port succeeds.
     Tcp {},
+    /// The service wrote a line containing `line` (stdout or stderr).
+    Log {
+        /// Text to look for, e.g. `database system is ready to accept connections`.
+        line: String,
+    },
+    /// A command exits with status 0: run inside the container for a container, on
+    /// this machine for a process. `{port}` is the service's port as seen from there.
+    Command {
+        /// Program and arguments (argv); never run through a shell.
+        command: Vec<String>,
+    },
 }

@@ -1,0 +1,241 @@
+//! Containers started through testcontainers on the run's own network: fixed published
+//! ports on 127.0.0.1 (so a restarted container keeps its address), CPU and memory
+//! limits, the run's labels, output kept as a tail. Fault drills can kill, stop, pause
+//! and start one again.
+
+use super::docker::{Docker, RUN_LABEL, SERVICE_LABEL};
+use super::tail::LogTail;
+use super::ContainerForm;
+use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use testcontainers::core::logs::LogFrame;
+use testcontainers::core::{ExecCommand, IntoContainerPort};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+/// Where golive's reference image keeps the golive binary (`{golive}` in a container).
+const GOLIVE_IN_IMAGE: &str = "/golive";
+
+/// How long a container may take to stop before Docker kills it.
+const STOP_GRACE_S: i32 = 5;
+
+/// Where the run's containers live.
+pub struct RunNetwork {
+    pub docker: Docker,
+    pub run_id: String,
+    pub network: String,
+}
+
+/// A container golive started.
+pub struct Running {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub container_name: String,
+    container: ContainerAsync<GenericImage>,
+    docker: Docker,
+    pub tail: LogTail,
+}
+
+/// The container name of `service` in run `run_id`; also its DNS name on the network.
+pub fn container_name(run_id: &str, service: &str) -> String {
+    format!("golive-{}-{service}", run_id.to_lowercase())
+}
+
+/// How other containers reach this one: its name and container port.
+pub fn inner_endpoint(outer: &Endpoint, name: &str, port: u16) -> Endpoint {
+    let url = reqwest::Url::parse(&outer.url)
+        .ok()
+        .and_then(|mut u| {
+            u.set_host(Some(name)).ok()?;
+            u.set_port(Some(port)).ok()?;
+            Some(u.to_string().trim_end_matches('/').to_string())
+        })
+        .unwrap_or_else(|| format!("http://{name}:{port}"));
+    Endpoint {
+        url,
+        host: name.to_string(),
+        port,
+    }
+}
+
+/// Creates and starts the container; on failure, the reason and its last log lines.
+/// A container that was created but failed to start is removed by the run's clean-up
+/// (it carries the run label).
+pub async fn start(
+    name: &str,
+    form: &ContainerForm,
+    net: &RunNetwork,
+    inner: &Endpoints,
+    watch: Option<String>,
+    startup_timeout: std::time::Duration,
+) -> Result<Running, (String, Vec<String>)> {
+    let host_port = match form.host_port {
+        Some(p) => p,
+        None => super::process::free_port().map_err(|e| (e, Vec::new()))?,
+    };
+    let vars = ProcessVars {
+        port: form.port,
+        golive: GOLIVE_IN_IMAGE,
+    };
+    let outer_vars = ProcessVars {
+        port: host_port,
+        golive: GOLIVE_IN_IMAGE,
+    };
+    let url = form.url.render(inner, Some(&outer_vars));
+    let endpoint = super::process::endpoint(&url, host_port).map_err(|e| (e, Vec::new()))?;
+    let container_name = container_name(&net.run_id, name);
+    let tail = LogTail::new(watch);
+    let consumer = {
+        let (tail, name) = (tail.clone(), name.to_string());
+        move |frame: &LogFrame| {
+            for line in String::from_utf8_lossy(frame.bytes()).lines() {
+                tail.push(&name, line);
+            }
+        }
+    };
+    let (cpus, memory) = (form.cpus, form.memory);
+    let mut request = GenericImage::new(form.repository.as_str(), form.tag.as_str())
+        .with_exposed_port(form.port.tcp())
+        .with_network(net.network.clone())
+        .with_container_name(container_name.clone())
+        .with_label(RUN_LABEL, net.run_id.clone())
+        .with_label(SERVICE_LABEL, name)
+        .with_mapped_port(host_port, form.port.tcp())
+        .with_startup_timeout(startup_timeout)
+        .with_log_consumer(consumer)
+        .with_host_config_modifier(move |hc| {
+            // Publish on loopback only: nothing outside this machine reaches the run.
+            if let Some(bindings) = hc.port_bindings.as_mut() {
+                for b in bindings.values_mut().flatten().flatten() {
+                    b.host_ip = Some("127.0.0.1".into());
+                }
+            }
+            if let Some(c) = cpus {
+                hc.nano_cpus = Some((c * 1e9) as i64);
+            }
+            if let Some(m) = memory {
+                hc.memory = Some(m.bytes() as i64);
+            }
+        });
+    for (k, v) in &form.env {
+        request = request.with_env_var(k.clone(), v.render(inner, Some(&vars)));
+    }
+    if !form.command.is_empty() {
+        let cmd: Vec<String> = form
+            .command
+            .iter()
+            .map(|a| a.render(inner, Some(&vars)))
+            .collect();
+        request = request.with_cmd(cmd);
+    }
+    let container = request
+        .start()
+        .await
+        .map_err(|e| (start_error(&e.to_string(), form, host_port), tail.lines()))?;
+    tracing::info!(service = %name, container = %container_name, url = %endpoint.url, "Service container started.");
+    Ok(Running {
+        name: name.to_string(),
+        endpoint,
+        container_name,
+        container,
+        docker: net.docker.clone(),
+        tail,
+    })
+}
+
+/// testcontainers' errors, said in golive's terms.
+fn start_error(e: &str, form: &ContainerForm, host_port: u16) -> String {
+    let image = format!("{}:{}", form.repository, form.tag);
+    if e.contains("port is already allocated") || e.contains("address already in use") {
+        format!("host port {host_port} is already in use, so `{image}` cannot publish port {}; free it or change `host_port`", form.port)
+    } else if e.contains("failed to pull") || e.contains("No such image") {
+        format!("image `{image}` is not present and golive never pulls; build it first")
+    } else {
+        format!("container from `{image}` did not start: {e}")
+    }
+}
+
+impl Running {
+    pub fn id(&self) -> &str {
+        self.container.id()
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// `Some(why)` once the container is no longer running.
+    pub async fn exited(&self) -> Option<String> {
+        match self.container.is_running().await {
+            Ok(true) => None,
+            Ok(false) => Some(match self.container.exit_code().await {
+                Ok(Some(code)) => format!("the container exited with code {code}"),
+                _ => "the container is not running".into(),
+            }),
+            Err(e) => Some(format!("cannot inspect the container: {e}")),
+        }
+    }
+
+    /// Runs `argv` inside the container; Ok when it exits 0.
+    pub async fn exec_ok(&self, argv: &[String]) -> Result<(), String> {
+        let mut r = self
+            .container
+            .exec(ExecCommand::new(argv.to_vec()))
+            .await
+            .map_err(|e| format!("`{}` could not run in the container: {e}", argv.join(" ")))?;
+        let out = r.stderr_to_vec().await.unwrap_or_default();
+        match r.exit_code().await {
+            Ok(Some(0)) => Ok(()),
+            Ok(code) => Err(format!(
+                "`{}` exited with {}: {}",
+                argv.join(" "),
+                code.map_or("no code".to_string(), |c| c.to_string()),
+                String::from_utf8_lossy(&out).trim()
+            )),
+            Err(e) => Err(format!("`{}` failed: {e}", argv.join(" "))),
+        }
+    }
+
+    pub async fn kill(&self) -> Result<(), String> {
+        self.docker.kill(self.id()).await
+    }
+
+    pub async fn halt(&self) -> Result<(), String> {
+        self.container
+            .stop_with_timeout(Some(STOP_GRACE_S))
+            .await
+            .map_err(|e| format!("cannot stop the container: {e}"))
+    }
+
+    pub async fn pause(&self) -> Result<(), String> {
+        self.container
+            .pause()
+            .await
+            .map_err(|e| format!("cannot pause the container: {e}"))
+    }
+
+    pub async fn resume(&self) -> Result<(), String> {
+        self.container
+            .unpause()
+            .await
+            .map_err(|e| format!("cannot unpause the container: {e}"))
+    }
+
+    pub async fn start_again(&self) -> Result<(), String> {
+        self.tail.rearm();
+        self.container
+            .start()
+            .await
+            .map_err(|e| format!("cannot start the container again: {e}"))
+    }
+
+    /// Stops the container gracefully, removes it, and returns its last lines.
+    pub async fn stop(self) -> Vec<String> {
+        let _ = self.container.stop_with_timeout(Some(STOP_GRACE_S)).await;
+        let tail = self.tail.lines();
+        if let Err(e) = self.container.rm().await {
+            tracing::warn!(service = %self.name, error = %e, "Removing the container failed; the run's clean-up will retry.");
+        }
+        tracing::info!(service = %self.name, "Service container stopped and removed.");
+        tail
+    }
+}

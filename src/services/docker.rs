@@ -1,0 +1,201 @@
+//! The Docker engine, through testcontainers' own bollard client: is it there, is an
+//! image present, the run's network, container stats, and removing whatever a run
+//! left behind. Everything golive creates carries the label `golive.run=<run id>`.
+
+use std::collections::HashMap;
+use testcontainers::bollard::{self, query_parameters as q};
+
+/// The label on every container and network a run creates.
+pub const RUN_LABEL: &str = "golive.run";
+/// The label naming the checklist service a container runs.
+pub const SERVICE_LABEL: &str = "golive.service";
+
+/// How long the engine may take to answer a ping before golive says it is absent.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A Docker engine that answered.
+#[derive(Clone)]
+pub struct Docker {
+    pub client: bollard::Docker,
+}
+
+/// Where golive looks for the engine, for messages.
+pub fn socket() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+impl Docker {
+    /// Connects and pings; an engine that does not answer is an error naming the socket.
+    pub async fn connect() -> Result<Docker, String> {
+        let client = testcontainers::core::client::docker_client_instance()
+            .await
+            .map_err(|e| format!("Docker did not answer at {}: {e}", socket()))?;
+        match tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
+            Ok(Ok(_)) => Ok(Docker { client }),
+            Ok(Err(e)) => Err(format!("Docker did not answer at {}: {e}", socket())),
+            Err(_) => Err(format!(
+                "Docker did not answer at {} within {} s",
+                socket(),
+                PING_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// Whether `image` (`name:tag`) exists locally; golive never pulls.
+    pub async fn image_present(&self, image: &str) -> Result<bool, String> {
+        match self.client.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(format!("cannot inspect image `{image}`: {e}")),
+        }
+    }
+
+    /// Creates the run's bridge network, labelled with the run id.
+    pub async fn create_network(&self, name: &str, run_id: &str) -> Result<(), String> {
+        let req = bollard::models::NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(HashMap::from([(RUN_LABEL.to_string(), run_id.to_string())])),
+            ..Default::default()
+        };
+        self.client
+            .create_network(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("cannot create the network `{name}`: {e}"))
+    }
+
+    /// Force-removes every container and network labelled with `run_id`, or with any
+    /// run id when `None`. Returns the names removed.
+    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Result<Removed, String> {
+        let label = match run_id {
+            Some(id) => format!("{RUN_LABEL}={id}"),
+            None => RUN_LABEL.to_string(),
+        };
+        let filters = HashMap::from([("label".to_string(), vec![label])]);
+        let mut removed = Removed::default();
+        let containers = self
+            .client
+            .list_containers(Some(
+                q::ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| format!("cannot list containers: {e}"))?;
+        for c in containers {
+            let Some(id) = c.id else { continue };
+            let name = c
+                .names
+                .and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_string()))
+                .unwrap_or_else(|| id.clone());
+            let opts = q::RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            match self.client.remove_container(&id, Some(opts)).await {
+                Ok(()) => removed.containers.push(name),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => return Err(format!("cannot remove container `{name}`: {e}")),
+            }
+        }
+        let networks = self
+            .client
+            .list_networks(Some(
+                q::ListNetworksOptionsBuilder::new()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| format!("cannot list networks: {e}"))?;
+        for n in networks {
+            let Some(name) = n.name else { continue };
+            match self.client.remove_network(&name).await {
+                Ok(()) => removed.networks.push(name),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => return Err(format!("cannot remove network `{name}`: {e}")),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// SIGKILL to a container's main process (testcontainers has no kill).
+    pub async fn kill(&self, id: &str) -> Result<(), String> {
+        self.client
+            .kill_container(
+                id,
+                Some(
+                    q::KillContainerOptionsBuilder::new()
+                        .signal("SIGKILL")
+                        .build(),
+                ),
+            )
+            .await
+            .map_err(|e| format!("cannot kill the container: {e}"))
+    }
+
+    /// One reading: total CPU time in nanoseconds and memory in use (usage minus page
+    /// cache, as `docker stats` shows it). `None` when the container is not running.
+    pub async fn stats_once(&self, id: &str) -> Option<(u64, u64)> {
+        use futures_util::StreamExt;
+        let opts = q::StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let s = self.client.stats(id, Some(opts)).next().await?.ok()?;
+        let cpu = s.cpu_stats.as_ref()?.cpu_usage.as_ref()?.total_usage?;
+        let mem = memory_in_use(s.memory_stats.as_ref()?)?;
+        // A stopped container reports zeros rather than an error.
+        (cpu > 0 || mem > 0).then_some((cpu, mem))
+    }
+}
+
+/// Usage minus inactive page cache (cgroup v1 `total_inactive_file`, v2 `inactive_file`),
+/// following docker/cli's `calculateMemUsageUnixNoCache`.
+fn memory_in_use(m: &bollard::models::ContainerMemoryStats) -> Option<u64> {
+    let usage = m.usage?;
+    let stats = m.stats.as_ref();
+    let cache = ["total_inactive_file", "inactive_file"]
+        .iter()
+        .find_map(|k| stats.and_then(|s| s.get(*k)).filter(|v| **v < usage))
+        .copied()
+        .unwrap_or(0);
+    Some(usage - cache)
+}
+
+/// What a clean-up removed.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_in_use_leaves_out_the_page_cache() {
+        let mut m = bollard::models::ContainerMemoryStats {
+            usage: Some(100 << 20),
+            stats: Some(HashMap::from([("inactive_file".to_string(), 30 << 20)])),
+            ..Default::default()
+        };
+        assert_eq!(memory_in_use(&m), Some(70 << 20));
+        m.stats = Some(HashMap::from([(
+            "total_inactive_file".to_string(),
+            10 << 20,
+        )]));
+        assert_eq!(memory_in_use(&m), Some(90 << 20));
+        // A cache figure above usage is ignored, as docker/cli does.
+        m.stats = Some(HashMap::from([("inactive_file".to_string(), 200 << 20)]));
+        assert_eq!(memory_in_use(&m), Some(100 << 20));
+    }
+}
