@@ -172,5 +172,8 @@ pub async fn observe(
     obs.cut_short = cancel.is_cancelled() && obs.samples < u64::from(sampling.samples);
     obs.stopped_early = stop.is_cancelled() && obs.samples < u64::from(sampling.samples);
     obs.duration = start.elapsed();
+    // Every completed sample counts, failed ones included, as in a load run; `rps` is
+    // judged on this.
+    obs.rate = Some(obs.samples as f64 / obs.duration.as_secs_f64().max(1e-9));
     obs
 }
