@@ -83,3 +83,5 @@ pub fn finish(out: Output, dir: PathBuf, tmp: tempfile::TempDir) -> Run {
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+pub mod servers;
