@@ -119,8 +119,9 @@ fn server(config: &Config) -> String {
 
 impl PostgresProbe {
     pub async fn sample(&self) -> Sample {
-        // A connection taken here and not put back (timeout, cancellation, failure) is
-        // dropped, which closes it; the next sample connects afresh.
+        // A connection taken here and not put back (timeout, cancellation, a closed
+        // connection) is dropped, which closes it; the next sample connects afresh. A SQL
+        // error leaves the session usable, so that connection is kept.
         let timeout = self.check.timeout;
         match tokio::time::timeout(timeout.as_std(), self.exchange()).await {
             Ok(sample) => sample,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// One probe, run `samples` times. Templates such as `{services.app.url}` and
-/// `{env.TOKEN}` may appear in URLs, addresses, headers, bodies and arguments.
+/// `{env.TOKEN}` may appear in URLs, addresses, headers, bodies, SQL queries and arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CheckSpec {
