@@ -94,6 +94,8 @@ fn compare(o: &Observed, value: &Value) -> Option<Ordering> {
         (Observed::Int(i), Value::Bytes(b)) => (*i as u64).partial_cmp(&b.bytes()),
         (Observed::Micros(us), Value::Duration(d)) => us.partial_cmp(&d.as_micros()),
         (Observed::Text(t), Value::Str(s)) => Some(t.as_ref().cmp(s.as_str())),
+        // Only a column value (`value`) reaches here: text subjects compare with strings.
+        (Observed::Text(t), Value::Number(n)) => t.trim().parse::<f64>().ok()?.partial_cmp(n),
         (Observed::Json(j), v) => match (j, v) {
             (serde_json::Value::Number(a), Value::Number(b)) => a.as_f64()?.partial_cmp(b),
             (serde_json::Value::String(a), Value::Str(b)) => Some(a.as_str().cmp(b.as_str())),

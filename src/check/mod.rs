@@ -5,6 +5,8 @@
 mod command;
 mod expect;
 mod http;
+mod postgres;
+mod redis;
 mod sample;
 mod tcp;
 mod tls;
@@ -14,6 +16,10 @@ mod websocket;
 pub use command::CommandCheck;
 pub use expect::{json_at, Observe, Observed};
 pub use http::{HttpCheck, Response as HttpResponse};
+pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
+pub use redis::{
+    parse_url as parse_redis_url, RedisCheck, STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
+};
 pub use sample::{
     decode_histogram, encode_histogram, new_histogram, Failure, FailureClass, Observations, Sample,
 };
@@ -37,14 +43,20 @@ pub enum Check {
     WebSocket(WebSocketCheck),
     Tls(TlsCheck),
     Command(CommandCheck),
+    Postgres(PostgresCheck),
+    Redis(RedisCheck),
 }
 
+/// A check made ready for one item's sampling: shared by its workers, and where a kind
+/// keeps connections between samples (postgres, redis), their holder.
 enum Probe {
     Http(http::HttpProbe),
     Tcp(tcp::TcpProbe),
     WebSocket(websocket::WebSocketProbe),
     Tls(tls::TlsProbe),
     Command(command::CommandProbe),
+    Postgres(postgres::PostgresProbe),
+    Redis(redis::RedisProbe),
 }
 
 impl Check {
@@ -56,6 +68,8 @@ impl Check {
             Check::WebSocket(_) => "websocket",
             Check::Tls(_) => "tls",
             Check::Command(_) => "command",
+            Check::Postgres(_) => "postgres",
+            Check::Redis(_) => "redis",
         }
     }
 
@@ -72,6 +86,8 @@ impl Check {
                 .map(|a| a.render(endpoints, None))
                 .collect::<Vec<_>>()
                 .join(" "),
+            Check::Postgres(c) => without_password(&c.url.render(endpoints, None)),
+            Check::Redis(c) => without_password(&c.url.render(endpoints, None)),
         }
     }
 
@@ -82,6 +98,8 @@ impl Check {
             Check::WebSocket(c) => Probe::WebSocket(c.prepare(endpoints)?),
             Check::Tls(c) => Probe::Tls(c.prepare(endpoints)?),
             Check::Command(c) => Probe::Command(c.prepare(endpoints)?),
+            Check::Postgres(c) => Probe::Postgres(c.prepare(endpoints)?),
+            Check::Redis(c) => Probe::Redis(c.prepare(endpoints)?),
         })
     }
 }
@@ -94,6 +112,8 @@ impl Probe {
             Probe::WebSocket(p) => p.sample().await,
             Probe::Tls(p) => p.sample().await,
             Probe::Command(p) => p.sample().await,
+            Probe::Postgres(p) => p.sample().await,
+            Probe::Redis(p) => p.sample().await,
         }
     }
 }
@@ -172,5 +192,53 @@ pub async fn observe(
     obs.cut_short = cancel.is_cancelled() && obs.samples < u64::from(sampling.samples);
     obs.stopped_early = stop.is_cancelled() && obs.samples < u64::from(sampling.samples);
     obs.duration = start.elapsed();
+    // Every completed sample counts, failed ones included, as in a load run; `rps` is
+    // judged on this.
+    obs.rate = Some(obs.samples as f64 / obs.duration.as_secs_f64().max(1e-9));
     obs
+}
+
+/// `url` with the password of its user info replaced by `***`, for reports and reasons.
+pub(crate) fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Real Postgres and Redis servers for the database kinds' tests (shared with `tests/`).
+#[cfg(test)]
+#[path = "../../tests/common/servers.rs"]
+mod test_servers;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden_from_targets() {
+        let table = [
+            (
+                "postgres://app:s3cret@db:5432/orders",
+                "postgres://app:***@db:5432/orders",
+            ),
+            ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+            ("redis://cache:6379", "redis://cache:6379"),
+            (
+                "postgres://app@db/x?password=no",
+                "postgres://app@db/x?password=no",
+            ),
+            ("postgres://a:b@c@h/d", "postgres://a:***@h/d"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in table {
+            assert_eq!(super::without_password(url), shown, "{url}");
+        }
+    }
 }

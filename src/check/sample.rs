@@ -29,7 +29,8 @@ pub enum FailureClass {
     Expectation,
     /// A malformed or oversized answer, or a broken protocol exchange.
     Protocol,
-    /// golive could not run the probe (bad URL at run time, missing program).
+    /// golive could not run the probe (bad URL at run time, missing program, a login the
+    /// server rejects).
     Setup,
 }
 
@@ -71,6 +72,20 @@ impl Failure {
             reason: reason.into(),
         }
     }
+}
+
+/// `e` and its causes, joined with `: `; a cause whose text is already there is skipped.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !reason.contains(&text) {
+            reason = format!("{reason}: {text}");
+        }
+        source = s.source();
+    }
+    reason
 }
 
 /// One probe's result: its latency in microseconds (as the kind defines it: full

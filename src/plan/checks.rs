@@ -3,9 +3,13 @@
 use super::expect::{build as build_expectation, Expectation, KindSubjects};
 use super::template::Template;
 use super::{defaults, Ctx};
-use crate::check::{Check, CommandCheck, HttpCheck, TcpCheck, TlsCheck, TlsClient, WebSocketCheck};
+use crate::check::{
+    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, TlsClient,
+    WebSocketCheck,
+};
 use crate::spec::{
-    CheckSpec, CommandSpec, HttpSpec, TcpSpec, TlsClientSpec, TlsSpec, WebSocketSpec,
+    CheckSpec, CommandSpec, HttpSpec, PostgresSpec, RedisSpec, TcpSpec, TlsClientSpec, TlsSpec,
+    WebSocketSpec,
 };
 use crate::units::Duration;
 
@@ -19,6 +23,8 @@ pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
         CheckSpec::WebSocket(s) => websocket(s, path, ctx).map(Check::WebSocket),
         CheckSpec::Tls(s) => tls(s, path, ctx).map(Check::Tls),
         CheckSpec::Command(s) => command(s, path, ctx).map(Check::Command),
+        CheckSpec::Postgres(s) => postgres(s, path, ctx).map(Check::Postgres),
+        CheckSpec::Redis(s) => redis(s, path, ctx).map(Check::Redis),
         // A load item is planned as a whole item, not as a probe.
         CheckSpec::Load(_) | CheckSpec::Resources(_) => None,
     }
@@ -203,6 +209,120 @@ fn command(s: &CommandSpec, path: &str, ctx: &mut Ctx) -> Option<CommandCheck> {
         timeout,
         expect: expect?,
     })
+}
+
+fn postgres(s: &PostgresSpec, path: &str, ctx: &mut Ctx) -> Option<PostgresCheck> {
+    let url = database_url(
+        ctx,
+        &format!("{path}.url"),
+        &s.url,
+        &["postgres://", "postgresql://"],
+        |u| crate::check::parse_postgres_url(u).map(drop),
+    );
+    let query = s.query.as_deref().unwrap_or(defaults::POSTGRES_QUERY);
+    let query = if query.trim().is_empty() {
+        ctx.diags.error_hint(
+            &format!("{path}.query"),
+            "the query is empty",
+            "give the SQL to run, or leave `query` out to send `SELECT 1`",
+        );
+        None
+    } else {
+        ctx.template(&format!("{path}.query"), query, false)
+    };
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::POSTGRES_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Postgres);
+    Some(PostgresCheck {
+        url: url?,
+        query: query?,
+        timeout,
+        reuse_connection: s
+            .reuse_connection
+            .unwrap_or(defaults::POSTGRES_REUSE_CONNECTION),
+        expect: expect?,
+    })
+}
+
+fn redis(s: &RedisSpec, path: &str, ctx: &mut Ctx) -> Option<RedisCheck> {
+    let url = if s.url.starts_with("rediss://") {
+        ctx.diags.error(
+            &format!("{path}.url"),
+            "TLS to Redis (rediss://) is not supported yet; use redis://",
+        );
+        None
+    } else {
+        database_url(ctx, &format!("{path}.url"), &s.url, &["redis://"], |u| {
+            crate::check::parse_redis_url(u).map(drop)
+        })
+    };
+    let default = [defaults::REDIS_COMMAND.to_string()];
+    let argv = s.command.as_deref().unwrap_or(&default);
+    let name = argv.first().map(|n| n.trim().to_ascii_uppercase());
+    let command = match name.as_deref() {
+        None | Some("") => {
+            ctx.diags.error_hint(
+                &format!("{path}.command"),
+                "the command is empty",
+                "give the command and its arguments, e.g. [\"GET\", \"feature:flags\"], or leave `command` out to send PING",
+            );
+            None
+        }
+        Some(n) if crate::check::REDIS_STREAMING_COMMANDS.contains(&n) => {
+            ctx.diags.error(
+                &format!("{path}.command[0]"),
+                format!("`{n}` turns the connection into a stream of messages; a redis check sends one command and reads one reply"),
+            );
+            None
+        }
+        Some(_) => {
+            // Every argument is parsed before any is given up on, so each bad one is reported.
+            let args: Vec<Option<Template>> = argv
+                .iter()
+                .enumerate()
+                .map(|(i, a)| ctx.template(&format!("{path}.command[{i}]"), a, false))
+                .collect();
+            args.into_iter().collect()
+        }
+    };
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::REDIS_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Redis);
+    Some(RedisCheck {
+        url: url?,
+        command: command?,
+        timeout,
+        expect: expect?,
+    })
+}
+
+/// A database URL template; one without service placeholders (literal, or made of
+/// `{env.*}` values, which are read at plan time) is checked now with `check`, the same
+/// parser the probe uses, so its mistakes are located errors rather than failed samples.
+fn database_url(
+    ctx: &mut Ctx,
+    path: &str,
+    text: &str,
+    schemes: &[&str],
+    check: impl Fn(&str) -> Result<(), String>,
+) -> Option<Template> {
+    let t = url(ctx, path, text, schemes)?;
+    if t.services().next().is_none() {
+        let rendered = t.render(&crate::plan::Endpoints::default(), None);
+        if let Err(m) = check(&rendered) {
+            ctx.diags.error(path, m);
+            return None;
+        }
+    }
+    Some(t)
 }
 
 /// A URL template that must start with one of `schemes` unless it starts with a placeholder.

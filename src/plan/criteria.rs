@@ -39,7 +39,8 @@ pub enum CriterionKind {
     },
     /// The count of failed samples satisfies `op count`.
     Failures { op: Op, count: u64 },
-    /// Achieved completions per second (load runs) satisfy `op rate`.
+    /// Achieved completions per second satisfy `op rate`: requests of a load run, or
+    /// samples of a check item (failed ones count too; pair it with `error_rate`).
     Throughput { op: Op, per_second: f64 },
 }
 

@@ -1,5 +1,6 @@
 //! Expectations: per-sample predicates (`status == 200`, `body.status == "UP"`,
-//! `header.content-type contains "json"`, `exit_code == 0`, `days_to_expiry > 14`).
+//! `header.content-type contains "json"`, `exit_code == 0`, `days_to_expiry > 14`,
+//! `rows >= 1`, `reply == "PONG"`).
 //! A sample that misses one is a failure of class "expectation". Which subjects exist
 //! depends on the check kind; that is decided here, once.
 
@@ -33,6 +34,12 @@ pub enum Subject {
     /// A value inside a JSON WebSocket message (`message.type`).
     MessageJson(Vec<PathSeg>),
     DaysToExpiry,
+    /// Rows a SQL query returned (or, for INSERT/UPDATE/DELETE, affected).
+    Rows,
+    /// The first column of the first row of a SQL query's answer, as text.
+    Value,
+    /// A Redis reply, or a value inside it (`reply[0]`), as JSON.
+    Reply(Vec<PathSeg>),
 }
 
 /// How the observed value is compared.
@@ -52,6 +59,8 @@ pub enum KindSubjects {
     WebSocket,
     Tls,
     Command,
+    Postgres,
+    Redis,
 }
 
 impl KindSubjects {
@@ -69,6 +78,8 @@ impl KindSubjects {
             KindSubjects::WebSocket => &["message", "message.<path>", "latency"],
             KindSubjects::Tls => &["days_to_expiry", "latency"],
             KindSubjects::Command => &["exit_code", "stdout", "stderr", "latency"],
+            KindSubjects::Postgres => &["rows", "value", "latency"],
+            KindSubjects::Redis => &["reply", "reply[<index>]", "reply.<key>", "latency"],
         }
     }
 }
@@ -98,6 +109,9 @@ pub fn build(
         ("message", [], KindSubjects::WebSocket) => Subject::Message,
         ("message", path, KindSubjects::WebSocket) => Subject::MessageJson(path.to_vec()),
         ("days_to_expiry", [], KindSubjects::Tls) => Subject::DaysToExpiry,
+        ("rows", [], KindSubjects::Postgres) => Subject::Rows,
+        ("value", [], KindSubjects::Postgres) => Subject::Value,
+        ("reply", path, KindSubjects::Redis) => Subject::Reply(path.to_vec()),
         _ => {
             let allowed = kind.allowed();
             let mut m = format!(
@@ -105,7 +119,9 @@ pub fn build(
                 c.subject_text(),
                 allowed.join(", ")
             );
-            let names = allowed.iter().map(|a| a.split('.').next().unwrap_or(a));
+            let names = allowed
+                .iter()
+                .map(|a| a.split(['.', '[']).next().unwrap_or(a));
             if let Some(h) = crate::diag::did_you_mean(head, names) {
                 m.push_str(&format!(" ({h})"));
             }
@@ -170,7 +186,7 @@ fn matcher(subject: &Subject, c: &Comparison) -> Result<Matcher, (usize, String)
         | Subject::Stderr
         | Subject::Message
         | Subject::Header(_) => text_op(c),
-        Subject::Status | Subject::ExitCode | Subject::DaysToExpiry => ordered(
+        Subject::Status | Subject::ExitCode | Subject::DaysToExpiry | Subject::Rows => ordered(
             c,
             |v| matches!(v, Value::Number(n) if n.fract() == 0.0),
             "a whole number",
@@ -191,7 +207,21 @@ fn matcher(subject: &Subject, c: &Comparison) -> Result<Matcher, (usize, String)
                 "a duration such as `100ms`",
             ),
         },
-        Subject::BodyJson(_) | Subject::MessageJson(_) => match (&c.op, &c.value) {
+        // Postgres sends every value as text; a number compares numerically with it.
+        Subject::Value => match (&c.op, &c.value) {
+            (_, Value::Str(_)) | (Op::Contains | Op::NotContains | Op::Matches, _) => text_op(c),
+            (Op::Eq | Op::Ne, Value::Null) | (_, Value::Number(_)) => {
+                Ok(Matcher::Compare(c.op, c.value.clone()))
+            }
+            (_, other) => Err((
+                c.value_at,
+                format!(
+                    "`{name}` is a column value; compare it with a string, a number or null, not {}",
+                    other.kind()
+                ),
+            )),
+        },
+        Subject::BodyJson(_) | Subject::MessageJson(_) | Subject::Reply(_) => match (&c.op, &c.value) {
             (Op::Contains | Op::NotContains | Op::Matches, _) => text_op(c),
             (_, Value::Number(_) | Value::Str(_) | Value::Bool(_) | Value::Null) => {
                 Ok(Matcher::Compare(c.op, c.value.clone()))
@@ -243,6 +273,19 @@ mod tests {
             ("days_to_expiry > 14", Tls, Subject::DaysToExpiry),
             ("exit_code == 0", Command, Subject::ExitCode),
             ("stdout matches \"^ok\"", Command, Subject::Stdout),
+            ("rows >= 1", Postgres, Subject::Rows),
+            ("value == \"t\"", Postgres, Subject::Value),
+            ("value < 10", Postgres, Subject::Value),
+            ("value == null", Postgres, Subject::Value),
+            ("latency < 5ms", Postgres, Subject::Latency),
+            ("reply == \"PONG\"", Redis, Subject::Reply(vec![])),
+            ("reply == null", Redis, Subject::Reply(vec![])),
+            (
+                "reply[1] contains \"x\"",
+                Redis,
+                Subject::Reply(vec![PathSeg::Index(1)]),
+            ),
+            ("latency < 5ms", Redis, Subject::Latency),
         ];
         for (text, kind, subject) in table {
             assert_eq!(expect(text, kind).unwrap().subject, subject, "{text}");
@@ -261,6 +304,20 @@ mod tests {
             ("body matches \"(\"", Http, 13, "regular expression"),
             ("latency < 20", Tcp, 10, "has no unit"),
             ("exit_code == 0", Http, 0, "not something"),
+            ("rows >= \"1\"", Postgres, 8, "whole number"),
+            ("rows > 1.5", Postgres, 7, "whole number"),
+            ("value > 1ms", Postgres, 8, "compare it with a string"),
+            ("value < \"b\"", Postgres, 6, "is text"),
+            (
+                "reply == \"PONG\"",
+                Postgres,
+                0,
+                "can test rows, value, latency",
+            ),
+            ("rowz >= 1", Postgres, 0, "did you mean `rows`?"),
+            ("rows >= 1", Redis, 0, "can test reply"),
+            ("replies == 1", Redis, 0, "did you mean `reply`?"),
+            ("reply > 1ms", Redis, 8, "JSON value compares"),
         ];
         for (text, kind, offset, needle) in table {
             let (at, message) = expect(text, kind).unwrap_err();

@@ -292,6 +292,11 @@ fn observations(item: &ItemReport, scope: Option<&str>) -> Result<Observations, 
         if let Some(h) = &s.latency_histogram {
             o.latency = decode_histogram(h)?;
         }
+        // Machines sampled side by side, so every sample completed within the longest
+        // one's time (the merged `duration_s`), as `observe` computes it for one machine.
+        let secs = s.duration_s.max(1e-9);
+        o.rate = Some(s.taken as f64 / secs);
+        o.duration = std::time::Duration::from_secs_f64(secs);
     }
     Ok(o)
 }

@@ -87,7 +87,8 @@ pub struct ItemReport {
     pub title: String,
     pub description: Option<String>,
     pub severity: Severity,
-    /// Check kind (`http`, `tcp`, `websocket`, `tls`, `command`) or `manual`.
+    /// Check kind (`http`, `tcp`, `websocket`, `tls`, `command`, `postgres`, `redis`,
+    /// `load`, `resources`) or `manual`.
     pub kind: String,
     /// What was probed, rendered for this run.
     pub target: Option<String>,

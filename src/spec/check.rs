@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// One probe, run `samples` times. Templates such as `{services.app.url}` and
-/// `{env.TOKEN}` may appear in URLs, addresses, headers, bodies and arguments.
+/// `{env.TOKEN}` may appear in URLs, addresses, headers, bodies, SQL queries and arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CheckSpec {
@@ -17,6 +17,8 @@ pub enum CheckSpec {
     WebSocket(WebSocketSpec),
     Tls(TlsSpec),
     Command(CommandSpec),
+    Postgres(PostgresSpec),
+    Redis(RedisSpec),
     /// Runs a load scenario; the item's criteria are added to its thresholds.
     Load(LoadSpec),
     /// What a service golive runs used so far: `memory < 200MB`, `memory_growth < 50MB`,
@@ -157,6 +159,54 @@ pub struct CommandSpec {
     #[serde(default)]
     pub timeout: Option<Duration>,
     /// Expectations, e.g. `exit_code == 0`, `stdout contains "ok"`. Default: `exit_code == 0`.
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// A SQL query on PostgreSQL, over plain TCP: TLS to Postgres is not supported yet.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSpec {
+    /// `postgres://user[:password]@host[:port]/database[?options]`, e.g.
+    /// `postgres://postgres@{services.db.host}:{services.db.port}/postgres`. Port default:
+    /// 5432. `sslmode=require` is refused (no TLS yet); `key=value` strings are not accepted.
+    pub url: String,
+    /// SQL sent as one simple query (text protocol, one round trip). Default: `SELECT 1`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Time limit of one sample, the connect included when the sample makes one
+    /// (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Keep a connection per concurrent sampler and measure the query round trip alone
+    /// (true), or connect for every sample and measure connect plus query (false).
+    /// Default: true.
+    #[serde(default)]
+    pub reuse_connection: Option<bool>,
+    /// Per-sample expectations, e.g. `rows >= 1`, `value == 0` (first column of the first
+    /// row), `latency < 10ms`. Default: none (the query succeeds).
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+/// One Redis command per sample, on a connection kept per concurrent sampler; the
+/// latency is the command's round trip. Plain TCP: TLS (`rediss://`) is not supported yet.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSpec {
+    /// `redis://[user:password@]host[:port][/db]`, e.g.
+    /// `redis://{services.cache.host}:{services.cache.port}`. Port default: 6379.
+    pub url: String,
+    /// The command and its arguments, sent as they are, e.g. `["SET", "k", "v"]`.
+    /// Default: `["PING"]`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Time limit of one sample, the connect included when the sample makes one
+    /// (duration). Default: 5s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Per-sample expectations on the reply, e.g. `reply == "PONG"`, `reply == 1`,
+    /// `reply == null`, `reply[0] == "a"`, `latency < 5ms`. Default: none (no error reply).
     #[serde(default)]
     pub expect: Vec<String>,
 }

@@ -83,3 +83,22 @@ pub fn finish(out: Output, dir: PathBuf, tmp: tempfile::TempDir) -> Run {
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+pub mod servers;
+
+/// Runs `golive run` on the fixture `tests/fixtures/run/NAME` with extra environment
+/// variables (read by `{env.*}` placeholders), writing into a fresh folder.
+pub fn run_fixture(name: &str, env: &[(&str, String)], args: &[&str]) -> Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(root().join("tests/fixtures/run").join(name))
+        .arg("--out")
+        .arg(&dir)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run golive");
+    finish(out, dir, tmp)
+}
