@@ -1,5 +1,6 @@
-//! `golive demo`: the README's first command. Runs the reference portfolio system as a
-//! local process against `checks/portfolio-golive.yaml` (a translation of seed 001's
+//! `golive demo`: the README's first command. Runs the reference portfolio system (in a
+//! container where Docker answers and `golive image build` has made the image, else as
+//! a local process) against `checks/portfolio-golive.yaml` (a translation of seed 001's
 //! automatable items), optionally with faults injected, and signs the manual items with
 //! labelled demo attestations so that a healthy system can reach GO.
 
@@ -8,7 +9,6 @@ use crate::exit;
 use crate::plan::{plan_file, ItemBody, Template};
 use crate::run::RunOptions;
 use crate::sandbox::Faults;
-use crate::services::Provider;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
@@ -47,15 +47,16 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
             return exit::INVALID_INPUT;
         }
     };
-    if let Some(form) = plan
-        .services
-        .iter_mut()
-        .find(|s| s.name == SERVICE)
-        .and_then(|s| s.process.as_mut())
-    {
-        for f in &args.faults {
-            form.command.push(Template::literal("--fault"));
-            form.command.push(Template::literal(f));
+    if let Some(service) = plan.services.iter_mut().find(|s| s.name == SERVICE) {
+        let forms = [
+            service.process.as_mut().map(|p| &mut p.command),
+            service.container.as_mut().map(|c| &mut c.command),
+        ];
+        for command in forms.into_iter().flatten() {
+            for f in &args.faults {
+                command.push(Template::literal("--fault"));
+                command.push(Template::literal(f));
+            }
         }
     }
     let signoffs = plan
@@ -74,7 +75,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
     eprintln!("Manual items are signed with labelled demo attestations; a real run takes --sign ITEM=NAME.");
     let opts = RunOptions {
         out_dir: out,
-        provider: Provider::Process,
+        provider: args.provider,
         signoffs,
         golive,
         metrics: None,

@@ -97,22 +97,37 @@ pub async fn run(
     let dir = RunDir::prepare(&opts.out_dir).map_err(out_err)?;
 
     // Up.
-    let (environment, mut state, mut service_reports) =
-        match services::bring_up(&plan.services, opts.provider, &id, &opts.golive, &cancel).await {
-            Ok(env) => (Some(env), RunState::Completed, Vec::new()),
-            Err((e, reports)) => {
-                on_event(Event::ServiceFailed {
-                    name: &e.service,
-                    error: &e.reason,
-                });
-                let state = if cancel.is_cancelled() {
-                    RunState::Interrupted
-                } else {
-                    RunState::EnvironmentFailed(e.to_string())
-                };
-                (None, state, reports)
-            }
-        };
+    let (environment, mut state, mut service_reports) = match services::bring_up(
+        &plan.services,
+        opts.provider,
+        &id,
+        &opts.golive,
+        &cancel,
+        opts.metrics
+            .clone()
+            .map(|m| -> services::resources::OnSample {
+                std::sync::Arc::new(move |name, s, restarts| {
+                    m.set_service_resources(name, s.cpu_percent, s.memory_bytes);
+                    m.set_service_restarts(name, restarts);
+                })
+            }),
+    )
+    .await
+    {
+        Ok(env) => (Some(env), RunState::Completed, Vec::new()),
+        Err((e, reports)) => {
+            on_event(Event::ServiceFailed {
+                name: &e.service,
+                error: &e.reason,
+            });
+            let state = if cancel.is_cancelled() {
+                RunState::Interrupted
+            } else {
+                RunState::EnvironmentFailed(e.to_string())
+            };
+            (None, state, reports)
+        }
+    };
     if let Some(env) = &environment {
         for r in &env.reports {
             on_event(Event::ServiceReady {
@@ -216,6 +231,13 @@ pub async fn run(
                     r
                 };
                 let (load_outcome, drilled) = tokio::join!(load_run, drills);
+                if let Some(m) = &opts.metrics {
+                    for d in &drilled {
+                        if let Some(ms) = d.recovery_ms {
+                            m.set_drill_recovery(&d.service, &d.action, ms as f64 / 1e3);
+                        }
+                    }
+                }
                 result.drills = drilled;
                 match load_outcome {
                     Ok(outcome) => {

@@ -12,7 +12,7 @@ fn a_memory_leak_drill_fails_memory_growth_with_the_measured_slope() {
     let out = tmp.path().join("run");
     let run = golive()
         .current_dir(root().join("tests/fixtures/run"))
-        .args(["run", "leak.yaml", "--out"])
+        .args(["run", "leak.yaml", "--provider", "process", "--out"])
         .arg(&out)
         .output()
         .expect("golive run");

@@ -189,6 +189,10 @@ pub struct DemoArgs {
     /// Run folder. Default: golive-runs/<run id>.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the reference system runs: `auto` takes a container when Docker answers
+    /// and the image is built (`golive image build`), else a local process.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub provider: Provider,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -80,6 +80,10 @@ pub struct Metrics {
     item_outcome: IntGaugeVec,
     verdict: IntGaugeVec,
     exit_code: IntGaugeVec,
+    service_cpu: GaugeVec,
+    service_memory: IntGaugeVec,
+    service_restarts: IntCounterVec,
+    drill_recovery: GaugeVec,
 }
 
 impl Metrics {
@@ -109,6 +113,10 @@ impl Metrics {
             item_outcome: int_gauge(&r, &n::ITEM_OUTCOME),
             verdict: int_gauge(&r, &n::VERDICT),
             exit_code: int_gauge(&r, &n::EXIT_CODE),
+            service_cpu: gauge(&r, &n::SERVICE_CPU),
+            service_memory: int_gauge(&r, &n::SERVICE_MEMORY),
+            service_restarts: int_counter(&r, &n::SERVICE_RESTARTS),
+            drill_recovery: gauge(&r, &n::DRILL_RECOVERY),
             registry: r,
         };
         // Set once and never read back: no need to keep the handles.
@@ -223,6 +231,29 @@ impl Metrics {
             let hot = Some(v) == known;
             self.verdict.with_label_values(&[v]).set(i64::from(hot));
         }
+    }
+
+    /// One resource reading of a service; `cpu_percent` is absent on a first reading.
+    pub fn set_service_resources(&self, service: &str, cpu_percent: Option<f64>, memory: u64) {
+        if let Some(c) = cpu_percent {
+            self.service_cpu.with_label_values(&[service]).set(c);
+        }
+        self.service_memory
+            .with_label_values(&[service])
+            .set(i64::try_from(memory).unwrap_or(i64::MAX));
+    }
+
+    /// Raises a service's restart counter to `total` (counters only go up).
+    pub fn set_service_restarts(&self, service: &str, total: u64) {
+        let c = self.service_restarts.with_label_values(&[service]);
+        c.inc_by(total.saturating_sub(c.get()));
+    }
+
+    /// How long a drilled service took to pass its readiness probe again.
+    pub fn set_drill_recovery(&self, service: &str, action: &str, seconds: f64) {
+        self.drill_recovery
+            .with_label_values(&[service, action])
+            .set(seconds);
     }
 
     pub fn set_exit_code(&self, code: i32) {

@@ -231,8 +231,38 @@ pub const RUN_START_TIME: MetricDef = def(
     &[],
 );
 
+// Services golive runs (containers and processes), sampled every second.
+pub const SERVICE_CPU: MetricDef = def(
+    "golive_service_cpu_percent",
+    Gauge,
+    "CPU a service used over the last second, percent of one core.",
+    &["service"],
+);
+pub const SERVICE_MEMORY: MetricDef = def(
+    "golive_service_memory_bytes",
+    Gauge,
+    "Memory a service uses: resident set for a process, usage minus page cache for a container.",
+    &["service"],
+);
+pub const SERVICE_RESTARTS: MetricDef = def(
+    "golive_service_restarts_total",
+    Counter,
+    "Times a fault drill started a service again.",
+    &["service"],
+);
+pub const DRILL_RECOVERY: MetricDef = def(
+    "golive_drill_recovery_seconds",
+    Gauge,
+    "From a fault drill until the service passed its readiness probe again.",
+    &["service", "action"],
+);
+
 /// Every metric golive exports.
 pub const METRICS: &[MetricDef] = &[
+    SERVICE_CPU,
+    SERVICE_MEMORY,
+    SERVICE_RESTARTS,
+    DRILL_RECOVERY,
     REQUEST_DURATION,
     REQUEST_SERVICE_TIME,
     REQUEST_ERROR_DURATION,

@@ -305,6 +305,7 @@ pub async fn bring_up(
     run_id: &str,
     golive: &str,
     cancel: &CancellationToken,
+    on_sample: Option<resources::OnSample>,
 ) -> Result<Environment, (BringUpError, Vec<ServiceReport>)> {
     let wants_docker = plans
         .iter()
@@ -443,7 +444,11 @@ pub async fn bring_up(
         });
     }
     if !watched.is_empty() {
-        env.sampler = Some(resources::Sampler::start(watched, RESOURCE_EVERY));
+        env.sampler = Some(resources::Sampler::start(
+            watched,
+            RESOURCE_EVERY,
+            on_sample,
+        ));
     }
     Ok(env)
 }

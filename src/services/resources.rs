@@ -125,6 +125,10 @@ pub struct Watched {
     pub restarts: Arc<AtomicU64>,
 }
 
+/// Told of every reading: the service, the reading, and its restarts so far (for live
+/// metrics; the sampler itself knows nothing of Prometheus).
+pub type OnSample = Arc<dyn Fn(&str, &ResourceSample, u64) + Send + Sync>;
+
 /// Samples a set of services every `every` until stopped.
 pub struct Sampler {
     series: Arc<Mutex<HashMap<String, ResourceSeries>>>,
@@ -134,7 +138,7 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    pub fn start(watched: Vec<Watched>, every: Duration) -> Sampler {
+    pub fn start(watched: Vec<Watched>, every: Duration, on_sample: Option<OnSample>) -> Sampler {
         let series: Arc<Mutex<HashMap<String, ResourceSeries>>> = Arc::default();
         let stop = CancellationToken::new();
         let restarts = watched
@@ -175,11 +179,15 @@ impl Sampler {
                             (wall > 0.0).then(|| (cpu_ns - c0) as f64 / 1e9 / wall * 100.0)
                         });
                     last.insert(w.name.clone(), (t_s, cpu_ns, gen));
-                    entry.samples.push(ResourceSample {
+                    let sample = ResourceSample {
                         t_s,
                         cpu_percent,
                         memory_bytes,
-                    });
+                    };
+                    if let Some(f) = &on_sample {
+                        f(&w.name, &sample, gen);
+                    }
+                    entry.samples.push(sample);
                 }
             }
         });

@@ -84,6 +84,7 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+pub mod docker;
 pub mod servers;
 
 /// Runs `golive run` on the fixture `tests/fixtures/run/NAME` with extra environment

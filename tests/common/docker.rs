@@ -1,0 +1,102 @@
+//! For the container tests: whether a Docker engine answers, the images golive needs
+//! (built once per test binary: a static golive, then `golive image build`), and what
+//! a run left on the engine.
+
+use super::{golive, root};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The engine's version, or why there is none.
+fn engine() -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .map_err(|e| format!("the docker command cannot run: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// True when an engine answers and golive's images are built (building them if needed);
+/// otherwise prints that the calling test is skipped and why. An engine that answers but where
+/// the images cannot be built is a failure, not a skip.
+pub fn ready_or_skip() -> bool {
+    if let Err(why) = engine() {
+        super::servers::skipped(&format!("no Docker engine answered ({why})"));
+        return false;
+    }
+    static IMAGES: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(e) = IMAGES.get_or_init(build_images) {
+        panic!("Docker answers but golive's images could not be built: {e}");
+    }
+    true
+}
+
+/// A statically linked golive: $GOLIVE_STATIC_BINARY, or built into target/static.
+fn static_binary() -> Result<std::path::PathBuf, String> {
+    if let Ok(p) = std::env::var("GOLIVE_STATIC_BINARY") {
+        return Ok(p.into());
+    }
+    let target_dir = root().join("target/static");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("the static build failed ({status})"));
+    }
+    Ok(target_dir.join("x86_64-unknown-linux-gnu/release/golive"))
+}
+
+fn build_images() -> Result<(), String> {
+    let binary = static_binary()?;
+    let out = golive()
+        .args(["image", "build", "--binary"])
+        .arg(&binary)
+        .output()
+        .map_err(|e| format!("cannot run golive image build: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "golive image build exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Names of containers and networks labelled with `run_id` (every one when `None`).
+pub fn labelled(run_id: Option<&str>) -> (Vec<String>, Vec<String>) {
+    let filter = match run_id {
+        Some(id) => format!("label=golive.run={id}"),
+        None => "label=golive.run".to_string(),
+    };
+    let list = |args: &[&str], field: &str| -> Vec<String> {
+        let out = Command::new("docker")
+            .args(args)
+            .args(["--filter", &filter, "--format", field])
+            .output()
+            .expect("docker runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    (
+        list(&["ps", "-a"], "{{.Names}}"),
+        list(&["network", "ls"], "{{.Name}}"),
+    )
+}
