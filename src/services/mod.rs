@@ -204,7 +204,7 @@ impl Environment {
                 r.log_tail = tail;
             }
         }
-        if let Some(docker) = &self.docker {
+        if let Some(docker) = self.docker.take() {
             match docker.remove_labelled(Some(&self.run_id)).await {
                 Ok(removed) if !removed.containers.is_empty() => {
                     tracing::warn!(containers = ?removed.containers, "Removed containers the run had left behind.");
@@ -215,7 +215,35 @@ impl Environment {
                 }
             }
         }
-        self.reports
+        std::mem::take(&mut self.reports)
+    }
+}
+
+impl Drop for Environment {
+    /// An environment dropped without `shut_down` (a panic unwinding through the run):
+    /// testcontainers removes each container as it drops; this removes the run's network
+    /// and anything else carrying its label, on a thread of its own so it works from any
+    /// runtime state. Processes die with their `kill_on_drop` children.
+    fn drop(&mut self) {
+        if self.docker.take().is_none() {
+            return;
+        }
+        self.instances.clear();
+        let run_id = self.run_id.clone();
+        let cleaned = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let docker = Docker::connect().await.ok()?;
+                docker.remove_labelled(Some(&run_id)).await.ok()
+            })
+        })
+        .join();
+        if !matches!(cleaned, Ok(Some(_))) {
+            tracing::warn!(run = %self.run_id, "Clean-up after a failed run did not finish; run `golive cleanup`.");
+        }
     }
 }
 
@@ -359,7 +387,7 @@ pub async fn bring_up(
             service: plan.name.clone(),
             reason: why,
         };
-        return Err((err, env.reports));
+        return Err((err, std::mem::take(&mut env.reports)));
     }
     let network = match (
         &docker,
@@ -374,7 +402,7 @@ pub async fn bring_up(
                     service: plans[0].name.clone(),
                     reason: e,
                 };
-                return Err((err, env.reports));
+                return Err((err, std::mem::take(&mut env.reports)));
             }
             env.docker = Some(d.clone());
             Some(container::RunNetwork {
