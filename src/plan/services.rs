@@ -21,10 +21,11 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         );
         return None;
     }
-    let container = match &spec.container {
-        None => None,
-        Some(c) => Some(container(&format!("{path}.container"), c, ctx)?),
-    };
+    // Validated now, unwrapped at the end, so the other fields are checked too.
+    let container = spec
+        .container
+        .as_ref()
+        .map(|c| container(&format!("{path}.container"), c, ctx));
     let process = match &spec.process {
         None => None,
         Some(p) => {
@@ -107,6 +108,10 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         }
     };
     let startup_timeout = spec.startup_timeout.unwrap_or(defaults::STARTUP_TIMEOUT);
+    let container = match container {
+        None => None,
+        Some(c) => Some(c?),
+    };
     Some(ServicePlan {
         name: name.to_string(),
         container,

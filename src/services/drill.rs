@@ -189,11 +189,7 @@ async fn fire(
 }
 
 async fn inject(url: &str, body: &serde_json::Value) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = ready::client()?;
     let r = client
         .post(url)
         .header("content-type", "application/json")

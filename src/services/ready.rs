@@ -106,7 +106,8 @@ pub async fn recovery(
     }
 }
 
-fn client() -> Result<reqwest::Client, String> {
+/// An HTTP client for probes: no proxy, no redirects, golive's TLS setup.
+pub(super) fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(PROBE_TIMEOUT)
