@@ -122,7 +122,11 @@ pub fn render(r: &Report) -> String {
                 m,
                 "| `{}` | {} | {} | {} | {} | {} |",
                 sv.name,
-                sv.provider,
+                cell(&match (&sv.image, &sv.note) {
+                    (Some(i), _) => format!("{} `{i}`", sv.provider),
+                    (None, Some(n)) => format!("{} ({n})", sv.provider),
+                    (None, None) => sv.provider.clone(),
+                }),
                 sv.url.as_deref().unwrap_or("—"),
                 cell(&match &sv.error {
                     Some(e) => format!("{}: {e}", sv.status),
@@ -242,6 +246,23 @@ fn item_details(m: &mut String, i: &ItemReport) {
         m.push_str("\nFailures:\n\n");
         for f in &i.failures {
             let _ = writeln!(m, "- {} × {}: {}", f.count, f.class, cell(&f.reason));
+        }
+    }
+    if !i.drills.is_empty() {
+        m.push_str("\nFault drills:\n\n| Service | Action | Planned | Fired | Recovered after | Note |\n|---|---|---|---|---|---|\n");
+        for d in &i.drills {
+            let secs =
+                |v: Option<f64>| v.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                m,
+                "| `{}` | {} | {:.1} s | {} | {} | {} |",
+                d.service,
+                d.action,
+                d.planned_at_s,
+                secs(d.fired_at_s),
+                secs(d.recovery_ms.map(|ms| ms as f64 / 1e3)),
+                cell(d.error.as_deref().unwrap_or(""))
+            );
         }
     }
     if let Some(load) = &i.load {
