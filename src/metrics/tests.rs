@@ -32,7 +32,39 @@ fn populated() -> Metrics {
     m.set_item_outcome("health", "PASS");
     m.set_verdict("GO");
     m.set_exit_code(0);
+    m.set_service_resources("api", Some(12.5), 30_000_000);
+    m.set_service_restarts("api", 1);
+    m.set_drill_recovery("api", "kill", 2.3);
     m
+}
+
+#[test]
+fn service_restarts_only_go_up_and_resources_are_set() {
+    let m = populated();
+    m.set_service_restarts("api", 3);
+    m.set_service_restarts("api", 2);
+    assert_eq!(
+        value(&m, "golive_service_restarts_total", &[("service", "api")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&m, "golive_service_memory_bytes", &[("service", "api")]),
+        Some(30e6)
+    );
+    // A first reading has no CPU figure: the gauge keeps its last value.
+    m.set_service_resources("api", None, 31_000_000);
+    assert_eq!(
+        value(&m, "golive_service_cpu_percent", &[("service", "api")]),
+        Some(12.5)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "golive_drill_recovery_seconds",
+            &[("service", "api"), ("action", "kill")]
+        ),
+        Some(2.3)
+    );
 }
 
 fn family(m: &Metrics, name: &str) -> Option<MetricFamily> {

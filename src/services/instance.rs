@@ -60,11 +60,14 @@ impl Instance {
         }
     }
 
-    /// Where the resource sampler reads this service's figures.
-    pub fn source(&self) -> Source {
+    /// Where the resource sampler reads this service's figures; a container's stats
+    /// stream is followed until `stop`.
+    pub fn source(&self, stop: &tokio_util::sync::CancellationToken) -> Source {
         match self {
             Instance::Process(p) => Source::Process(p.pid_cell()),
-            Instance::Container(c) => Source::Container(c.docker().clone(), c.id().to_string()),
+            Instance::Container(c) => {
+                Source::Container(c.docker().follow_stats(c.id(), stop.clone()))
+            }
         }
     }
 

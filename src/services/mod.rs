@@ -154,6 +154,8 @@ pub struct Environment {
     instances: Vec<(String, Shared, ready::Ready, Duration)>,
     restarts: std::collections::HashMap<String, std::sync::Arc<std::sync::atomic::AtomicU64>>,
     sampler: Option<resources::Sampler>,
+    /// Ends the containers' stats streams.
+    stats_stop: CancellationToken,
     docker: Option<Docker>,
 }
 
@@ -181,6 +183,7 @@ impl Environment {
     /// Stops every service golive started, in reverse start order, removes the run's
     /// network and anything else labelled with the run id, and returns the final reports.
     pub async fn shut_down(mut self) -> Vec<ServiceReport> {
+        self.stats_stop.cancel();
         if let Some(sampler) = self.sampler.take() {
             for (name, series) in sampler.stop().await {
                 if let Some(r) = self.reports.iter_mut().find(|r| r.name == name) {
@@ -225,6 +228,7 @@ impl Drop for Environment {
     /// and anything else carrying its label, on a thread of its own so it works from any
     /// runtime state. Processes die with their `kill_on_drop` children.
     fn drop(&mut self) {
+        self.stats_stop.cancel();
         if self.docker.take().is_none() {
             return;
         }
@@ -363,6 +367,7 @@ pub async fn bring_up(
         instances: Vec::new(),
         restarts: Default::default(),
         sampler: None,
+        stats_stop: CancellationToken::new(),
         docker: None,
     };
     let choices: Vec<_> = plans
@@ -467,7 +472,7 @@ pub async fn bring_up(
     for (name, shared, ..) in &env.instances {
         watched.push(resources::Watched {
             name: name.clone(),
-            source: shared.lock().await.source(),
+            source: shared.lock().await.source(&env.stats_stop),
             restarts: env.restarts[name].clone(),
         });
     }

@@ -97,22 +97,24 @@ fn slope(samples: &[ResourceSample]) -> Option<f64> {
 pub enum Source {
     /// A local process; the PID changes when a drill starts it again (0: not running).
     Process(Arc<AtomicU32>),
-    /// A container, read through the Docker stats API.
-    Container(super::docker::Docker, String),
+    /// A container, read from its Docker stats stream.
+    Container(super::docker::StatsFeed),
 }
 
 impl Source {
-    /// (CPU time in nanoseconds, memory in bytes), or `None` when not running.
-    async fn read(&self, ns_per_tick: f64) -> Option<(u64, u64)> {
+    /// (CPU time in nanoseconds, memory in bytes, when it was read), or `None` when
+    /// not running.
+    fn read(&self, ns_per_tick: f64) -> Option<(u64, u64, Instant)> {
         match self {
             Source::Process(pid) => {
                 let pid = pid.load(Ordering::Relaxed);
                 if pid == 0 {
                     return None;
                 }
-                read_proc(pid).map(|(ticks, rss)| ((ticks as f64 * ns_per_tick) as u64, rss))
+                read_proc(pid)
+                    .map(|(ticks, rss)| ((ticks as f64 * ns_per_tick) as u64, rss, Instant::now()))
             }
-            Source::Container(docker, id) => docker.stats_once(id).await,
+            Source::Container(feed) => feed.latest(),
         }
     }
 }
@@ -159,17 +161,22 @@ impl Sampler {
                     _ = st.cancelled() => break,
                 }
                 for w in &watched {
-                    let reading = w.source.read(ns_per_tick).await;
-                    let t_s = start.elapsed().as_secs_f64();
+                    let reading = w.source.read(ns_per_tick);
                     let gen = w.restarts.load(Ordering::Relaxed);
                     let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
                     let entry = all.entry(w.name.clone()).or_default();
-                    let Some((cpu_ns, memory_bytes)) = reading else {
+                    let Some((cpu_ns, memory_bytes, at)) = reading else {
                         entry.exited = true;
                         last.remove(&w.name);
                         continue;
                     };
                     entry.exited = false;
+                    // When the figures were read, not when this tick ran: a container's
+                    // stats arrive on their own clock, and one not yet renewed is skipped.
+                    let t_s = at.saturating_duration_since(start).as_secs_f64();
+                    if last.get(&w.name).is_some_and(|(t0, ..)| *t0 >= t_s) {
+                        continue;
+                    }
                     // A restarted service's CPU counter starts again from zero.
                     let cpu_percent = last
                         .get(&w.name)
