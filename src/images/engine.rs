@@ -4,6 +4,7 @@
 //! carry the engine's own message.
 
 use super::Error;
+use futures_util::{Stream, StreamExt};
 use std::path::Path;
 use std::time::Duration;
 use testcontainers::bollard::errors::Error as BollardError;
@@ -63,6 +64,43 @@ pub async fn inspect(docker: &Docker, image: &str) -> Result<Option<ImageInspect
         }) => Ok(None),
         Err(e) => Err(Error::docker(format!("inspect {image}"))(e)),
     }
+}
+
+/// Runs a build or import stream to its end. Each item's text (the builder's output or
+/// the import's status) is kept, so a failure reports the engine's message together with
+/// the lines that led to it.
+pub(super) async fn drain<T>(
+    stream: impl Stream<Item = Result<T, BollardError>>,
+    image: &str,
+    text: impl Fn(&T) -> Option<String>,
+) -> Result<Vec<String>, Error> {
+    let mut log = Vec::new();
+    let mut stream = std::pin::pin!(stream);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(item) => log.extend(
+                text(&item)
+                    .into_iter()
+                    .flat_map(|t| t.lines().map(str::to_owned).collect::<Vec<_>>())
+                    .filter(|l| !l.trim().is_empty()),
+            ),
+            Err(BollardError::DockerStreamError { error }) => {
+                return Err(Error::Build {
+                    image: image.to_owned(),
+                    message: error,
+                    log: last_lines(log, 10),
+                })
+            }
+            Err(e) => return Err(Error::docker(format!("make {image}"))(e)),
+        }
+    }
+    Ok(log)
+}
+
+pub(super) fn last_lines(mut lines: Vec<String>, n: usize) -> Vec<String> {
+    let skip = lines.len().saturating_sub(n);
+    lines.drain(..skip);
+    lines
 }
 
 /// The host testcontainers 0.28 resolves without its `properties-config` feature:

@@ -7,11 +7,15 @@
 //! part of a run; `services/` only names these images and, when one is missing, points
 //! at [`build_hint`].
 
+mod elf;
 mod engine;
 mod error;
+mod reference;
 
+pub use elf::ElfError;
 pub use engine::{connect, inspect, present, Engine};
-pub use error::Error;
+pub use error::{BinaryProblem, Error, STATIC_BUILD_HINT};
+pub use reference::StaticBinary;
 
 /// The sandbox (`golive sandbox`) with this golive's version as the tag.
 pub const REFERENCE_IMAGE: &str = concat!("golive/reference:", env!("CARGO_PKG_VERSION"));
@@ -19,6 +23,9 @@ pub const REFERENCE_IMAGE: &str = concat!("golive/reference:", env!("CARGO_PKG_V
 pub const POSTGRES_IMAGE: &str = "golive/postgres:15";
 /// Redis 7 listening on 6379, no persistence, no protected mode (a test cache).
 pub const REDIS_IMAGE: &str = "golive/redis:7";
+
+/// Where progress sentences go (the CLI prints them on stderr).
+pub type Progress<'a> = dyn Fn(&str) + Send + Sync + 'a;
 
 /// The images golive builds, one per `--only` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -70,6 +77,22 @@ pub fn build_hint(image: &str) -> Option<String> {
     Family::of_image(image).map(Family::build_command)
 }
 
+/// Builds the reference image from `binary` (the builder's cache is not used with
+/// `rebuild`).
+pub async fn build_reference(
+    engine: &Engine,
+    binary: &StaticBinary,
+    rebuild: bool,
+    progress: &Progress<'_>,
+) -> Result<(), Error> {
+    reference::build(engine, binary, rebuild, progress).await
+}
+
+/// `25 MB`: sizes in progress lines are for people, so decimal megabytes, rounded.
+pub(crate) fn megabytes(bytes: u64) -> String {
+    format!("{} MB", (bytes + 500_000) / 1_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +126,12 @@ mod tests {
             REFERENCE_IMAGE,
             format!("golive/reference:{}", env!("CARGO_PKG_VERSION"))
         );
+    }
+
+    #[test]
+    fn megabytes_round_to_the_nearest() {
+        assert_eq!(megabytes(0), "0 MB");
+        assert_eq!(megabytes(24_600_000), "25 MB");
+        assert_eq!(megabytes(480_499_999), "480 MB");
     }
 }
