@@ -3,6 +3,7 @@
 
 use crate::exit;
 use std::path::PathBuf;
+use std::process::ExitStatus;
 use testcontainers::bollard::errors::Error as BollardError;
 
 /// The command that builds a golive `FROM scratch` can run, and how to use its output.
@@ -39,12 +40,38 @@ pub enum Error {
         log: Vec<String>,
     },
 
+    #[error("debootstrap is not installed; install it with `apt-get install debootstrap`")]
+    NoDebootstrap,
+
+    #[error(
+        "making the Debian rootfs needs root (debootstrap and chroot); run `sudo golive image build` \
+         or build only the reference image with `golive image build --only reference`"
+    )]
+    NotRoot,
+
+    #[error("no cache folder: neither XDG_CACHE_HOME nor HOME is set")]
+    NoCacheDir,
+
+    #[error("`{command}` failed ({status}){}", tail(.output))]
+    Command {
+        command: String,
+        status: ExitStatus,
+        /// The command's last output lines.
+        output: Vec<String>,
+    },
+
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+
+    #[error(
+        "{} is still mounted inside the rootfs; not removing {} (unmount it and remove the folder by hand)",
+        .mount.display(), .dir.display()
+    )]
+    StillMounted { dir: PathBuf, mount: PathBuf },
 }
 
 /// Why a binary cannot go into a `FROM scratch` image.
@@ -65,7 +92,7 @@ pub enum BinaryProblem {
 
 impl Error {
     /// A binary the user named or ran is an input problem (2); everything else is the
-    /// environment: the engine, the network, the disk (3).
+    /// environment: the engine, the network, the disk, permissions (3).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Binary { .. } => exit::INVALID_INPUT,
