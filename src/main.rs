@@ -91,6 +91,7 @@ async fn run_async(command: Command) -> i32 {
             cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
         }
         Command::Load(args) => cli::load_command(args, golive, interrupt_token()).await,
+        Command::Image(args) => cli::image::run(args).await,
         Command::Validate { .. }
         | Command::Schema { .. }
         | Command::Report { .. }

@@ -1,6 +1,7 @@
 //! The command line: subcommands, their flags, and how each maps to an exit code.
 
 mod adhoc;
+pub mod image;
 mod progress;
 mod running;
 
@@ -72,6 +73,8 @@ pub enum Command {
     },
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Build or list golive's offline images for the container provider.
+    Image(image::ImageArgs),
 }
 
 #[derive(clap::Args, Debug)]
