@@ -12,6 +12,7 @@ pub mod diag;
 pub mod evidence;
 pub mod exit;
 pub mod expr;
+pub mod images;
 pub mod load;
 pub mod metrics;
 pub mod plan;

@@ -92,6 +92,7 @@ async fn run_async(command: Command) -> i32 {
         }
         Command::Load(args) => cli::load_command(args, golive, interrupt_token()).await,
         Command::Cleanup { run } => cli::cleanup(run.as_deref()).await,
+        Command::Image(args) => cli::image::run(args).await,
         Command::Validate { .. }
         | Command::Schema { .. }
         | Command::Report { .. }

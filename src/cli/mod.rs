@@ -1,6 +1,7 @@
 //! The command line: subcommands, their flags, and how each maps to an exit code.
 
 mod adhoc;
+pub mod image;
 mod progress;
 mod running;
 
@@ -110,6 +111,8 @@ pub enum Command {
         #[arg(long)]
         run: Option<String>,
     },
+    /// Build or list golive's offline images for the container provider.
+    Image(image::ImageArgs),
 }
 
 #[derive(clap::Args, Debug)]

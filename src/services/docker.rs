@@ -45,13 +45,9 @@ impl Docker {
 
     /// Whether `image` (`name:tag`) exists locally; golive never pulls.
     pub async fn image_present(&self, image: &str) -> Result<bool, String> {
-        match self.client.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(false),
-            Err(e) => Err(format!("cannot inspect image `{image}`: {e}")),
-        }
+        crate::images::present(&self.client, image)
+            .await
+            .map_err(|e| format!("cannot inspect image `{image}`: {e}"))
     }
 
     /// Creates the run's bridge network, labelled with the run id.

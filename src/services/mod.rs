@@ -321,10 +321,9 @@ fn choose<'a>(
 
 /// The error for an image that is not present, naming what builds it.
 fn missing_image(image: &str) -> String {
-    let how = if image.starts_with("golive/") {
-        "build it with `golive image build`".to_string()
-    } else {
-        format!("build or load it first (`docker build -t {image} .` or `docker load`)")
+    let how = match crate::images::build_hint(image) {
+        Some(command) => format!("build it with `{command}`"),
+        None => format!("build or load it first (`docker build -t {image} .` or `docker load`)"),
     };
     format!("image `{image}` is not present on this Docker engine and golive never pulls; {how}")
 }

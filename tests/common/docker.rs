@@ -34,22 +34,28 @@ pub fn ready_or_skip() -> bool {
     true
 }
 
-/// A statically linked golive: $GOLIVE_STATIC_BINARY, or built into target/static.
+/// A statically linked golive: $GOLIVE_STATIC_BINARY, or built with the README's
+/// command into this build's target folder under its own `--target` folder (shared
+/// with tests/images.rs, so the build happens once).
 fn static_binary() -> Result<std::path::PathBuf, String> {
     if let Ok(p) = std::env::var("GOLIVE_STATIC_BINARY") {
         return Ok(p.into());
     }
-    let target_dir = root().join("target/static");
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            // .../<target>/debug/golive
+            std::path::Path::new(env!("CARGO_BIN_EXE_golive"))
+                .ancestors()
+                .nth(2)
+                .map(|p| p.to_path_buf())
+        })
+        .ok_or("cannot tell the target folder")?;
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-        ])
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
