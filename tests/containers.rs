@@ -277,8 +277,27 @@ fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
     let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
     assert!(error.contains("golive/reference:no-such-tag"), "{error}");
     assert!(error.contains("golive never pulls"), "{error}");
-    assert!(error.contains("golive image build"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "this golive builds `golive/reference:{}` with `golive image build --only reference`",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{error}"
+    );
     assert!(!run.stderr.contains("failed to pull"), "{}", run.stderr);
+    assert_nothing_left(&id);
+
+    // Someone else's image: golive cannot build it, so it says how to provide one.
+    let id = run_id("noimage2");
+    let yaml =
+        checklist_with("  api:\n    container: { image: \"example/orders:9.9.9\", port: 8080 }");
+    let run = run_yaml(&yaml, &id, &["--provider", "docker"], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("`docker build -t example/orders:9.9.9 .` or `docker load`"),
+        "{error}"
+    );
     assert_nothing_left(&id);
 }
 

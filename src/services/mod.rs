@@ -321,9 +321,24 @@ fn choose<'a>(
 
 /// The error for an image that is not present, naming what builds it.
 fn missing_image(image: &str) -> String {
-    let how = match crate::images::build_hint(image) {
-        Some(command) => format!("build it with `{command}`"),
-        None => format!("build or load it first (`docker build -t {image} .` or `docker load`)"),
+    use crate::images::Family;
+    let repository = image.rsplit_once(':').map_or(image, |(r, _)| r);
+    let sibling = Family::ALL.into_iter().find(|f| {
+        f.image()
+            .rsplit_once(':')
+            .is_some_and(|(r, _)| r == repository)
+    });
+    let how = match (crate::images::build_hint(image), sibling) {
+        (Some(command), _) => format!("build it with `{command}`"),
+        // golive's own image under another tag: say which one this golive builds.
+        (None, Some(f)) => format!(
+            "this golive builds `{}` with `{}`; name that tag in the checklist",
+            f.image(),
+            f.build_command()
+        ),
+        (None, None) => {
+            format!("build or load it first (`docker build -t {image} .` or `docker load`)")
+        }
     };
     format!("image `{image}` is not present on this Docker engine and golive never pulls; {how}")
 }
