@@ -6,7 +6,7 @@
 mod common;
 
 use common::docker::{labelled, ready_or_skip};
-use common::{finish, golive, root, Run};
+use common::{finish, golive, root, run_checklist_as, Run};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -214,6 +214,60 @@ fn sigint_mid_run_writes_the_report_exits_130_and_removes_everything() {
 }
 
 #[test]
+fn sigterm_mid_run_is_handled_like_sigint() {
+    if !ready_or_skip() {
+        return;
+    }
+    let id = run_id("sigterm");
+    let (mut child, tmp) = start_slow_run(&id);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(tmp.path().join(&id).join("results.json").is_file());
+    assert_nothing_left(&id);
+}
+
+#[test]
+fn command_readiness_runs_inside_the_container() {
+    if !ready_or_skip() {
+        return;
+    }
+    let service = |argv: &str, timeout: &str| {
+        checklist_with(&format!(
+            "  api:\n    container: {{ image: \"golive/reference:{}\", command: [sandbox, --listen, \"0.0.0.0:8080\"], port: 8080 }}\n    ready: {{ kind: command, command: {argv} }}\n    startup_timeout: {timeout}",
+            env!("CARGO_PKG_VERSION")
+        ))
+    };
+    // The scratch image holds only /golive: a command that passes must have run in it.
+    let id = run_id("cmdready");
+    let run = run_checklist_as(
+        &service("[/golive, --version]", "20s"),
+        &id,
+        &["--provider", "docker"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_nothing_left(&id);
+
+    let id = run_id("cmdnotready");
+    let run = run_checklist_as(
+        &service("[/golive, no-such-command]", "2s"),
+        &id,
+        &["--provider", "docker"],
+        &[],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
+    assert!(error.contains("not ready within 2s"), "{error}");
+    assert!(
+        error.contains("`/golive no-such-command` exited with 2"),
+        "{error}"
+    );
+    assert_nothing_left(&id);
+}
+
+#[test]
 fn after_kill_9_golive_cleanup_removes_what_the_run_left() {
     if !ready_or_skip() {
         return;
@@ -246,23 +300,6 @@ fn checklist_with(service: &str) -> String {
     )
 }
 
-fn run_yaml(yaml: &str, id: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let file = tmp.path().join("checklist.yaml");
-    std::fs::write(&file, yaml).expect("write");
-    let dir = tmp.path().join(id);
-    let out = golive()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&dir)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("golive");
-    finish(out, dir, tmp)
-}
-
 #[test]
 fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
     if !ready_or_skip() {
@@ -272,7 +309,7 @@ fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
     let yaml = checklist_with(
         "  api:\n    container: { image: \"golive/reference:no-such-tag\", port: 8080 }",
     );
-    let run = run_yaml(&yaml, &id, &["--provider", "docker"], &[]);
+    let run = run_checklist_as(&yaml, &id, &["--provider", "docker"], &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
     assert!(error.contains("golive/reference:no-such-tag"), "{error}");
@@ -291,7 +328,7 @@ fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
     let id = run_id("noimage2");
     let yaml =
         checklist_with("  api:\n    container: { image: \"example/orders:9.9.9\", port: 8080 }");
-    let run = run_yaml(&yaml, &id, &["--provider", "docker"], &[]);
+    let run = run_checklist_as(&yaml, &id, &["--provider", "docker"], &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
     assert!(
@@ -313,7 +350,7 @@ fn a_taken_host_port_is_an_environment_failure_and_leaves_nothing() {
         "  api:\n    container: {{ image: \"golive/reference:{}\", command: [sandbox, --listen, \"0.0.0.0:8080\"], port: 8080, host_port: {port} }}",
         env!("CARGO_PKG_VERSION")
     ));
-    let run = run_yaml(&yaml, &id, &["--provider", "docker"], &[]);
+    let run = run_checklist_as(&yaml, &id, &["--provider", "docker"], &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     let error = run.results()["services"][0]["error"].as_str().unwrap_or("");
     assert!(
@@ -333,7 +370,7 @@ fn a_container_that_never_gets_ready_fails_with_its_log_tail() {
         "  api:\n    container: {{ image: \"golive/reference:{}\", command: [sandbox, --listen, \"0.0.0.0:8080\"], port: 8080 }}\n    ready: {{ kind: http, path: /no-such-page }}\n    startup_timeout: 3s",
         env!("CARGO_PKG_VERSION")
     ));
-    let run = run_yaml(&yaml, &id, &["--provider", "docker"], &[]);
+    let run = run_checklist_as(&yaml, &id, &["--provider", "docker"], &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     let s = &run.results()["services"][0];
     assert!(
@@ -355,7 +392,7 @@ fn docker_not_answering_is_an_environment_failure_and_auto_falls_back_to_process
         env!("CARGO_PKG_VERSION")
     ));
     let no_engine = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
-    let run = run_yaml(
+    let run = run_checklist_as(
         &yaml,
         &run_id("nodocker"),
         &["--provider", "docker"],
@@ -368,7 +405,7 @@ fn docker_not_answering_is_an_environment_failure_and_auto_falls_back_to_process
         "{error}"
     );
 
-    let run = run_yaml(&yaml, &run_id("auto"), &["--provider", "auto"], &no_engine);
+    let run = run_checklist_as(&yaml, &run_id("auto"), &["--provider", "auto"], &no_engine);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let s = &run.results()["services"][0];
     assert_eq!(s["provider"], "process", "{s}");

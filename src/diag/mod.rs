@@ -94,6 +94,11 @@ impl<'a> Diagnostics<'a> {
         self.items.is_empty()
     }
 
+    /// How many diagnostics so far (to tell whether a step added any).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.items
     }

@@ -384,8 +384,25 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
             return None;
         }
     };
-    let mut ok = true;
+    let before = ctx.diags.len();
+    let drills = scenario::faults(
+        ctx,
+        &format!("{path}.check."),
+        &l.faults,
+        Some(plan.profile.duration()),
+    );
+    plan.faults.extend(drills);
+    let mut ok = ctx.diags.len() == before;
     for (ci, text) in item.criteria.iter().enumerate() {
+        if text.trim_start().starts_with("recovery_time") {
+            let at = format!("{path}.criteria[{ci}]");
+            let has = !plan.faults.is_empty();
+            match scenario::recovery_threshold(ctx, &at, text, has) {
+                Some(t) => plan.recovery.push(t),
+                None => ok = false,
+            }
+            continue;
+        }
         let built = crate::expr::parse(text)
             .map_err(|e| (e.offset, e.message))
             .and_then(|c| criteria::build(text, &c));

@@ -88,7 +88,7 @@ pub fn build(
             threshold(&mut ctx, &path, t, &names)
         })
         .collect();
-    let faults = faults(&mut ctx, &s.faults, duration);
+    let faults = faults(&mut ctx, "", &s.faults, duration);
     let rules: Vec<(usize, Rule)> = s
         .rollback
         .iter()
@@ -434,7 +434,7 @@ fn scoped(
 }
 
 /// `recovery_time < 10s`: only `<` and `<=` with a duration, and only with drills.
-fn recovery_threshold(
+pub(super) fn recovery_threshold(
     ctx: &mut Ctx,
     path: &str,
     text: &str,
@@ -478,10 +478,17 @@ fn recovery_threshold(
     })
 }
 
-fn faults(ctx: &mut Ctx, specs: &[FaultSpec], duration: Option<Duration>) -> Vec<Fault> {
+/// Validates fault drills; `prefix` locates them (`""` in a scenario, the item's
+/// `check.` path in a checklist).
+pub(super) fn faults(
+    ctx: &mut Ctx,
+    prefix: &str,
+    specs: &[FaultSpec],
+    duration: Option<Duration>,
+) -> Vec<Fault> {
     let mut out = Vec::new();
     for (i, f) in specs.iter().enumerate() {
-        let path = format!("faults[{i}]");
+        let path = format!("{prefix}faults[{i}]");
         if !ctx.services.contains(&f.service) {
             let hint =
                 crate::diag::did_you_mean(&f.service, ctx.services.iter().map(String::as_str))

@@ -40,6 +40,10 @@ pub struct ResourcesSpec {
 pub struct LoadSpec {
     /// Scenario file, relative to the checklist's folder, e.g. `../scenarios/portfolio-load.yaml`.
     pub scenario: String,
+    /// Fault drills this checklist adds to the scenario's own (same form as a scenario's
+    /// `faults`); judge them with `recovery_time < 10s` in the item's criteria.
+    #[serde(default)]
+    pub faults: Vec<super::FaultSpec>,
 }
 
 /// An HTTP request; each response is checked against `expect`.

@@ -50,16 +50,23 @@ impl Run {
 
 /// Writes `yaml` as a checklist in a fresh folder and runs `golive run` on it with `args`.
 pub fn run_checklist(yaml: &str, args: &[&str]) -> Run {
+    run_checklist_as(yaml, "run", args, &[])
+}
+
+/// The same, with the run folder (and so the run id) named `run_id` and extra
+/// environment variables.
+pub fn run_checklist_as(yaml: &str, run_id: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let tmp = tempfile::tempdir().expect("temp dir");
     let file = tmp.path().join("checklist.yaml");
     std::fs::write(&file, yaml).expect("write checklist");
-    let dir = tmp.path().join("run");
+    let dir = tmp.path().join(run_id);
     let out = golive()
         .arg("run")
         .arg(&file)
         .arg("--out")
         .arg(&dir)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run golive");
     finish(out, dir, tmp)
