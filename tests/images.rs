@@ -2,16 +2,14 @@
 //! test needs a Docker engine and reports itself skipped, with the reason, where none
 //! answers.
 //!
-//! The reference image needs a static golive. The test uses `GOLIVE_STATIC_BINARY` when
-//! set, else builds one with the command golive's own error message gives (a no-op when
-//! it is up to date; several minutes the first time).
+//! The reference image needs a static golive: `GOLIVE_STATIC_BINARY` when set, else the
+//! one the container tests build (a no-op when it is up to date; minutes the first time).
 
 mod common;
 
 use common::golive;
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::Command;
+
 use std::time::Duration;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
@@ -64,7 +62,7 @@ async fn the_reference_image_builds_and_serves_health_from_scratch() {
         eprintln!("skipped: no Docker engine answered ({reason})");
         return;
     }
-    let binary = static_golive();
+    let binary = common::docker::static_binary().expect("a static golive");
 
     let out = golive()
         .args([
@@ -124,40 +122,6 @@ async fn engine_answers() -> Result<(), String> {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("no answer in 10 s".into()),
     }
-}
-
-/// `GOLIVE_STATIC_BINARY`, else golive built static with the documented command into
-/// this build's target folder (its own `--target` folder, so the build locks nothing
-/// this test run holds).
-fn static_golive() -> PathBuf {
-    if let Some(p) = std::env::var_os("GOLIVE_STATIC_BINARY") {
-        return PathBuf::from(p);
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            // .../<target>/debug/golive
-            PathBuf::from(env!("CARGO_BIN_EXE_golive"))
-                .ancestors()
-                .nth(2)
-                .unwrap()
-                .to_path_buf()
-        });
-    eprintln!(
-        "Building a static golive in {} (minutes the first time)…",
-        target_dir.display()
-    );
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .unwrap();
-    assert!(status.success(), "the static build failed");
-    target_dir.join("x86_64-unknown-linux-gnu/release/golive")
 }
 
 fn http_get(host: &str, port: u16, path: &str) -> String {
