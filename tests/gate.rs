@@ -17,9 +17,13 @@ fn demo(args: &[&str]) -> common::Run {
     let _turn = MEASURING.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("run");
+    // The demo's latency claims (WebSocket p95 < 20ms) are judged on the reference
+    // system as a local process: through Docker's port proxy, with the other tests of
+    // this binary running beside it on two cores, p95 reached 30 ms in CI. The
+    // container provider has its own tests (tests/containers.rs).
     let out = golive()
         .current_dir(root())
-        .arg("demo")
+        .args(["demo", "--provider", "process"])
         .arg("--out")
         .arg(&dir)
         .args(args)

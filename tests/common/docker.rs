@@ -34,11 +34,11 @@ pub fn ready_or_skip() -> bool {
     true
 }
 
-/// A statically linked golive: $GOLIVE_STATIC_BINARY, or built into this build's
-/// target folder under its own `--target` folder (shared by every test binary, so the
-/// build happens once). The README's command builds a release binary; the tests build
-/// the dev profile without debug info, which compiles in half the time and serves the
-/// drills' load (at most 100 requests a second) as well.
+/// A statically linked golive: $GOLIVE_STATIC_BINARY, or built with the README's
+/// command into this build's target folder under its own `--target` folder (shared by
+/// every test binary, so the build happens once). A release build, because the image
+/// it makes is the one `golive demo` then runs: an unoptimised reference system turned
+/// the demo's WebSocket p95 < 20ms INCONCLUSIVE (19 ms) where the release one gave 10 ms.
 pub fn static_binary() -> Result<std::path::PathBuf, String> {
     if let Ok(p) = std::env::var("GOLIVE_STATIC_BINARY") {
         return Ok(p.into());
@@ -56,9 +56,8 @@ pub fn static_binary() -> Result<std::path::PathBuf, String> {
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["build", "--target", "x86_64-unknown-linux-gnu"])
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
@@ -66,7 +65,7 @@ pub fn static_binary() -> Result<std::path::PathBuf, String> {
     if !status.success() {
         return Err(format!("the static build failed ({status})"));
     }
-    Ok(target_dir.join("x86_64-unknown-linux-gnu/debug/golive"))
+    Ok(target_dir.join("x86_64-unknown-linux-gnu/release/golive"))
 }
 
 fn build_images() -> Result<(), String> {
