@@ -91,6 +91,9 @@ fn realistic(run_id: &str) -> Metrics {
     m.set_item_outcome("business-approval", "INCONCLUSIVE");
     m.set_rule_state("p95-latency", RuleState::Ok);
     m.set_rule_state("error-rate", RuleState::Pending);
+    m.set_service_resources("app", Some(4.5), 26_000_000);
+    m.set_service_restarts("app", 1);
+    m.set_drill_recovery("app", "kill", 0.8);
     m.set_verdict("INCONCLUSIVE");
     m.set_exit_code(4);
     m
@@ -446,7 +449,7 @@ fn assert_declared(file: &str, text: &str) -> usize {
 #[test]
 fn alert_rules_are_valid_and_their_unit_tests_pass() {
     let (ok, out) = promtool(&["check", "rules", "golive-alerts.yml"], None);
-    assert!(ok && out.contains("SUCCESS: 4 rules found"), "{out}");
+    assert!(ok && out.contains("SUCCESS: 5 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", "golive-alerts.test.yml"], None);
     assert!(ok, "{out}");
     for file in ["golive-alerts.yml", "golive-alerts.test.yml"] {
