@@ -12,34 +12,24 @@ pub const RUN_LABEL: &str = "golive.run";
 /// The label naming the checklist service a container runs.
 pub const SERVICE_LABEL: &str = "golive.service";
 
-/// How long the engine may take to answer a ping before golive says it is absent.
-const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// A Docker engine that answered.
 #[derive(Clone)]
 pub struct Docker {
     pub client: bollard::Docker,
 }
 
-/// Where golive looks for the engine, for messages.
-pub fn socket() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-}
-
 impl Docker {
-    /// Connects and pings; an engine that does not answer is an error naming the socket.
+    /// Connects the way `golive image` does (testcontainers' client, the engine asked
+    /// for its version); an engine that does not answer is an error naming the socket.
     pub async fn connect() -> Result<Docker, String> {
-        let client = testcontainers::core::client::docker_client_instance()
-            .await
-            .map_err(|e| format!("Docker did not answer at {}: {e}", socket()))?;
-        match tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
-            Ok(Ok(_)) => Ok(Docker { client }),
-            Ok(Err(e)) => Err(format!("Docker did not answer at {}: {e}", socket())),
-            Err(_) => Err(format!(
-                "Docker did not answer at {} within {} s",
-                socket(),
-                PING_TIMEOUT.as_secs()
-            )),
+        match crate::images::connect().await {
+            Ok(engine) => Ok(Docker {
+                client: engine.docker,
+            }),
+            Err(crate::images::Error::NoEngine { host, reason }) => {
+                Err(format!("Docker did not answer at {host}: {reason}"))
+            }
+            Err(e) => Err(e.to_string()),
         }
     }
 
