@@ -5,6 +5,7 @@
 mod command;
 mod expect;
 mod http;
+mod idle;
 mod postgres;
 mod redis;
 mod sample;

@@ -4,13 +4,13 @@
 //! latency is connect plus query. TLS to Postgres is not supported yet.
 
 use super::expect::{Observe, Observed};
+use super::idle::Idle;
 use super::sample::error_chain;
 use super::{Failure, FailureClass, Sample};
 use crate::plan::{Endpoints, Expectation, Subject, Template};
 use crate::units::Duration;
 use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Mutex;
 use std::time::Instant;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
@@ -31,9 +31,8 @@ pub struct PostgresProbe {
     query: String,
     /// `host:port`, for reasons.
     server: String,
-    /// Connections between samples. A sample takes one (or connects) and puts it back
-    /// when done, so there are never more than `concurrency`: one per sampler.
-    idle: Mutex<Vec<Client>>,
+    /// Connections between samples.
+    idle: Idle<Client>,
 }
 
 /// What one query answered.
@@ -101,7 +100,7 @@ impl PostgresCheck {
             server: server(&config),
             config,
             query: self.query.render(endpoints, None),
-            idle: Mutex::new(Vec::new()),
+            idle: Idle::default(),
         })
     }
 }
@@ -138,7 +137,7 @@ impl PostgresProbe {
     async fn exchange(&self) -> Sample {
         let start = Instant::now();
         let kept = if self.check.reuse_connection {
-            self.take_idle()
+            self.idle.take(|c| !c.is_closed())
         } else {
             None
         };
@@ -159,10 +158,7 @@ impl PostgresProbe {
             .map_err(|e| self.query_failure(&e));
         let micros = u64::try_from(query_start.elapsed().as_micros()).unwrap_or(u64::MAX);
         if self.check.reuse_connection && !client.is_closed() {
-            self.idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(client);
+            self.idle.put(client);
         }
         let seen = answer(messages?, micros);
         for e in &self.check.expect {
@@ -170,16 +166,6 @@ impl PostgresProbe {
                 .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
         }
         Ok(seen.micros)
-    }
-
-    fn take_idle(&self) -> Option<Client> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(c) = idle.pop() {
-            if !c.is_closed() {
-                return Some(c);
-            }
-        }
-        None
     }
 
     async fn connect(&self) -> Result<Client, Failure> {

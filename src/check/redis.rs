@@ -4,13 +4,13 @@
 //! Plain TCP only: TLS (`rediss://`) is not supported yet.
 
 use super::expect::{json_at, Observe, Observed};
+use super::idle::Idle;
 use super::sample::error_chain;
 use super::{Failure, FailureClass, Sample};
 use crate::plan::{Endpoints, Expectation, Subject, Template};
 use crate::units::Duration;
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, RedisError, Value};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// Commands that turn a connection into a stream of pushed messages; a probe sends one
@@ -34,9 +34,8 @@ pub struct RedisProbe {
     cmd: Cmd,
     /// `host:port`, for reasons.
     server: String,
-    /// Connections between samples. A sample takes one (or connects) and puts it back
-    /// when done, so there are never more than `concurrency`: one per sampler.
-    idle: Mutex<Vec<MultiplexedConnection>>,
+    /// Connections between samples.
+    idle: Idle<MultiplexedConnection>,
 }
 
 /// What one command answered.
@@ -94,7 +93,7 @@ impl RedisCheck {
             client,
             cmd,
             server,
-            idle: Mutex::new(Vec::new()),
+            idle: Idle::default(),
         })
     }
 }
@@ -114,7 +113,7 @@ impl RedisProbe {
     }
 
     async fn exchange(&self) -> Sample {
-        let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let kept = self.idle.take(|_| true);
         let mut conn = match kept {
             Some(c) => c,
             None => self.connect().await?,
@@ -127,10 +126,7 @@ impl RedisProbe {
             .as_ref()
             .is_err_and(|e| e.is_unrecoverable_error() || e.is_connection_dropped());
         if !broken {
-            self.idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
+            self.idle.put(conn);
         }
         let seen = Reply {
             json: to_json(reply.map_err(|e| self.command_failure(&e))?),
