@@ -394,7 +394,7 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
     plan.faults.extend(drills);
     let mut ok = ctx.diags.len() == before;
     for (ci, text) in item.criteria.iter().enumerate() {
-        if text.trim_start().starts_with("recovery_time") {
+        if scenario::is_recovery_time(text) {
             let at = format!("{path}.criteria[{ci}]");
             let has = !plan.faults.is_empty();
             match scenario::recovery_threshold(ctx, &at, text, has) {

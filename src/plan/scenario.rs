@@ -81,7 +81,7 @@ pub fn build(
         .enumerate()
         .filter_map(|(i, t)| {
             let path = format!("thresholds[{i}]");
-            if t.trim_start().starts_with("recovery_time") {
+            if is_recovery_time(t) {
                 recovery.extend(recovery_threshold(&mut ctx, &path, t, !s.faults.is_empty()));
                 return None;
             }
@@ -431,6 +431,13 @@ fn scoped(
             None
         }
     }
+}
+
+/// Whether `text` is a claim on `recovery_time` (judged on drills, not on requests).
+/// Text that does not parse is left to the criterion parser, which says why.
+pub(super) fn is_recovery_time(text: &str) -> bool {
+    crate::expr::parse(text)
+        .is_ok_and(|c| matches!(c.subject.as_slice(), [PathSeg::Key(k)] if k == "recovery_time"))
 }
 
 /// `recovery_time < 10s`: only `<` and `<=` with a duration, and only with drills.
