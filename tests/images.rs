@@ -58,8 +58,8 @@ fn no_engine_is_an_environment_failure_that_names_the_socket() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reference_image_builds_and_serves_health_from_scratch() {
-    if let Err(reason) = engine_answers().await {
-        eprintln!("skipped: no Docker engine answered ({reason})");
+    if let Err(reason) = common::docker::engine() {
+        common::servers::skipped(&format!("no Docker engine answered ({reason})"));
         return;
     }
     let binary = common::docker::static_binary().expect("a static golive");
@@ -113,17 +113,6 @@ async fn the_reference_image_builds_and_serves_health_from_scratch() {
     assert!(response.contains(r#""status":"UP""#), "{response}");
 }
 
-async fn engine_answers() -> Result<(), String> {
-    let docker = testcontainers::core::client::docker_client_instance()
-        .await
-        .map_err(|e| e.to_string())?;
-    match tokio::time::timeout(Duration::from_secs(10), docker.version()).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer in 10 s".into()),
-    }
-}
-
 fn http_get(host: &str, port: u16, path: &str) -> String {
     let mut s = std::net::TcpStream::connect((host, port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -143,8 +132,8 @@ fn http_get(host: &str, port: u16, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root, debootstrap and deb.debian.org; about 2 minutes"]
 async fn postgres_and_redis_images_build_from_debootstrap_and_answer() {
-    if let Err(reason) = engine_answers().await {
-        eprintln!("skipped: no Docker engine answered ({reason})");
+    if let Err(reason) = common::docker::engine() {
+        common::servers::skipped(&format!("no Docker engine answered ({reason})"));
         return;
     }
     // Postgres makes the rootfs afresh; redis then comes from the cached tarball (or is

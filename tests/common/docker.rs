@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The engine's version, or why there is none.
-fn engine() -> Result<String, String> {
+pub fn engine() -> Result<String, String> {
     let out = Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
