@@ -75,8 +75,8 @@ pub fn samples_needed_zero_failures(limit: f64, c: Confidence) -> u64 {
     n
 }
 
-/// Total samples that would settle "failure proportion < limit" if `k` failures in `n`
-/// went on at the same rate: the smallest N (found by bisection) with
+/// Total samples that would settle "failure proportion < limit" as a PASS if `k` failures
+/// in `n` went on at the same rate: the smallest N (found by bisection) with
 /// `upper_bound(ceil(k*N/n), N) < limit`. `None` when no N up to `MAX_SAMPLES_NEEDED` does,
 /// or when the observed rate does not meet the limit in the first place.
 pub(super) fn samples_needed_at_rate(k: u64, n: u64, limit: f64, c: Confidence) -> Option<u64> {
@@ -84,19 +84,52 @@ pub(super) fn samples_needed_at_rate(k: u64, n: u64, limit: f64, c: Confidence) 
         let needed = samples_needed_zero_failures(limit, c);
         return (needed <= MAX_SAMPLES_NEEDED).then_some(needed);
     }
-    if n == 0 || k >= n || n >= MAX_SAMPLES_NEEDED {
+    if n == 0 || k >= n {
         return None;
     }
-    let settled = |total: u64| {
-        // Failures rounded up: the estimate assumes the rate holds, never that it improves.
-        let failures = (u128::from(k) * u128::from(total)).div_ceil(u128::from(n));
-        let failures = u64::try_from(failures).unwrap_or(u64::MAX);
-        upper_bound(failures, total, c) < limit
+    // Failures rounded up: the estimate assumes the rate holds, never that it improves.
+    smallest_settling(n, |total| {
+        upper_bound(scaled(k, n, total, true), total, c) < limit
+    })
+}
+
+/// The mirror for a breach: total samples that would make "failure proportion < limit" a
+/// supported FAIL if `k` failures in `n` went on at the same rate, the smallest N with
+/// `lower_bound(floor(k*N/n), N) >= limit`. `None` when the observed rate is below the limit
+/// or on it (it can never refute it) or no N up to `MAX_SAMPLES_NEEDED` does.
+pub(super) fn samples_needed_to_fail(k: u64, n: u64, limit: f64, c: Confidence) -> Option<u64> {
+    // On the limit exactly, the lower bound only approaches it: no count settles that.
+    let allowed = limit * n as f64;
+    if n == 0 || k == 0 || k as f64 <= allowed + allowed * 1e-12 {
+        return None;
+    }
+    // Failures rounded down: the estimate never assumes the rate gets worse.
+    smallest_settling(n, |total| {
+        lower_bound(scaled(k, n, total, false), total, c) >= limit
+    })
+}
+
+/// k scaled from n to `total` samples, rounded up or down.
+fn scaled(k: u64, n: u64, total: u64, up: bool) -> u64 {
+    let product = u128::from(k) * u128::from(total);
+    let v = if up {
+        product.div_ceil(u128::from(n))
+    } else {
+        product / u128::from(n)
     };
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// The smallest total from `n` up to `MAX_SAMPLES_NEEDED` for which `settled` holds, given
+/// that it holds for every total above the first that does: double until settled, then
+/// bisect between the last unsettled and the first settled count.
+fn smallest_settling(n: u64, settled: impl Fn(u64) -> bool) -> Option<u64> {
+    if n >= MAX_SAMPLES_NEEDED {
+        return None;
+    }
     if settled(n) {
         return Some(n);
     }
-    // Double until settled, then bisect between the last unsettled and first settled count.
     let mut lo = n;
     let mut hi = n.saturating_mul(2).min(MAX_SAMPLES_NEEDED);
     while !settled(hi) {

@@ -18,7 +18,7 @@ pub use bounds::{
 };
 pub use format::{latency, percent, quantile_name, thousands};
 pub use mean::{mean_interval, MeanInterval};
-pub use proportion::{judge_proportion, ProportionJudgement};
+pub use proportion::{fail_is_certain, judge_proportion, ProportionJudgement};
 pub use quantile::{judge_quantile, QuantileJudgement, Tail};
 
 use schemars::JsonSchema;

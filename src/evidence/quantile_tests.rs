@@ -17,7 +17,7 @@ fn hist(samples: &[(u64, u64)]) -> Histogram<u64> {
 }
 
 fn below(h: &Histogram<u64>, q: f64, t: u64) -> QuantileJudgement {
-    judge_quantile(h, q, t, Tail::Below, C95)
+    judge_quantile(h, 0, q, t, Tail::Below, C95)
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn a_bucket_straddling_the_threshold_counts_against_the_claim() {
 
 #[test]
 fn above_is_the_mirror_on_the_lower_tail() {
-    let above = |h: &Histogram<u64>, q: f64, t: u64| judge_quantile(h, q, t, Tail::Above, C95);
+    let above = |h: &Histogram<u64>, q: f64, t: u64| judge_quantile(h, 0, q, t, Tail::Above, C95);
     // "p50 > 2 ms": 0 of 4 samples <= 2 ms gives an upper bound of 52.7%, not below 50%.
     let j = above(&hist(&[(5 * MS, 4)]), 0.5, 2 * MS);
     assert_eq!(
@@ -111,7 +111,7 @@ fn interval_brackets_the_observed_quantile() {
     let h = hist(&samples);
     for q in [0.5, 0.9, 0.95, 0.99, 0.999] {
         for tail in [Tail::Below, Tail::Above] {
-            let j = judge_quantile(&h, q, 20_000 * MS, tail, C95);
+            let j = judge_quantile(&h, 0, q, 20_000 * MS, tail, C95);
             let observed = j.observed_us.unwrap();
             let (lo, hi) = j.interval_us.unwrap();
             assert!(
@@ -163,7 +163,15 @@ fn why_lines() {
     );
     assert_eq!(
         below(&h, 0.995, 300 * MS).why,
-        "p99.5 = 400 ms (n = 4,800) breaks p99.5 < 300 ms; 31 samples >= 300 ms (0.646%)"
+        "p99.5 = 400 ms (n = 4,800); 31 samples >= 300 ms: observed 0.646% >= 300 ms breaks \
+         p99.5 < 300 ms (allowed 0.5%), not significant at 95% (lower bound 0.467%); 7,897 \
+         samples would settle it if the rate held"
+    );
+    let h = hist(&[(100 * MS, 4_000), (212 * MS, 700), (400 * MS, 100)]);
+    assert_eq!(
+        below(&h, 0.99, 300 * MS).why,
+        "p99 = 400 ms (n = 4,800); 100 samples >= 300 ms (2.08%): at least 1.75% of samples \
+         >= 300 ms at 95% confidence, more than the 1% p99 < 300 ms allows"
     );
     assert_eq!(
         below(&hist(&[(5 * MS, 298)]), 0.99, 300 * MS).why,
@@ -185,4 +193,51 @@ fn serialises_for_the_report() {
     assert_eq!(v["outcome"], "PASS");
     assert_eq!(serde_json::from_value::<QuantileJudgement>(v).unwrap(), j);
     assert_eq!(serde_json::to_string(&Tail::Above).unwrap(), "\"above\"");
+}
+
+#[test]
+fn p99_7_on_5080_samples_is_two_sided() {
+    // "p99.7 < 450ms" allows 0.3% beyond; the issue's healthy system showed 18 of 5,080.
+    let run = |beyond: u64| {
+        below(
+            &hist(&[(100 * MS, 5080 - beyond), (480 * MS, beyond)]),
+            0.997,
+            450 * MS,
+        )
+    };
+    assert_eq!(run(5).outcome, Pass, "{}", run(5).why);
+    let j = run(18);
+    assert_eq!(j.outcome, Inconclusive, "{}", j.why);
+    assert!(
+        j.why.contains("observed 0.354% >= 450 ms breaks p99.7 < 450 ms (allowed 0.3%), not significant at 95%"),
+        "{}",
+        j.why
+    );
+    let j = run(40);
+    assert_eq!(j.outcome, Fail, "{}", j.why);
+    // A FAIL shows the lower bound that refutes the claim, never an upper bound.
+    assert!(j.why.contains("at least 0.5"), "{}", j.why);
+    assert!(!j.why.contains("upper"), "{}", j.why);
+}
+
+#[test]
+fn failed_samples_count_beyond_any_threshold() {
+    // 221 fast successes and 79 failures: p95 < 100 ms must not pass on the successes.
+    let h = hist(&[(2 * MS, 221)]);
+    let j = judge_quantile(&h, 79, 0.95, 100 * MS, Tail::Below, C95);
+    assert_eq!((j.n, j.k_beyond, j.failed), (300, 79, 79));
+    assert_eq!(j.outcome, Fail, "{}", j.why);
+    assert!(j.observed_failed, "{j:?}");
+    assert_eq!(j.observed_us, None);
+    // The successful samples' own p95 is kept beside it.
+    assert_eq!(j.success_observed_us, Some(2 * MS));
+    assert!(j.why.contains("79 of them failed"), "{}", j.why);
+    // One failure among 400 fast samples still supports p95 < 100 ms.
+    let h = hist(&[(2 * MS, 399)]);
+    let j = judge_quantile(&h, 1, 0.95, 100 * MS, Tail::Below, C95);
+    assert_eq!((j.outcome, j.k_beyond, j.n), (Pass, 1, 400), "{}", j.why);
+    assert!(!j.observed_failed);
+    // Every sample failed: no latency at all, still a judged FAIL rather than no data.
+    let j = judge_quantile(&hist(&[]), 300, 0.95, 100 * MS, Tail::Below, C95);
+    assert_eq!(j.outcome, Fail, "{}", j.why);
 }

@@ -119,7 +119,14 @@ fn judge_measured(c: &Criterion, obs: &Observations, conf: Confidence) -> Criter
             if obs.latency.is_empty() {
                 return no_data(c, expected, obs);
             }
-            let j = evidence::judge_quantile(&obs.latency, *q, threshold.as_micros(), *tail, conf);
+            let j = evidence::judge_quantile(
+                &obs.latency,
+                obs.failures,
+                *q,
+                threshold.as_micros(),
+                *tail,
+                conf,
+            );
             let mut why = j.why.clone();
             if obs.failures > 0 {
                 why.push_str(&format!(
