@@ -21,5 +21,6 @@ pub mod run;
 pub mod sandbox;
 pub mod services;
 pub mod spec;
+pub mod template;
 pub mod units;
 pub mod verdict;

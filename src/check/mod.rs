@@ -29,7 +29,7 @@ pub use tls::TlsCheck;
 pub use tls_client::{connect, Io, TlsClient, TlsTarget};
 pub use websocket::{read_until_expected, WebSocketCheck};
 
-use crate::plan::Endpoints;
+use crate::template::Endpoints;
 use crate::units::Duration;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;

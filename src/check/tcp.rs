@@ -2,7 +2,8 @@
 
 use super::expect::{Observe, Observed};
 use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::plan::{Expectation, Subject};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::time::Instant;
 

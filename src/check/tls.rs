@@ -5,7 +5,8 @@
 use super::expect::{Observe, Observed};
 use super::tls_client::{provider, AcceptAny, TlsClient};
 use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::plan::{Expectation, Subject};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;

@@ -17,8 +17,9 @@ pub use result::LoadResult;
 pub use rules::{Rule, RuleMetric, RuleState};
 
 use crate::check::TlsClient;
-use crate::plan::{Criterion, Expectation, Template};
+use crate::plan::{Criterion, Expectation};
 use crate::services::ServicePlan;
+use crate::template::Template;
 use crate::units::Duration;
 use schedule::Stage;
 use std::path::PathBuf;

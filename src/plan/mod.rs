@@ -9,19 +9,18 @@ mod expect;
 mod resources;
 mod scenario;
 mod services;
-mod template;
 
 pub use criteria::{build as build_criterion, every_sample_passes, Criterion, CriterionKind};
 pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
 pub use resources::{ResourceCriterion, ResourceMetric};
 pub use scenario::plan_scenario;
-pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};
 
 use crate::check::Check;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::evidence::Confidence;
 use crate::services::ServicePlan;
 use crate::spec::{self, Checklist, Severity, Source};
+use crate::template::{Scope, Template};
 use crate::units::Duration;
 use sha2::Digest;
 use std::collections::{BTreeSet, HashMap};

@@ -1,7 +1,7 @@
 //! External services: an already-running URL; golive only checks it is reachable.
 
-use crate::plan::{Endpoint, Endpoints};
 use crate::services::ExternalForm;
+use crate::template::{Endpoint, Endpoints};
 
 pub fn endpoint(form: &ExternalForm, endpoints: &Endpoints) -> Result<Endpoint, String> {
     let url = form.url.render(endpoints, None);

@@ -7,7 +7,7 @@
 
 use super::tail::LogTail;
 use super::ProcessForm;
-use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use crate::template::{Endpoint, Endpoints, ProcessVars};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::path::PathBuf;

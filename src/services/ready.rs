@@ -3,7 +3,7 @@
 
 use super::instance::Instance;
 use super::ReadyProbe;
-use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use crate::template::{Endpoint, Endpoints, ProcessVars};
 use crate::units::Duration;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
