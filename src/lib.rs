@@ -21,6 +21,7 @@ pub mod run;
 pub mod sandbox;
 pub mod services;
 pub mod spec;
+pub mod tally;
 pub mod template;
 pub mod units;
 pub mod verdict;

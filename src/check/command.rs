@@ -2,8 +2,8 @@
 //! after which it is killed; exit code and output are tested against the expectations.
 
 use super::expect::{Observe, Observed};
-use super::{Failure, FailureClass};
 use crate::plan::{Expectation, Subject};
+use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::borrow::Cow;

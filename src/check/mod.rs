@@ -8,7 +8,6 @@ mod http;
 mod idle;
 mod postgres;
 mod redis;
-mod sample;
 mod tcp;
 mod tls;
 mod tls_client;
@@ -21,14 +20,12 @@ pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
 pub use redis::{
     parse_url as parse_redis_url, RedisCheck, STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
 };
-pub use sample::{
-    decode_histogram, encode_histogram, new_histogram, Failure, FailureClass, Observations, Sample,
-};
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use tls_client::{connect, Io, TlsClient, TlsTarget};
 pub use websocket::{read_until_expected, WebSocketCheck};
 
+use crate::tally::{Failure, Observations, Sample};
 use crate::template::Endpoints;
 use crate::units::Duration;
 use std::sync::atomic::{AtomicU32, Ordering};

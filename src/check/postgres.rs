@@ -5,9 +5,8 @@
 
 use super::expect::{Observe, Observed};
 use super::idle::Idle;
-use super::sample::error_chain;
-use super::{Failure, FailureClass, Sample};
 use crate::plan::{Expectation, Subject};
+use crate::tally::{error_chain, Failure, FailureClass, Sample};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::borrow::Cow;

@@ -5,9 +5,8 @@
 
 use super::expect::{json_at, Observe, Observed};
 use super::idle::Idle;
-use super::sample::error_chain;
-use super::{Failure, FailureClass, Sample};
 use crate::plan::{Expectation, Subject};
+use crate::tally::{error_chain, Failure, FailureClass, Sample};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use ::redis::aio::MultiplexedConnection;

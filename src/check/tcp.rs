@@ -1,8 +1,8 @@
 //! The `tcp` kind: a connect per sample; latency is the connect time.
 
 use super::expect::{Observe, Observed};
-use super::{Failure, FailureClass};
 use crate::plan::{Expectation, Subject};
+use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::time::Instant;

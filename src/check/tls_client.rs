@@ -152,8 +152,8 @@ pub async fn connect(
     host: &str,
     port: u16,
     tls: Option<&TlsTarget>,
-) -> Result<Box<dyn Io>, super::Failure> {
-    use super::{Failure, FailureClass};
+) -> Result<Box<dyn Io>, crate::tally::Failure> {
+    use crate::tally::{Failure, FailureClass};
     let tcp = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| {

@@ -4,8 +4,8 @@
 
 use super::expect::{json_at, Observe, Observed};
 use super::tls_client::TlsClient;
-use super::{Failure, FailureClass};
 use crate::plan::{Expectation, Subject};
+use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use futures_util::{SinkExt, StreamExt};

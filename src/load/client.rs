@@ -2,10 +2,9 @@
 //! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
-use crate::check::{
-    read_until_expected, Failure, FailureClass, HttpResponse as Response, Io, TlsClient,
-};
+use crate::check::{read_until_expected, HttpResponse as Response, Io, TlsClient};
 use crate::plan::Expectation;
+use crate::tally::{Failure, FailureClass};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use http_body_util::{BodyExt, Full, Limited};
