@@ -15,6 +15,7 @@ pub mod expr;
 pub mod images;
 pub mod load;
 pub mod metrics;
+pub mod net;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -3,7 +3,7 @@
 //! to reading the last byte of the body.
 
 use super::expect::{json_at, Observe, Observed};
-use super::tls_client::{tls_reason, TlsClient};
+use crate::net::{tls_reason, TlsClient};
 use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};

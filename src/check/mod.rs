@@ -10,7 +10,6 @@ mod postgres;
 mod redis;
 mod tcp;
 mod tls;
-mod tls_client;
 mod websocket;
 
 pub use command::CommandCheck;
@@ -22,7 +21,6 @@ pub use redis::{
 };
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
-pub use tls_client::{connect, Io, TlsClient, TlsTarget};
 pub use websocket::{read_until_expected, WebSocketCheck};
 
 use crate::tally::{Failure, Observations, Sample};

@@ -3,7 +3,7 @@
 //! expired, self-signed or misnamed certificate fails the sample with the reason.
 
 use super::expect::{Observe, Observed};
-use super::tls_client::{provider, AcceptAny, TlsClient};
+use crate::net::{provider, AcceptAny, TlsClient};
 use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};

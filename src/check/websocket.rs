@@ -3,7 +3,7 @@
 //! sending to that message, or the handshake time when nothing is sent.
 
 use super::expect::{json_at, Observe, Observed};
-use super::tls_client::TlsClient;
+use crate::net::TlsClient;
 use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
@@ -76,11 +76,7 @@ impl WebSocketCheck {
                 )))
             }
         };
-        let host = parsed
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_string();
+        let host = crate::net::host(&parsed).unwrap_or_default();
         let port = parsed
             .port_or_known_default()
             .unwrap_or(if secure { 443 } else { 80 });
@@ -124,7 +120,7 @@ impl WebSocketProbe {
 
     async fn exchange(&self, last_miss: &mut Option<String>) -> Result<u64, Failure> {
         let start = Instant::now();
-        let stream = super::tls_client::connect(&self.host, self.port, self.tls.as_ref()).await?;
+        let stream = crate::net::connect(&self.host, self.port, self.tls.as_ref()).await?;
         self.talk(stream, start, last_miss).await
     }
 

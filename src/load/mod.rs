@@ -16,7 +16,7 @@ pub use engine::{run, LoadEvent, LoadOutcome};
 pub use result::LoadResult;
 pub use rules::{Rule, RuleMetric, RuleState};
 
-use crate::check::TlsClient;
+use crate::net::TlsClient;
 use crate::plan::{Criterion, Expectation};
 use crate::services::ServicePlan;
 use crate::template::Template;

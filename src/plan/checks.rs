@@ -3,9 +3,9 @@
 use super::expect::{build as build_expectation, Expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
-    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, TlsClient,
-    WebSocketCheck,
+    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, WebSocketCheck,
 };
+use crate::net::TlsClient;
 use crate::spec::{
     CheckSpec, CommandSpec, HttpSpec, PostgresSpec, RedisSpec, TcpSpec, TlsClientSpec, TlsSpec,
     WebSocketSpec,

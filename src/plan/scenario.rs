@@ -3,11 +3,11 @@
 //! (`error_rate > 5%` for 2m), every problem located.
 
 use super::{checks, criteria, defaults, services, Ctx};
-use crate::check::TlsClient;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::load::schedule::Stage;
 use crate::load::{LoadPlan, Profile, RecoveryThreshold, RequestPlan, Rule, RuleMetric, Threshold};
+use crate::net::TlsClient;
 use crate::plan::KindSubjects;
 use crate::services::drill::Fault;
 use crate::spec::{ExecutorSpec, FaultAction, FaultSpec, NoData, Scenario, Source};
