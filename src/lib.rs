@@ -7,10 +7,12 @@
 
 pub mod check;
 pub mod cli;
+pub mod criteria;
 pub mod demo;
 pub mod diag;
 pub mod evidence;
 pub mod exit;
+pub mod expect;
 pub mod expr;
 pub mod images;
 pub mod load;

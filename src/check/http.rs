@@ -2,9 +2,9 @@
 //! (capped) are tested against the expectations. Latency runs from sending the request
 //! to reading the last byte of the body.
 
-use super::expect::{json_at, Observe, Observed};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
 use crate::net::{tls_reason, TlsClient};
-use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::{ByteSize, Duration};

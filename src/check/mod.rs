@@ -3,7 +3,6 @@
 //! each sample's timeout and stopped early by the run's cancellation token.
 
 mod command;
-mod expect;
 mod http;
 mod idle;
 mod postgres;
@@ -13,7 +12,6 @@ mod tls;
 mod websocket;
 
 pub use command::CommandCheck;
-pub use expect::{json_at, Observe, Observed};
 pub use http::{HttpCheck, Response as HttpResponse};
 pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
 pub use redis::{

@@ -3,9 +3,9 @@
 //! command's round trip. The reply is tested as JSON (`reply == "PONG"`, `reply[0]`).
 //! Plain TCP only: TLS (`rediss://`) is not supported yet.
 
-use super::expect::{json_at, Observe, Observed};
 use super::idle::Idle;
-use crate::plan::{Expectation, Subject};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
 use crate::tally::{error_chain, Failure, FailureClass, Sample};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;

@@ -1,7 +1,7 @@
 //! The `tcp` kind: a connect per sample; latency is the connect time.
 
-use super::expect::{Observe, Observed};
-use crate::plan::{Expectation, Subject};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;

@@ -2,9 +2,9 @@
 //! host name against the trusted roots, and reads the days left before expiry. An
 //! expired, self-signed or misnamed certificate fails the sample with the reason.
 
-use super::expect::{Observe, Observed};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
 use crate::net::{provider, AcceptAny, TlsClient};
-use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;

@@ -2,9 +2,9 @@
 //! wait for a message that meets every expectation. Latency is the round trip from
 //! sending to that message, or the handshake time when nothing is sent.
 
-use super::expect::{json_at, Observe, Observed};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
 use crate::net::TlsClient;
-use crate::plan::{Expectation, Subject};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
@@ -164,7 +164,7 @@ impl WebSocketProbe {
 pub async fn read_until_expected<S>(
     ws: &mut tokio_tungstenite::WebSocketStream<S>,
     t0: Instant,
-    expect: &[crate::plan::Expectation],
+    expect: &[crate::expect::Expectation],
     last_miss: &mut Option<String>,
 ) -> Result<u64, Failure>
 where

@@ -3,8 +3,8 @@
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
 use crate::check::{read_until_expected, HttpResponse as Response};
+use crate::expect::Expectation;
 use crate::net::{Io, TlsClient};
-use crate::plan::Expectation;
 use crate::tally::{Failure, FailureClass};
 use bytes::Bytes;
 use futures_util::SinkExt;

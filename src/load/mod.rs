@@ -16,8 +16,9 @@ pub use engine::{run, LoadEvent, LoadOutcome};
 pub use result::LoadResult;
 pub use rules::{Rule, RuleMetric, RuleState};
 
+use crate::criteria::Criterion;
+use crate::expect::Expectation;
 use crate::net::TlsClient;
-use crate::plan::{Criterion, Expectation};
 use crate::services::ServicePlan;
 use crate::template::Template;
 use crate::units::Duration;

@@ -1,10 +1,11 @@
 //! Validates each check kind's spec into its runnable form, collecting every problem.
 
-use super::expect::{build as build_expectation, Expectation, KindSubjects};
+use super::expect::{build as build_expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
     Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, WebSocketCheck,
 };
+use crate::expect::Expectation;
 use crate::net::TlsClient;
 use crate::spec::{
     CheckSpec, CommandSpec, HttpSpec, PostgresSpec, RedisSpec, TcpSpec, TlsClientSpec, TlsSpec,

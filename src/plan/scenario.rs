@@ -605,7 +605,7 @@ fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) ->
         ("error_rate", Value::Percent(p)) => (RuleMetric::ErrorRate, p.fraction()),
         ("rps", Value::Rate(r)) => (RuleMetric::Rps, r.per_second()),
         ("mean", Value::Duration(d)) => (RuleMetric::Mean, d.as_micros() as f64),
-        (m, Value::Duration(d)) if m.starts_with('p') => match criteria::quantile_of(m) {
+        (m, Value::Duration(d)) if m.starts_with('p') => match crate::criteria::quantile_of(m) {
             Some(q) => (RuleMetric::Quantile(q), d.as_micros() as f64),
             None => {
                 return bad(

@@ -254,7 +254,7 @@ fn load_item(
     };
     let default = [crate::load::Threshold {
         request: None,
-        criterion: crate::plan::every_sample_passes(),
+        criterion: crate::criteria::every_sample_passes(),
     }];
     let thresholds = if load.thresholds.is_empty() {
         &default[..]

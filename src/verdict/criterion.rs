@@ -1,8 +1,8 @@
 //! Judging one criterion on one item's observations.
 
+use crate::criteria::{Criterion, CriterionKind};
 use crate::evidence::{self, Confidence, Outcome, Tail};
 use crate::expr::Op;
-use crate::plan::{Criterion, CriterionKind};
 use crate::tally::Observations;
 use serde::{Deserialize, Serialize};
 
