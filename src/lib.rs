@@ -7,19 +7,24 @@
 
 pub mod check;
 pub mod cli;
+pub mod criteria;
 pub mod demo;
 pub mod diag;
 pub mod evidence;
 pub mod exit;
+pub mod expect;
 pub mod expr;
 pub mod images;
 pub mod load;
 pub mod metrics;
+pub mod net;
 pub mod plan;
 pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod services;
 pub mod spec;
+pub mod tally;
+pub mod template;
 pub mod units;
 pub mod verdict;

@@ -2,10 +2,11 @@
 //! each item in order → bring services down → judge → write the report. A run that has
 //! started always writes its report, also when a service fails or it is interrupted.
 
-use crate::check::{observe, Observations, Sampling};
+use crate::check::{observe, Sampling};
 use crate::plan::{ItemBody, Plan};
 use crate::report::{self, ItemResult, Report, RunDir, RunFacts};
 use crate::services::{self, Provider};
+use crate::tally::Observations;
 use crate::verdict::RunState;
 use std::collections::HashMap;
 use std::path::PathBuf;

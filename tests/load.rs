@@ -380,8 +380,8 @@ fn free_port() -> u16 {
 
 #[test]
 fn merged_runs_have_exactly_the_percentiles_of_all_their_samples() {
-    use golive::check::decode_histogram;
     use golive::load::result::Percentiles;
+    use golive::tally::decode_histogram;
     let sb = Sandbox::start(&[]);
     let tmp = tempfile::tempdir().expect("temp dir");
     let scenario = write_scenario(tmp.path(), &sb.url, 2);

@@ -174,7 +174,7 @@ fn promtool_finds_no_problem_in_the_exposition() {
 }
 
 fn client() -> reqwest::Client {
-    let tls = golive::check::TlsClient::default()
+    let tls = golive::net::TlsClient::default()
         .config(&[b"http/1.1"])
         .unwrap();
     reqwest::Client::builder()

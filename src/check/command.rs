@@ -1,9 +1,10 @@
 //! The `command` kind: runs a program directly (argv, never a shell), with a time limit
 //! after which it is killed; exit code and output are tested against the expectations.
 
-use super::expect::{Observe, Observed};
-use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::borrow::Cow;
 use std::path::PathBuf;

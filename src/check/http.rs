@@ -2,10 +2,11 @@
 //! (capped) are tested against the expectations. Latency runs from sending the request
 //! to reading the last byte of the body.
 
-use super::expect::{json_at, Observe, Observed};
-use super::tls_client::{tls_reason, TlsClient};
-use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
+use crate::net::{tls_reason, TlsClient};
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
 use crate::units::{ByteSize, Duration};
 use std::borrow::Cow;
 use std::time::Instant;

@@ -3,33 +3,26 @@
 //! each sample's timeout and stopped early by the run's cancellation token.
 
 mod command;
-mod expect;
 mod http;
 mod idle;
 mod postgres;
 mod redis;
-mod sample;
 mod tcp;
 mod tls;
-mod tls_client;
 mod websocket;
 
 pub use command::CommandCheck;
-pub use expect::{json_at, Observe, Observed};
 pub use http::{HttpCheck, Response as HttpResponse};
 pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
 pub use redis::{
     parse_url as parse_redis_url, RedisCheck, STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
 };
-pub use sample::{
-    decode_histogram, encode_histogram, new_histogram, Failure, FailureClass, Observations, Sample,
-};
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
-pub use tls_client::{connect, Io, TlsClient, TlsTarget};
 pub use websocket::{read_until_expected, WebSocketCheck};
 
-use crate::plan::Endpoints;
+use crate::tally::{Failure, Observations, Sample};
+use crate::template::Endpoints;
 use crate::units::Duration;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;

@@ -3,11 +3,11 @@
 //! the query's round trip; with `reuse_connection: false` every sample connects, and the
 //! latency is connect plus query. TLS to Postgres is not supported yet.
 
-use super::expect::{Observe, Observed};
 use super::idle::Idle;
-use super::sample::error_chain;
-use super::{Failure, FailureClass, Sample};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
+use crate::tally::{error_chain, Failure, FailureClass, Sample};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::borrow::Cow;
 use std::str::FromStr;

@@ -3,11 +3,11 @@
 //! command's round trip. The reply is tested as JSON (`reply == "PONG"`, `reply[0]`).
 //! Plain TCP only: TLS (`rediss://`) is not supported yet.
 
-use super::expect::{json_at, Observe, Observed};
 use super::idle::Idle;
-use super::sample::error_chain;
-use super::{Failure, FailureClass, Sample};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
+use crate::tally::{error_chain, Failure, FailureClass, Sample};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, RedisError, Value};

@@ -1,8 +1,9 @@
 //! The `tcp` kind: a connect per sample; latency is the connect time.
 
-use super::expect::{Observe, Observed};
-use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::time::Instant;
 

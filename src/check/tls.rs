@@ -2,10 +2,11 @@
 //! host name against the trusted roots, and reads the days left before expiry. An
 //! expired, self-signed or misnamed certificate fails the sample with the reason.
 
-use super::expect::{Observe, Observed};
-use super::tls_client::{provider, AcceptAny, TlsClient};
-use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{Expectation, Subject};
+use crate::expect::{Observe, Observed};
+use crate::net::{provider, AcceptAny, TlsClient};
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;

@@ -2,10 +2,11 @@
 //! wait for a message that meets every expectation. Latency is the round trip from
 //! sending to that message, or the handshake time when nothing is sent.
 
-use super::expect::{json_at, Observe, Observed};
-use super::tls_client::TlsClient;
-use super::{Failure, FailureClass};
-use crate::plan::{Endpoints, Expectation, Subject, Template};
+use crate::expect::{json_at, Observe, Observed};
+use crate::expect::{Expectation, Subject};
+use crate::net::TlsClient;
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use futures_util::{SinkExt, StreamExt};
 use std::borrow::Cow;
@@ -75,11 +76,7 @@ impl WebSocketCheck {
                 )))
             }
         };
-        let host = parsed
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_string();
+        let host = crate::net::host(&parsed).unwrap_or_default();
         let port = parsed
             .port_or_known_default()
             .unwrap_or(if secure { 443 } else { 80 });
@@ -123,7 +120,7 @@ impl WebSocketProbe {
 
     async fn exchange(&self, last_miss: &mut Option<String>) -> Result<u64, Failure> {
         let start = Instant::now();
-        let stream = super::tls_client::connect(&self.host, self.port, self.tls.as_ref()).await?;
+        let stream = crate::net::connect(&self.host, self.port, self.tls.as_ref()).await?;
         self.talk(stream, start, last_miss).await
     }
 
@@ -167,7 +164,7 @@ impl WebSocketProbe {
 pub async fn read_until_expected<S>(
     ws: &mut tokio_tungstenite::WebSocketStream<S>,
     t0: Instant,
-    expect: &[crate::plan::Expectation],
+    expect: &[crate::expect::Expectation],
     last_miss: &mut Option<String>,
 ) -> Result<u64, Failure>
 where

@@ -2,10 +2,10 @@
 //! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
 //! rustls. A connection that fails or times out is dropped and re-made on next use.
 
-use crate::check::{
-    read_until_expected, Failure, FailureClass, HttpResponse as Response, Io, TlsClient,
-};
-use crate::plan::Expectation;
+use crate::check::{read_until_expected, HttpResponse as Response};
+use crate::expect::Expectation;
+use crate::net::{Io, TlsClient};
+use crate::tally::{Failure, FailureClass};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use http_body_util::{BodyExt, Full, Limited};
@@ -46,11 +46,7 @@ impl Target {
                 ))
             }
         };
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| format!("`{url}` has no host"))?
-            .trim_matches(['[', ']'])
-            .to_string();
+        let host = crate::net::host(&parsed).ok_or_else(|| format!("`{url}` has no host"))?;
         let port = parsed
             .port_or_known_default()
             .unwrap_or(if secure { 443 } else { 80 });
@@ -141,7 +137,7 @@ impl Conn {
 impl Target {
     /// A TCP (and, for https targets, TLS) stream to the target.
     async fn stream(&self) -> Result<Box<dyn Io>, Failure> {
-        crate::check::connect(&self.host, self.port, self.tls.as_ref()).await
+        crate::net::connect(&self.host, self.port, self.tls.as_ref()).await
     }
 
     /// The ws:// or wss:// URL of `path` on this target.

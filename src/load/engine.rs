@@ -13,9 +13,10 @@ use super::schedule::{level_at, Arrivals};
 use super::window::{WindowSet, Windows};
 use super::{LoadPlan, Profile};
 use crate::check::HttpResponse as Response;
-use crate::check::{Failure, FailureClass, Observations};
+use crate::expect::Subject;
 use crate::metrics::{Metrics, RequestMetrics};
-use crate::plan::{Endpoints, Subject};
+use crate::tally::{Failure, FailureClass, Observations};
+use crate::template::Endpoints;
 use bytes::Bytes;
 use http_body_util::Full;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,7 +53,7 @@ struct Prepared {
     uri: http::Uri,
     headers: http::HeaderMap,
     body: Bytes,
-    expect: Vec<crate::plan::Expectation>,
+    expect: Vec<crate::expect::Expectation>,
     wants_json: bool,
     explicit_status: bool,
 }

@@ -16,9 +16,11 @@ pub use engine::{run, LoadEvent, LoadOutcome};
 pub use result::LoadResult;
 pub use rules::{Rule, RuleMetric, RuleState};
 
-use crate::check::TlsClient;
-use crate::plan::{Criterion, Expectation, Template};
+use crate::criteria::Criterion;
+use crate::expect::Expectation;
+use crate::net::TlsClient;
 use crate::services::ServicePlan;
+use crate::template::Template;
 use crate::units::Duration;
 use schedule::Stage;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Per-worker recording: each worker owns its histograms and counts (no sharing on the
 //! hot path) and they are merged once at the end.
 
-use crate::check::{new_histogram, Failure, FailureClass, Observations};
+use crate::tally::{new_histogram, Failure, FailureClass, Observations};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 

@@ -155,8 +155,8 @@ impl ScopeResult {
                 .collect(),
             latency_ms: Percentiles::of(&s.latency),
             service_time_ms: Percentiles::of(&s.service),
-            latency_histogram: crate::check::encode_histogram(&s.latency),
-            service_time_histogram: crate::check::encode_histogram(&s.service),
+            latency_histogram: crate::tally::encode_histogram(&s.latency),
+            service_time_histogram: crate::tally::encode_histogram(&s.service),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! rates one machine generates an uncontended lock per request costs well under a
 //! microsecond.
 
-use crate::check::new_histogram;
+use crate::tally::new_histogram;
 use hdrhistogram::Histogram;
 use std::sync::Mutex;
 

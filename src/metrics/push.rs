@@ -76,7 +76,7 @@ fn client(target: &str) -> Result<reqwest::Client, PushError> {
         url: target.to_string(),
         reason,
     };
-    let tls = crate::check::TlsClient::default()
+    let tls = crate::net::TlsClient::default()
         .config(&[b"http/1.1"])
         .map_err(setup)?;
     reqwest::Client::builder()

@@ -356,7 +356,7 @@ fn metrics_are_shareable_across_threads() {
 
 #[test]
 fn every_failure_class_of_the_checks_and_the_load_has_its_own_label() {
-    use crate::check::FailureClass as F;
+    use crate::tally::FailureClass as F;
     // An exhaustive match, so a new class fails to compile here until it is listed.
     let all = |c: F| match c {
         F::Connect

@@ -1,16 +1,17 @@
 //! Validates each check kind's spec into its runnable form, collecting every problem.
 
-use super::expect::{build as build_expectation, Expectation, KindSubjects};
-use super::template::Template;
+use super::expect::{build as build_expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
-    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, TlsClient,
-    WebSocketCheck,
+    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, WebSocketCheck,
 };
+use crate::expect::Expectation;
+use crate::net::TlsClient;
 use crate::spec::{
     CheckSpec, CommandSpec, HttpSpec, PostgresSpec, RedisSpec, TcpSpec, TlsClientSpec, TlsSpec,
     WebSocketSpec,
 };
+use crate::template::Template;
 use crate::units::Duration;
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -316,7 +317,7 @@ fn database_url(
 ) -> Option<Template> {
     let t = url(ctx, path, text, schemes)?;
     if t.services().next().is_none() {
-        let rendered = t.render(&crate::plan::Endpoints::default(), None);
+        let rendered = t.render(&crate::template::Endpoints::default(), None);
         if let Err(m) = check(&rendered) {
             ctx.diags.error(path, m);
             return None;

@@ -1,88 +1,11 @@
 //! Criteria: claims over all of an item's samples (`p95 < 100ms`, `error_rate < 1%`,
 //! `success_rate >= 99.5%`, `mean < 50ms`, `max < 1s`, `failures == 0`), turned from a
-//! parsed comparison into a typed criterion the verdict can judge.
+//! parsed comparison into a typed [`Criterion`] the verdict can judge.
 
+use crate::criteria::{quantile_of, Criterion, CriterionKind};
 use crate::evidence::Tail;
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::units::Duration;
-
-/// One claim, with the text the user wrote.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Criterion {
-    pub text: String,
-    pub kind: CriterionKind,
-}
-
-/// What is claimed, in typed form.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CriterionKind {
-    /// The failure proportion is below `limit` (a fraction in (0, 1]). `success_rate > s`
-    /// becomes a failure limit of `1 - s`.
-    FailureRate {
-        limit: f64,
-        written_as_success: bool,
-    },
-    /// The latency `q`-quantile is below (or above) `threshold`.
-    Quantile {
-        q: f64,
-        threshold: Duration,
-        tail: Tail,
-    },
-    /// The mean latency is below (or above) `threshold`; weaker evidence.
-    Mean { threshold: Duration, below: bool },
-    /// The largest (or smallest) latency observed satisfies `op threshold`; an observation
-    /// of these samples, not a statistical claim.
-    Extreme {
-        max: bool,
-        op: Op,
-        threshold: Duration,
-    },
-    /// The count of failed samples satisfies `op count`.
-    Failures { op: Op, count: u64 },
-    /// Achieved completions per second satisfy `op rate`: requests of a load run, or
-    /// samples of a check item (failed ones count too; pair it with `error_rate`).
-    Throughput { op: Op, per_second: f64 },
-}
-
-impl Criterion {
-    /// True when these partial observations already make FAIL certain, whatever the
-    /// remaining samples of the `planned` total show; sampling can then stop.
-    pub fn certain_fail(
-        &self,
-        failures: u64,
-        latency: &hdrhistogram::Histogram<u64>,
-        planned: u64,
-    ) -> bool {
-        let planned = planned as f64;
-        match &self.kind {
-            CriterionKind::FailureRate { limit, .. } => failures as f64 >= limit * planned,
-            CriterionKind::Quantile {
-                q,
-                threshold,
-                tail: Tail::Below,
-            } => {
-                let t = threshold.as_micros();
-                let beyond: u64 = latency
-                    .iter_recorded()
-                    .filter(|v| latency.highest_equivalent(v.value_iterated_to()) >= t)
-                    .map(|v| v.count_at_value())
-                    .sum();
-                beyond as f64 > (1.0 - q) * planned
-            }
-            CriterionKind::Extreme {
-                max: true,
-                op,
-                threshold,
-            } => !latency.is_empty() && !op.holds(latency.max().cmp(&threshold.as_micros())),
-            CriterionKind::Failures { op, count } => match op {
-                Op::Eq | Op::Le => failures > *count,
-                Op::Lt => failures >= *count,
-                _ => false,
-            },
-            _ => false,
-        }
-    }
-}
 
 /// Metrics a criterion may name.
 const METRICS: [&str; 10] = [
@@ -97,17 +20,6 @@ const METRICS: [&str; 10] = [
     "failures",
     "rps",
 ];
-
-/// The default when an item lists no criteria: every sample meets its expectations.
-pub fn every_sample_passes() -> Criterion {
-    Criterion {
-        text: "failures == 0".into(),
-        kind: CriterionKind::Failures {
-            op: Op::Eq,
-            count: 0,
-        },
-    }
-}
 
 /// Types `c`; the error is `(offset, message)` inside the criterion text.
 pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
@@ -224,8 +136,8 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
             }
             CriterionKind::Failures { op: c.op, count }
         }
-        m if quantile(m).is_some() => {
-            let q = quantile(m).unwrap_or(0.5);
+        m if quantile_of(m).is_some() => {
+            let q = quantile_of(m).unwrap_or(0.5);
             let threshold = duration(c, metric)?;
             let tail = if below(c, metric)? {
                 Tail::Below
@@ -260,21 +172,6 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
         text: text.trim().to_string(),
         kind,
     })
-}
-
-/// `p95` → 0.95, `p99.9` → 0.999, `p50` → 0.5; `None` for anything else.
-pub fn quantile_of(metric: &str) -> Option<f64> {
-    quantile(metric)
-}
-
-fn quantile(metric: &str) -> Option<f64> {
-    let digits = metric.strip_prefix('p')?;
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    let q: f64 = digits.parse().ok()?;
-    // Divide exact integers so `p99.9` is exactly the double nearest 0.999.
-    (q > 0.0 && q < 100.0).then_some((q * 1e6).round() / 1e8)
 }
 
 fn duration(c: &Comparison, metric: &str) -> Result<Duration, (usize, String)> {

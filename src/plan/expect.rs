@@ -1,55 +1,12 @@
-//! Expectations: per-sample predicates (`status == 200`, `body.status == "UP"`,
+//! Typing expectations (`status == 200`, `body.status == "UP"`,
 //! `header.content-type contains "json"`, `exit_code == 0`, `days_to_expiry > 14`,
-//! `rows >= 1`, `reply == "PONG"`).
+//! `rows >= 1`, `reply == "PONG"`) from parsed comparisons into [`Expectation`]s.
 //! A sample that misses one is a failure of class "expectation". Which subjects exist
 //! depends on the check kind; that is decided here, once.
 
+use crate::expect::{Expectation, Matcher, Subject};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use regex::Regex;
-
-/// One per-sample predicate, with the text the user wrote.
-#[derive(Debug, Clone)]
-pub struct Expectation {
-    pub text: String,
-    pub subject: Subject,
-    pub matcher: Matcher,
-}
-
-/// What an expectation looks at.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Subject {
-    Status,
-    Body,
-    /// A value inside a JSON body (`body.data[0].price`).
-    BodyJson(Vec<PathSeg>),
-    /// A response header, by lower-case name.
-    Header(String),
-    /// Response body size in bytes.
-    Size,
-    Latency,
-    ExitCode,
-    Stdout,
-    Stderr,
-    Message,
-    /// A value inside a JSON WebSocket message (`message.type`).
-    MessageJson(Vec<PathSeg>),
-    DaysToExpiry,
-    /// Rows a SQL query returned (or, for INSERT/UPDATE/DELETE, affected).
-    Rows,
-    /// The first column of the first row of a SQL query's answer, as text.
-    Value,
-    /// A Redis reply, or a value inside it (`reply[0]`), as JSON.
-    Reply(Vec<PathSeg>),
-}
-
-/// How the observed value is compared.
-#[derive(Debug, Clone)]
-pub enum Matcher {
-    Compare(Op, Value),
-    Contains(String),
-    NotContains(String),
-    Matches(Regex),
-}
 
 /// The check kinds, for deciding which subjects exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

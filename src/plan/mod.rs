@@ -9,19 +9,18 @@ mod expect;
 mod resources;
 mod scenario;
 mod services;
-mod template;
 
-pub use criteria::{build as build_criterion, every_sample_passes, Criterion, CriterionKind};
-pub use expect::{build as build_expectation, Expectation, KindSubjects, Matcher, Subject};
-pub use resources::{ResourceCriterion, ResourceMetric};
+pub use criteria::build as build_criterion;
+pub use expect::{build as build_expectation, KindSubjects};
 pub use scenario::plan_scenario;
-pub use template::{Endpoint, Endpoints, ProcessVars, Scope, ServiceField, Template};
 
 use crate::check::Check;
+use crate::criteria::{Criterion, ResourceCriterion};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::evidence::Confidence;
 use crate::services::ServicePlan;
 use crate::spec::{self, Checklist, Severity, Source};
+use crate::template::{Scope, Template};
 use crate::units::Duration;
 use sha2::Digest;
 use std::collections::{BTreeSet, HashMap};
@@ -339,7 +338,7 @@ fn item_body(item: &spec::Item, path: &str, ctx: &mut Ctx) -> Option<ItemBody> {
                 }
             }
             if criteria.is_empty() {
-                criteria.push(criteria::every_sample_passes());
+                criteria.push(crate::criteria::every_sample_passes());
             }
             let check = check?;
             ok.then(|| {
@@ -462,7 +461,7 @@ fn resources_item(
         }
     }
     if criteria.is_empty() {
-        criteria.push(resources::no_restarts());
+        criteria.push(crate::criteria::no_restarts());
     }
     ok.then(|| {
         ItemBody::Resources(ResourceItem {

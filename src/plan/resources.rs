@@ -1,39 +1,12 @@
 //! Resource criteria on a service golive runs: `memory < 200MB` (peak resident memory),
 //! `memory_growth < 50MB` (least-squares growth over the run, for leak checks),
-//! `cpu < 25%` (mean CPU, percent of one core), `cpu_max < 90%`, `restarts == 0`.
+//! `cpu < 25%` (mean CPU, percent of one core), `cpu_max < 90%`, `restarts == 0`,
+//! typed from a parsed comparison into a [`ResourceCriterion`].
 
+use crate::criteria::{ResourceCriterion, ResourceMetric};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 
-/// What a resource criterion measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceMetric {
-    Memory,
-    MemoryGrowth,
-    Cpu,
-    CpuMax,
-    Restarts,
-}
-
-/// One resource criterion, with its threshold in bytes, percent or a count.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceCriterion {
-    pub text: String,
-    pub metric: ResourceMetric,
-    pub op: Op,
-    pub threshold: f64,
-}
-
 const METRICS: [&str; 5] = ["memory", "memory_growth", "cpu", "cpu_max", "restarts"];
-
-/// The default: the service did not restart.
-pub fn no_restarts() -> ResourceCriterion {
-    ResourceCriterion {
-        text: "restarts == 0".into(),
-        metric: ResourceMetric::Restarts,
-        op: Op::Eq,
-        threshold: 0.0,
-    }
-}
 
 pub fn build(text: &str, c: &Comparison) -> Result<ResourceCriterion, (usize, String)> {
     let name = match c.subject.as_slice() {
@@ -107,6 +80,7 @@ pub fn build(text: &str, c: &Comparison) -> Result<ResourceCriterion, (usize, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::criteria::no_restarts;
 
     fn parse(text: &str) -> Result<ResourceCriterion, (usize, String)> {
         build(

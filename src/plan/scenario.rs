@@ -3,11 +3,11 @@
 //! (`error_rate > 5%` for 2m), every problem located.
 
 use super::{checks, criteria, defaults, services, Ctx};
-use crate::check::TlsClient;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::load::schedule::Stage;
 use crate::load::{LoadPlan, Profile, RecoveryThreshold, RequestPlan, Rule, RuleMetric, Threshold};
+use crate::net::TlsClient;
 use crate::plan::KindSubjects;
 use crate::services::drill::Fault;
 use crate::spec::{ExecutorSpec, FaultAction, FaultSpec, NoData, Scenario, Source};
@@ -605,7 +605,7 @@ fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) ->
         ("error_rate", Value::Percent(p)) => (RuleMetric::ErrorRate, p.fraction()),
         ("rps", Value::Rate(r)) => (RuleMetric::Rps, r.per_second()),
         ("mean", Value::Duration(d)) => (RuleMetric::Mean, d.as_micros() as f64),
-        (m, Value::Duration(d)) if m.starts_with('p') => match criteria::quantile_of(m) {
+        (m, Value::Duration(d)) if m.starts_with('p') => match crate::criteria::quantile_of(m) {
             Some(q) => (RuleMetric::Quantile(q), d.as_micros() as f64),
             None => {
                 return bad(

@@ -1,9 +1,9 @@
 //! Validates service declarations into [`ServicePlan`]s.
 
-use super::template::Template;
 use super::{defaults, Ctx};
 use crate::services::{ContainerForm, ExternalForm, ProcessForm, ReadyProbe, ServicePlan};
 use crate::spec::{ContainerSpec, ReadySpec, Service};
+use crate::template::Template;
 
 pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
     let path = format!("services.{name}");

@@ -1,11 +1,10 @@
 //! Builds the report model from the plan, each item's results and how the run went.
 
 use super::model::*;
-use crate::check::encode_histogram;
-use crate::check::Observations;
 use crate::evidence::Outcome;
 use crate::plan::{ItemBody, ItemPlan, Plan};
 use crate::services::ServiceReport;
+use crate::tally::{encode_histogram, Observations};
 use crate::verdict::{decide, judge, ItemJudgement, RunState};
 use std::collections::HashMap;
 
@@ -255,7 +254,7 @@ fn load_item(
     };
     let default = [crate::load::Threshold {
         request: None,
-        criterion: crate::plan::every_sample_passes(),
+        criterion: crate::criteria::every_sample_passes(),
     }];
     let thresholds = if load.thresholds.is_empty() {
         &default[..]
@@ -383,7 +382,7 @@ fn failure_reasons(obs: &Observations) -> Vec<FailureReason> {
         .collect()
 }
 
-fn class_name(c: crate::check::FailureClass) -> String {
+fn class_name(c: crate::tally::FailureClass) -> String {
     c.as_str().to_string()
 }
 

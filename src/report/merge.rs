@@ -4,11 +4,11 @@
 //! again on the merged data, and the verdict decided again.
 
 use super::model::*;
-use crate::check::{decode_histogram, encode_histogram, new_histogram, Observations};
 use crate::evidence::{Confidence, Outcome};
 use crate::expr::PathSeg;
 use crate::load::result::{Percentiles, ScopeResult};
 use crate::load::LoadResult;
+use crate::tally::{decode_histogram, encode_histogram, new_histogram, Observations};
 use crate::verdict::{decide, judge, ItemJudgement, RunState};
 use hdrhistogram::Histogram;
 

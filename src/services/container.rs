@@ -6,7 +6,7 @@
 use super::docker::{Docker, RUN_LABEL, SERVICE_LABEL};
 use super::tail::LogTail;
 use super::ContainerForm;
-use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use crate::template::{Endpoint, Endpoints, ProcessVars};
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{ExecCommand, IntoContainerPort};
 use testcontainers::runners::AsyncRunner;

@@ -1,17 +1,13 @@
 //! External services: an already-running URL; golive only checks it is reachable.
 
-use crate::plan::{Endpoint, Endpoints};
 use crate::services::ExternalForm;
+use crate::template::{Endpoint, Endpoints};
 
 pub fn endpoint(form: &ExternalForm, endpoints: &Endpoints) -> Result<Endpoint, String> {
     let url = form.url.render(endpoints, None);
     let parsed =
         reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| format!("`{url}` has no host"))?
-        .trim_matches(['[', ']'])
-        .to_string();
+    let host = crate::net::host(&parsed).ok_or_else(|| format!("`{url}` has no host"))?;
     let port = parsed
         .port_or_known_default()
         .ok_or_else(|| format!("`{url}` has no port"))?;

@@ -5,7 +5,7 @@ use super::container;
 use super::process;
 use super::resources::Source;
 use super::tail::LogTail;
-use crate::plan::Endpoint;
+use crate::template::Endpoint;
 
 /// A started service. A handful exist per run, each behind its own lock, so the
 /// variants' size difference costs nothing worth a box.

@@ -17,7 +17,7 @@ mod tail;
 pub use docker::Docker;
 pub use instance::Instance;
 
-use crate::plan::{Endpoint, Endpoints, Template};
+use crate::template::{Endpoint, Endpoints, Template};
 use crate::units::{ByteSize, Duration};
 use serde::Serialize;
 use std::path::PathBuf;

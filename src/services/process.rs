@@ -7,7 +7,7 @@
 
 use super::tail::LogTail;
 use super::ProcessForm;
-use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use crate::template::{Endpoint, Endpoints, ProcessVars};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::path::PathBuf;
@@ -48,11 +48,7 @@ pub fn endpoint(url: &str, port: u16) -> Result<Endpoint, String> {
         .map_err(|e| format!("the service URL `{url}` is not valid: {e}"))?;
     Ok(Endpoint {
         url: url.trim_end_matches('/').to_string(),
-        host: parsed
-            .host_str()
-            .unwrap_or("127.0.0.1")
-            .trim_matches(['[', ']'])
-            .to_string(),
+        host: crate::net::host(&parsed).unwrap_or_else(|| "127.0.0.1".to_string()),
         port: parsed.port_or_known_default().unwrap_or(port),
     })
 }

@@ -3,7 +3,7 @@
 
 use super::instance::Instance;
 use super::ReadyProbe;
-use crate::plan::{Endpoint, Endpoints, ProcessVars};
+use crate::template::{Endpoint, Endpoints, ProcessVars};
 use crate::units::Duration;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -113,7 +113,7 @@ pub(super) fn client() -> Result<reqwest::Client, String> {
         .timeout(PROBE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(
-            crate::check::TlsClient::default()
+            crate::net::TlsClient::default()
                 .config(&[b"http/1.1"])
                 .map_err(|e| format!("TLS setup failed: {e}"))?,
         )

@@ -1,9 +1,9 @@
 //! Judging one criterion on one item's observations.
 
-use crate::check::Observations;
+use crate::criteria::{Criterion, CriterionKind};
 use crate::evidence::{self, Confidence, Outcome, Tail};
 use crate::expr::Op;
-use crate::plan::{Criterion, CriterionKind};
+use crate::tally::Observations;
 use serde::{Deserialize, Serialize};
 
 /// One criterion's outcome, with everything a reader needs to check it.

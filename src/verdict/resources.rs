@@ -2,8 +2,8 @@
 //! (peak, mean, fitted growth), not statistical bounds, and are marked as such.
 
 use super::CriterionOutcome;
+use crate::criteria::{ResourceCriterion, ResourceMetric};
 use crate::evidence::Outcome;
-use crate::plan::{ResourceCriterion, ResourceMetric};
 use crate::services::resources::ResourceSummary;
 
 /// Fewest readings a resource claim needs; growth needs a trend, so more.

@@ -51,16 +51,9 @@ fn urls_are_checked_and_passwords_stay_out_of_reasons() {
 mod real_server {
     use super::*;
     use crate::check::test_servers;
-    use crate::plan::KindSubjects;
 
     fn probe(url: &str, argv: &[&str], expect: &[&str], timeout: Duration) -> RedisProbe {
-        let expect = expect
-            .iter()
-            .map(|t| {
-                let c = crate::expr::parse(t).unwrap();
-                crate::plan::build_expectation(t, &c, KindSubjects::Redis).unwrap()
-            })
-            .collect();
+        let expect = expect.iter().map(|t| crate::expect::lenient(t)).collect();
         RedisCheck {
             url: Template::literal(url),
             command: argv.iter().map(|a| Template::literal(a)).collect(),

@@ -1,5 +1,7 @@
-//! TLS client settings shared by the http, websocket and tls kinds: which roots to
-//! trust (the Mozilla set plus an optional CA file) and whether to verify at all.
+//! Networking shared by the probes, the load engine, readiness waits and the metrics
+//! push: TLS client settings (which roots to trust, the Mozilla set plus an optional CA
+//! file, and whether to verify at all), connecting over TCP or TLS, and the host a URL
+//! names. A leaf, so no runtime module reaches into another for its plumbing.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -152,8 +154,8 @@ pub async fn connect(
     host: &str,
     port: u16,
     tls: Option<&TlsTarget>,
-) -> Result<Box<dyn Io>, super::Failure> {
-    use super::{Failure, FailureClass};
+) -> Result<Box<dyn Io>, crate::tally::Failure> {
+    use crate::tally::{Failure, FailureClass};
     let tcp = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| {
@@ -178,6 +180,13 @@ pub async fn connect(
             Ok(Box::new(stream))
         }
     }
+}
+
+/// The host `url` names, without the brackets of an IPv6 literal (`[::1]` → `::1`), as
+/// sockets and TLS server names want it; `None` when the URL has no host.
+pub fn host(url: &url::Url) -> Option<String> {
+    url.host_str()
+        .map(|h| h.trim_matches(['[', ']']).to_string())
 }
 
 /// A short reason for a TLS error, found anywhere in an error's chain. An `io::Error`

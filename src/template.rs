@@ -1,7 +1,8 @@
 //! Templates in user strings: `{services.app.url}`, `{services.app.host}`,
 //! `{services.app.port}`, `{env.NAME}`, and in process commands `{port}` and `{golive}`.
 //! Parsed and checked at plan time (a dangling reference is a located error); rendered
-//! at run time once services are up.
+//! at run time once services are up. A leaf of shared vocabulary: the compiler builds
+//! templates, and `services`, `check` and `load` render them, without importing each other.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
