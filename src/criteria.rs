@@ -4,19 +4,21 @@
 //! item gets when it lists none. A leaf: the compiler (`plan`) builds them from parsed
 //! expressions, and `load` and `verdict` judge them, without importing the compiler.
 
-use crate::evidence::Tail;
+use crate::evidence::{fail_is_certain, Confidence, Tail};
 use crate::expr::Op;
 use crate::units::Duration;
 
 /// One claim, with the text the user wrote.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Criterion {
     pub text: String,
     pub kind: CriterionKind,
 }
 
 /// What is claimed, in typed form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CriterionKind {
     /// The failure proportion is below `limit` (a fraction in (0, 1]). `success_rate > s`
     /// becomes a failure limit of `1 - s`.
@@ -47,17 +49,40 @@ pub enum CriterionKind {
 }
 
 impl Criterion {
-    /// True when these partial observations already make FAIL certain, whatever the
-    /// remaining samples of the `planned` total show; sampling can then stop.
+    /// The latency threshold in µs of a claim on the slow tail (`p95 < T`, `max < T`),
+    /// whose runs of consecutive samples beyond it are worth recording.
+    pub fn latency_threshold_us(&self) -> Option<u64> {
+        match &self.kind {
+            CriterionKind::Quantile {
+                threshold,
+                tail: Tail::Below,
+                ..
+            }
+            | CriterionKind::Extreme {
+                max: true,
+                threshold,
+                ..
+            } => Some(threshold.as_micros()),
+            _ => None,
+        }
+    }
+
+    /// True when these partial observations already make a supported FAIL certain at
+    /// confidence `c`, whatever the remaining samples of the `planned` total show (the
+    /// lower bound only falls as good samples are added, so it is taken at `planned` with
+    /// no further failures); sampling can then stop. Failed samples count beyond every
+    /// latency threshold.
     pub fn certain_fail(
         &self,
         failures: u64,
         latency: &hdrhistogram::Histogram<u64>,
         planned: u64,
+        c: Confidence,
     ) -> bool {
-        let planned = planned as f64;
         match &self.kind {
-            CriterionKind::FailureRate { limit, .. } => failures as f64 >= limit * planned,
+            CriterionKind::FailureRate { limit, .. } => {
+                fail_is_certain(failures, planned, *limit, c)
+            }
             CriterionKind::Quantile {
                 q,
                 threshold,
@@ -67,15 +92,18 @@ impl Criterion {
                 let beyond: u64 = latency
                     .iter_recorded()
                     .filter(|v| latency.highest_equivalent(v.value_iterated_to()) >= t)
-                    .map(|v| v.count_at_value())
+                    .map(|v| v.count_since_last_iteration())
                     .sum();
-                beyond as f64 > (1.0 - q) * planned
+                fail_is_certain(beyond + failures, planned, 1.0 - q, c)
             }
             CriterionKind::Extreme {
                 max: true,
                 op,
                 threshold,
-            } => !latency.is_empty() && !op.holds(latency.max().cmp(&threshold.as_micros())),
+            } => {
+                failures > 0
+                    || (!latency.is_empty() && !op.holds(latency.max().cmp(&threshold.as_micros())))
+            }
             CriterionKind::Failures { op, count } => match op {
                 Op::Eq | Op::Le => failures > *count,
                 Op::Lt => failures >= *count,
@@ -109,7 +137,10 @@ pub fn quantile_of(metric: &str) -> Option<f64> {
 }
 
 /// What a resource criterion measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ResourceMetric {
     Memory,
     MemoryGrowth,
@@ -119,7 +150,8 @@ pub enum ResourceMetric {
 }
 
 /// One resource criterion, with its threshold in bytes, percent or a count.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceCriterion {
     pub text: String,
     pub metric: ResourceMetric,

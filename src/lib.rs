@@ -19,6 +19,7 @@ pub mod load;
 pub mod metrics;
 pub mod net;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod sandbox;

@@ -4,7 +4,8 @@
 
 use crate::check::{observe, Sampling};
 use crate::plan::{ItemBody, Plan};
-use crate::report::{self, ItemResult, Report, RunDir, RunFacts};
+use crate::record::{ItemEvidence, RunEnd, SampleEvidence, Signature};
+use crate::report::{self, Report, RunDir, RunFacts};
 use crate::services::{self, Provider};
 use crate::tally::Observations;
 use crate::verdict::RunState;
@@ -141,9 +142,9 @@ pub async fn run(
     }
 
     // Items, in order.
-    let mut results: HashMap<String, ItemResult> = HashMap::new();
+    let mut evidence: Vec<ItemEvidence> = Vec::new();
     for item in plan.items() {
-        let mut result = ItemResult::default();
+        let mut result = ItemEvidence::default();
         let ready = match (&environment, &state) {
             (_, RunState::EnvironmentFailed(why)) => Err(format!("not run: {why}")),
             (_, RunState::RolledBack(why)) => Err(format!("not run: {why}")),
@@ -154,11 +155,9 @@ pub async fn run(
         };
         match (&item.body, ready) {
             (ItemBody::Manual(_), _) => {
-                result.signed = opts.signoffs.get(&item.id).map(|by| {
-                    (
-                        by.clone(),
-                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    )
+                result.signed = opts.signoffs.get(&item.id).map(|by| Signature {
+                    by: by.clone(),
+                    at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 });
             }
             (_, Err(why)) => result.skipped = Some(why),
@@ -173,12 +172,17 @@ pub async fn run(
                 let decided = |o: &Observations| {
                     c.criteria
                         .iter()
-                        .any(|k| k.certain_fail(o.failures, &o.latency, planned))
+                        .any(|k| k.certain_fail(o.failures, &o.latency, planned, plan.confidence))
                 };
                 let sampling = Sampling {
                     samples: c.samples,
                     interval: c.interval,
                     concurrency: c.concurrency,
+                    track_over: c
+                        .criteria
+                        .iter()
+                        .filter_map(|k| k.latency_threshold_us())
+                        .collect(),
                 };
                 let metrics = opts
                     .metrics
@@ -197,11 +201,17 @@ pub async fn run(
                     id: &item.id,
                     obs: &obs,
                 });
-                result.observations = Some(obs);
+                if obs.cut_short {
+                    result.skipped = Some(format!(
+                        "interrupted after {} of {} samples",
+                        obs.samples, c.samples
+                    ));
+                }
+                result.samples = Some(SampleEvidence::of(&obs, planned));
             }
             (ItemBody::Resources(r), Ok(env)) => {
                 result.target = Some(r.service.clone());
-                result.resources = env.resources(&r.service);
+                result.resources = env.resources(&r.service).and_then(|s| s.summary());
             }
             (ItemBody::Load(load), Ok(env)) => {
                 on_event(Event::LoadStarted {
@@ -252,7 +262,7 @@ pub async fn run(
                             id: &item.id,
                             result: &outcome.result,
                         });
-                        result.load = Some(outcome);
+                        result.load = Some(outcome.result);
                     }
                     Err(e) => result.load_error = Some(e),
                 }
@@ -261,7 +271,7 @@ pub async fn run(
         if cancel.is_cancelled() && state == RunState::Completed {
             state = RunState::Interrupted;
         }
-        results.insert(item.id.clone(), result);
+        evidence.push(result);
     }
 
     // Down.
@@ -273,15 +283,27 @@ pub async fn run(
     }
 
     // Judge and report.
+    let end = match state {
+        RunState::Interrupted => RunEnd::Interrupted,
+        RunState::EnvironmentFailed(why) => RunEnd::EnvironmentFailed { why },
+        // A fired rollback rule is in the load item's evidence; the judge reads it there.
+        RunState::Completed | RunState::RolledBack(_) => RunEnd::Completed,
+    };
+    let policy = crate::verdict::Policy {
+        confidence: plan.confidence,
+        now: chrono::Utc::now(),
+    };
+    let judgement = crate::verdict::judge_run(&plan.claims(), &evidence, &end, &policy)
+        .map_err(|e| out_err(std::io::Error::other(e.to_string())))?;
     let facts = RunFacts {
         id,
         started_at,
         finished_at: chrono::Utc::now(),
-        state,
+        end,
         provider: format!("{:?}", opts.provider).to_lowercase(),
         services: service_reports,
     };
-    let report = report::build(plan, &results, facts);
+    let report = report::build(plan, evidence, &judgement, facts);
     if let Some(m) = &opts.metrics {
         for item in report.items() {
             m.set_item_outcome(&item.id, item.outcome.as_str());

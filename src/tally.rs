@@ -120,6 +120,13 @@ pub struct Observations {
     /// Set when the probe could not be prepared at all (no sample ran).
     pub setup_error: Option<String>,
     pub duration: Duration,
+    /// From the start of sampling to the last sample's completion.
+    pub span: Duration,
+    /// Samples taken at once.
+    pub concurrency: u32,
+    /// Per tracked latency threshold (µs): the longest and the current run of consecutive
+    /// samples that failed or took at least that long.
+    over: Vec<(u64, u64, u64)>,
 }
 
 impl Default for Observations {
@@ -138,6 +145,9 @@ impl Default for Observations {
             shortfall: None,
             setup_error: None,
             duration: Duration::ZERO,
+            span: Duration::ZERO,
+            concurrency: 1,
+            over: Vec::new(),
         }
     }
 }
@@ -177,8 +187,34 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
 }
 
 impl Observations {
+    /// Empty observations that also track, for each latency threshold in µs, the longest
+    /// run of consecutive samples that failed or reached it.
+    pub fn tracking(thresholds: impl IntoIterator<Item = u64>) -> Self {
+        let mut o = Observations::default();
+        for t in thresholds {
+            if !o.over.iter().any(|(x, _, _)| *x == t) {
+                o.over.push((t, 0, 0));
+            }
+        }
+        o
+    }
+
+    /// (threshold µs, longest run of consecutive samples that failed or reached it).
+    pub fn longest_over(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.over.iter().map(|&(t, longest, _)| (t, longest))
+    }
+
     pub fn record(&mut self, sample: Sample) {
         self.samples += 1;
+        let latency = sample.as_ref().ok().copied();
+        for (t, longest, current) in &mut self.over {
+            if latency.is_some_and(|us| us < *t) {
+                *current = 0;
+            } else {
+                *current += 1;
+                *longest = (*longest).max(*current);
+            }
+        }
         match sample {
             Ok(us) => {
                 self.current_failure_run = 0;

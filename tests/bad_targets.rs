@@ -182,7 +182,10 @@ fn an_unreachable_target_fails_with_a_connect_failure() {
     let (class, reason) = first_failure(item);
     assert_eq!(class, "connect", "{reason}");
     assert!(reason.contains(&port.to_string()), "{reason}");
-    assert_eq!(item["samples"]["failures_by_class"]["connect"], 1);
+    assert_eq!(
+        item["evidence"]["samples"]["failures_by_class"]["connect"],
+        1
+    );
     assert!(took < QUICK, "took {took:?}");
 }
 
@@ -452,8 +455,8 @@ fn a_healthy_target_passes_with_enough_samples() {
     assert_eq!(results["verdict"], "GO");
     assert_eq!(run.outcome("health"), "PASS", "{:#}", run.item("health"));
     let item = run.item("health");
-    assert_eq!(item["samples"]["taken"], 300);
-    assert_eq!(item["samples"]["failed"], 0);
+    assert_eq!(item["evidence"]["samples"]["taken"], 300);
+    assert_eq!(item["evidence"]["samples"]["failed"], 0);
     assert_eq!(item["criteria"][0]["outcome"], "PASS");
 }
 
@@ -468,6 +471,6 @@ fn a_healthy_target_is_inconclusive_with_too_few_samples() {
     assert_eq!(run.outcome("health"), "INCONCLUSIVE");
     let criterion = &run.item("health")["criteria"][0];
     assert_eq!(criterion["outcome"], "INCONCLUSIVE");
-    assert_eq!(criterion["samples"], 298);
+    assert_eq!(criterion["n"], 298);
     assert_eq!(criterion["samples_needed"], 299, "{criterion:#}");
 }

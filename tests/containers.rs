@@ -66,7 +66,7 @@ fn the_cos_gate_is_go_in_containers_and_leaves_docker_as_it_was() {
         );
         assert!(s["resources"]["samples"].as_u64().unwrap_or(0) >= 3, "{s}");
     }
-    let drill = &run.item("api-crash-drill")["drills"][0];
+    let drill = &run.item("api-crash-drill")["evidence"]["drills"][0];
     assert_eq!(drill["action"], "kill");
     let recovery = drill["recovery_ms"].as_u64().expect("recovered");
     assert!(recovery < 10_000, "{drill}");
@@ -116,11 +116,11 @@ fn killing_the_api_container_under_load_rolls_back_and_times_the_recovery() {
     assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.results()["verdict"], "ROLLBACK");
     let item = run.item("drill");
-    let rollback = &item["load"]["rollback"];
+    let rollback = &item["evidence"]["load"]["rollback"];
     assert_eq!(rollback["rule"], "errors", "{item}");
     let at = rollback["at_s"].as_f64().expect("rollback time");
     assert!((10.0..20.0).contains(&at), "rolled back at {at} s");
-    let drill = &item["drills"][0];
+    let drill = &item["evidence"]["drills"][0];
     assert_eq!(drill["action"], "kill");
     let fired = drill["fired_at_s"].as_f64().expect("fired");
     assert!((fired - 10.0).abs() < 1.0, "{drill}");
@@ -156,7 +156,7 @@ fn a_leaking_container_fails_memory_growth_with_the_measured_slope() {
     assert_eq!(growth["criterion"], "memory_growth < 50MB");
     assert_eq!(growth["outcome"], "FAIL", "{growth}");
     // 4 MB a second is 240 MB a minute, read from the Docker stats API this time.
-    let slope = item["resources"]["memory_slope_bytes_per_min"]
+    let slope = item["evidence"]["resources"]["memory_slope_bytes_per_min"]
         .as_f64()
         .expect("slope");
     assert!(

@@ -72,18 +72,18 @@ fn postgres_latency_and_redis_throughput_pass_against_real_servers() {
         select["target"],
         format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port)
     );
-    assert_eq!(select["samples"]["taken"], 400);
+    assert_eq!(select["evidence"]["samples"]["taken"], 400);
     let p95 = &criterion(&run, "pg-select", "p95 < 50ms")["observed"];
 
     let throughput = run.item("redis-throughput");
     assert_eq!(throughput["kind"], "redis");
-    assert_eq!(throughput["samples"]["taken"], 5000);
-    assert_eq!(throughput["samples"]["failed"], 0);
+    assert_eq!(throughput["evidence"]["samples"]["taken"], 5000);
+    assert_eq!(throughput["evidence"]["samples"]["failed"], 0);
     let rps = &criterion(&run, "redis-throughput", "rps > 1000/s")["observed"];
     // The figures, for whoever reads the test log.
     eprintln!(
         "postgres SELECT on kept connections: {p95}; fresh connections: p95 = {} ms; redis PING x8: {rps}",
-        run.item("pg-connect")["samples"]["latency_ms"]["p95"]
+        run.item("pg-connect")["evidence"]["samples"]["latency_ms"]["p95"]
     );
 }
 
@@ -157,10 +157,13 @@ fn database_checks_against_a_closed_port_fail_with_connect_failures() {
             reason.starts_with(&format!("cannot connect to {kind} at 127.0.0.1:{port}: ")),
             "{id}: {reason}"
         );
-        assert!(item["samples"]["latency_ms"].is_null(), "{id}: {item:#}");
+        assert!(
+            item["evidence"]["samples"]["latency_ms"].is_null(),
+            "{id}: {item:#}"
+        );
         assert_eq!(
-            item["samples"]["failures_by_class"]["connect"],
-            item["samples"]["taken"]
+            item["evidence"]["samples"]["failures_by_class"]["connect"],
+            item["evidence"]["samples"]["taken"]
         );
     }
     assert_eq!(

@@ -13,7 +13,7 @@ fn a_pause_is_timed_and_injected_latency_rolls_back() {
 
     let pause = run.item("pause");
     assert_eq!(pause["outcome"], "PASS", "{pause}");
-    let drill = &pause["drills"][0];
+    let drill = &pause["evidence"]["drills"][0];
     assert_eq!(drill["action"], "pause");
     let fired = drill["fired_at_s"].as_f64().expect("fired");
     assert!((fired - 2.0).abs() < 0.5, "{drill}");
@@ -37,14 +37,14 @@ fn a_pause_is_timed_and_injected_latency_rolls_back() {
 
     let inject = run.item("inject");
     assert_eq!(inject["outcome"], "FAIL", "{inject}");
-    let drill = &inject["drills"][0];
+    let drill = &inject["evidence"]["drills"][0];
     assert_eq!(drill["action"], "inject");
     assert!(drill["fired_at_s"].as_f64().is_some(), "{drill}");
     assert!(
         drill["recovery_ms"].is_null(),
         "inject is not timed: {drill}"
     );
-    let rollback = &inject["load"]["rollback"];
+    let rollback = &inject["evidence"]["load"]["rollback"];
     assert_eq!(rollback["rule"], "slow", "{inject}");
     let at = rollback["at_s"].as_f64().expect("rollback time");
     assert!((3.0..10.0).contains(&at), "rolled back at {at} s");

@@ -191,7 +191,7 @@ rollback:
     assert_eq!(results["verdict"], "ROLLBACK");
     assert_eq!(results["exit_code"], 5);
     let item = &results["phases"][0]["items"][0];
-    let load = &item["load"];
+    let load = &item["evidence"]["load"];
     assert_eq!(load["stopped_early"], true);
     assert!(load["duration_s"].as_f64().unwrap_or(99.0) < 15.0, "{load}");
     let rollback = &load["rollback"];
@@ -418,7 +418,7 @@ fn merged_runs_have_exactly_the_percentiles_of_all_their_samples() {
         serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("JSON")
     };
     let (a, b, m) = (read(&files[0]), read(&files[1]), read(&merged_path));
-    let load = |r: &serde_json::Value| r["phases"][0]["items"][0]["load"].clone();
+    let load = |r: &serde_json::Value| r["phases"][0]["items"][0]["evidence"]["load"].clone();
     let (la, lb, lm) = (load(&a), load(&b), load(&m));
     let n = |l: &serde_json::Value| l["requests"].as_u64().expect("requests");
     assert_eq!(n(&lm), n(&la) + n(&lb));
@@ -437,11 +437,7 @@ fn merged_runs_have_exactly_the_percentiles_of_all_their_samples() {
         .as_array()
         .expect("criteria")
         .clone();
-    assert_eq!(
-        criteria[0]["samples"].as_u64(),
-        Some(all.len()),
-        "{criteria:?}"
-    );
+    assert_eq!(criteria[0]["n"].as_u64(), Some(all.len()), "{criteria:?}");
     assert_eq!(criteria[1]["criterion"], "quotes.p95 < 2s");
     assert_eq!(m["verdict"], "GO");
     assert!(m["verdict_reason"]
@@ -638,7 +634,7 @@ thresholds: [ping.p99 < 1s, error_rate < 1%]
         &std::fs::read_to_string(out_dir.join("results.json")).expect("results"),
     )
     .expect("JSON");
-    let load = &r["phases"][0]["items"][0]["load"];
+    let load = &r["phases"][0]["items"][0]["evidence"]["load"];
     let ping = &load["by_request"][0];
     assert_eq!(ping["name"], "ping");
     assert!(ping["requests"].as_u64().unwrap_or(0) > 100, "{ping}");

@@ -38,7 +38,7 @@ fn a_memory_leak_drill_fails_memory_growth_with_the_measured_slope() {
             .contains("least-squares slope"),
         "{growth}"
     );
-    let res = &item["resources"];
+    let res = &item["evidence"]["resources"];
     let slope = res["memory_slope_bytes_per_min"].as_f64().expect("slope");
     // 4 MB a second is 240 MB a minute; allow for the sandbox's own allocation pattern.
     assert!(

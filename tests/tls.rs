@@ -386,7 +386,7 @@ fn https_without_verification_accepts_a_self_signed_certificate() {
         &[],
     );
     assert_go(&run, &["unverified"]);
-    let samples: &Value = &run.item("unverified")["samples"];
+    let samples: &Value = &run.item("unverified")["evidence"]["samples"];
     assert_eq!(samples["taken"], 1);
     assert_eq!(samples["failed"], 0);
 }

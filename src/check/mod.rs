@@ -113,11 +113,14 @@ impl Probe {
 }
 
 /// How many samples, the pause between two, and how many probes run at once.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sampling {
     pub samples: u32,
     pub interval: Duration,
     pub concurrency: u32,
+    /// Latency thresholds (µs) whose longest run of consecutive samples at or beyond them
+    /// is recorded.
+    pub track_over: Vec<u64>,
 }
 
 /// Runs `check` `sampling.samples` times, `sampling.concurrency` at a time, each worker
@@ -141,7 +144,11 @@ pub async fn observe(
             return obs;
         }
     };
-    let shared = Mutex::new(Observations::default());
+    let concurrency = sampling.concurrency.clamp(1, sampling.samples.max(1));
+    let mut tally = Observations::tracking(sampling.track_over.iter().copied());
+    tally.concurrency = concurrency;
+    let shared = Mutex::new(tally);
+    let sampling_started = Instant::now();
     let remaining = AtomicU32::new(sampling.samples);
     let stop = CancellationToken::new();
     let worker = || async {
@@ -164,6 +171,7 @@ pub async fn observe(
                 }
                 let mut obs = shared.lock().unwrap_or_else(|p| p.into_inner());
                 obs.record(sample);
+                obs.span = sampling_started.elapsed();
                 if decided(&obs) {
                     stop.cancel();
                     return;
@@ -178,9 +186,7 @@ pub async fn observe(
             }
         }
     };
-    let workers: Vec<_> = (0..sampling.concurrency.clamp(1, sampling.samples.max(1)))
-        .map(|_| worker())
-        .collect();
+    let workers: Vec<_> = (0..concurrency).map(|_| worker()).collect();
     futures_util::future::join_all(workers).await;
     let mut obs = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     obs.cut_short = cancel.is_cancelled() && obs.samples < u64::from(sampling.samples);

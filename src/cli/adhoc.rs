@@ -59,6 +59,7 @@ async fn scenario(
                 title: format!("Load scenario `{}`", load.name),
                 description: None,
                 severity: Severity::Blocker,
+                line: None,
                 body: ItemBody::Load(Box::new(load)),
             }],
         }],

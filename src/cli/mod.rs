@@ -261,22 +261,10 @@ pub fn schema(results: bool, scenario: bool) -> i32 {
 
 /// `golive report`.
 pub fn rerender(results: &Path, format: Format, output: Option<&Path>) -> i32 {
-    let text = match std::fs::read_to_string(results) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{}: cannot read: {e}", results.display());
-            return exit::INVALID_INPUT;
-        }
-    };
-    let report: Report = match serde_json::from_str(&text) {
+    let report: Report = match report::load_results(results) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!(
-                "{}:{}:{}: not a golive results.json: {e}",
-                results.display(),
-                e.line(),
-                e.column()
-            );
+            eprintln!("error: {e}");
             return exit::INVALID_INPUT;
         }
     };
@@ -333,22 +321,10 @@ pub fn default_out() -> PathBuf {
 pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
     let mut reports = Vec::new();
     for f in files {
-        let parsed = std::fs::read_to_string(f)
-            .map_err(|e| format!("{}: cannot read: {e}", f.display()))
-            .and_then(|t| {
-                serde_json::from_str::<Report>(&t).map_err(|e| {
-                    format!(
-                        "{}:{}:{}: not a golive results.json: {e}",
-                        f.display(),
-                        e.line(),
-                        e.column()
-                    )
-                })
-            });
-        match parsed {
+        match report::load_results(f) {
             Ok(r) => reports.push(r),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("error: {e}");
                 return exit::INVALID_INPUT;
             }
         }

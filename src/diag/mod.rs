@@ -58,6 +58,11 @@ impl<'a> Diagnostics<'a> {
         }
     }
 
+    /// The line where the value at `path` starts (1-based).
+    pub fn line_of(&self, path: &str) -> usize {
+        self.index.value_pos(path).line
+    }
+
     /// An error about the value at `path`, located at that value.
     pub fn error(&mut self, path: &str, message: impl Into<String>) {
         self.push(path, message.into(), None);

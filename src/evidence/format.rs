@@ -57,6 +57,13 @@ pub(super) fn percent_exact(fraction: f64) -> String {
     percent_with(fraction, STATED_SIGNIFICANT, Rounding::Nearest)
 }
 
+/// A one-sided bound as a percentage read beside `limit`, rounded outward (an upper bound
+/// up, a lower bound down), exactly as the verdict lines write it.
+pub fn percent_bound(value: f64, limit: f64, upper: bool) -> String {
+    let rounding = if upper { Rounding::Up } else { Rounding::Down };
+    percent_beside(value, limit, rounding)
+}
+
 /// How a value beside a limit is rounded for display: bounds round outward (an upper bound
 /// up, a lower bound down) so a line never claims more than was shown; observations round
 /// to nearest.

@@ -60,17 +60,28 @@ pub enum PathSeg {
     Index(usize),
 }
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A comparison operator; serialised as its symbol (`<`, `contains`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum Op {
+    #[serde(rename = "<")]
     Lt,
+    #[serde(rename = "<=")]
     Le,
+    #[serde(rename = ">")]
     Gt,
+    #[serde(rename = ">=")]
     Ge,
+    #[serde(rename = "==")]
     Eq,
+    #[serde(rename = "!=")]
     Ne,
+    #[serde(rename = "contains")]
     Contains,
+    #[serde(rename = "not contains")]
     NotContains,
+    #[serde(rename = "matches")]
     Matches,
 }
 

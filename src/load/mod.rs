@@ -47,7 +47,8 @@ pub struct LoadPlan {
 }
 
 /// A limit on how long a drilled service takes to pass its readiness probe again.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RecoveryThreshold {
     /// As written, e.g. `recovery_time < 10s`.
     pub text: String,

@@ -3,6 +3,7 @@
 //! problem in a file is reported at once with its location.
 
 mod checks;
+mod claims;
 mod criteria;
 pub mod defaults;
 mod expect;
@@ -53,6 +54,8 @@ pub struct ItemPlan {
     pub title: String,
     pub description: Option<String>,
     pub severity: Severity,
+    /// The checklist line where the item is written, for reports and CI annotations.
+    pub line: Option<usize>,
     pub body: ItemBody,
 }
 
@@ -214,6 +217,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
                     title: item.title.clone(),
                     description: item.description.clone(),
                     severity: item.severity,
+                    line: Some(ctx.diags.line_of(&ip)),
                     body,
                 });
             }

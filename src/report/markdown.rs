@@ -96,16 +96,17 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(m, "## {}\n", phase.title);
         let _ = writeln!(
             m,
-            "| Item | Severity | Outcome | Evidence |\n|---|---|---|---|"
+            "| Item | Severity | Outcome | Samples | Evidence |\n|---|---|---|---|---|"
         );
         for i in &phase.items {
             let _ = writeln!(
                 m,
-                "| `{}` {} | {} | {} | {} |",
+                "| `{}` {} | {} | {} | {} | {} |",
                 i.id,
                 cell(&i.title),
                 format!("{:?}", i.severity).to_lowercase(),
                 badge(i.outcome),
+                cell(&coverage(i).unwrap_or_else(|| "—".into())),
                 cell(&i.why)
             );
         }
@@ -193,6 +194,32 @@ pub fn render(r: &Report) -> String {
     m
 }
 
+/// How the samples behind an item were taken, so a reader can weigh them: "600 of 600
+/// over 5.1 s at concurrency 10, longest failure run 0". `None` for items without samples.
+pub fn coverage(i: &ItemReport) -> Option<String> {
+    if let Some(s) = &i.evidence.samples {
+        return Some(format!(
+            "{} of {} samples over {:.1} s at concurrency {}; longest run of consecutive failures: {}",
+            crate::evidence::thousands(s.taken),
+            crate::evidence::thousands(s.planned),
+            s.span_s,
+            s.concurrency,
+            s.longest_failure_run
+        ));
+    }
+    i.evidence.load.as_ref().map(|l| {
+        format!(
+            "{} requests judged over {:.1} s after {:.1} s of warm-up{}",
+            crate::evidence::thousands(l.requests),
+            (l.duration_s - l.warm_up_s).max(0.0),
+            l.warm_up_s,
+            l.max_in_flight
+                .map(|c| format!(", at most {c} in flight"))
+                .unwrap_or_default()
+        )
+    })
+}
+
 fn item_details(m: &mut String, i: &ItemReport) {
     let _ = writeln!(
         m,
@@ -204,17 +231,19 @@ fn item_details(m: &mut String, i: &ItemReport) {
     if let Some(t) = &i.target {
         let _ = writeln!(m, "Target: `{t}`  ");
     }
-    if let Some(s) = &i.samples {
+    if let Some(s) = &i.evidence.samples {
         let _ = write!(
             m,
-            "Samples: {} of {} taken, {} failed",
-            s.taken, s.planned, s.failed
+            "Samples: {}; {} failed",
+            coverage(i).unwrap_or_default(),
+            s.failed
         );
-        if s.longest_failure_run > 1 {
+        for r in s.longest_over.iter().filter(|r| r.run > 1) {
             let _ = write!(
                 m,
-                " (longest run of consecutive failures: {})",
-                s.longest_failure_run
+                "; longest run at or beyond {}: {}",
+                crate::evidence::latency(r.threshold_us),
+                r.run
             );
         }
         if let Some(l) = &s.latency_ms {
@@ -248,9 +277,9 @@ fn item_details(m: &mut String, i: &ItemReport) {
             let _ = writeln!(m, "- {} × {}: {}", f.count, f.class, cell(&f.reason));
         }
     }
-    if !i.drills.is_empty() {
+    if !i.evidence.drills.is_empty() {
         m.push_str("\nFault drills:\n\n| Service | Action | Planned | Fired | Recovered after | Note |\n|---|---|---|---|---|---|\n");
-        for d in &i.drills {
+        for d in &i.evidence.drills {
             let secs =
                 |v: Option<f64>| v.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "—".into());
             let _ = writeln!(
@@ -265,7 +294,7 @@ fn item_details(m: &mut String, i: &ItemReport) {
             );
         }
     }
-    if let Some(load) = &i.load {
+    if let Some(load) = &i.evidence.load {
         load_details(m, load);
     }
     m.push_str("\n</details>\n\n");

@@ -1,16 +1,13 @@
 //! `golive merge`: results of the same checklist run on several machines, combined
-//! exactly. Histograms travel in results.json (HdrHistogram V2), so merged percentiles
-//! are those of one histogram fed every sample; counts add; every criterion is judged
-//! again on the merged data, and the verdict decided again.
+//! exactly. Each item's evidence record (histograms included) is added to the others', and
+//! the sum is judged once by `verdict::judge_run` on the typed claims stored in the
+//! results, so the merged verdict is that of one run that took every sample, for every
+//! criterion kind (resources, recovery times and rollback rules included).
 
 use super::model::*;
-use crate::evidence::{Confidence, Outcome};
-use crate::expr::PathSeg;
-use crate::load::result::{Percentiles, ScopeResult};
-use crate::load::LoadResult;
-use crate::tally::{decode_histogram, encode_histogram, new_histogram, Observations};
-use crate::verdict::{decide, judge, ItemJudgement, RunState};
-use hdrhistogram::Histogram;
+use crate::evidence::Confidence;
+use crate::record::RunEnd;
+use crate::verdict::{judge_run, Policy};
 
 /// Why results could not be merged.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +32,12 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
         };
         if r.checklist.sha256 != first.checklist.sha256 {
             return Err(mismatch(format!(
-                "it ran a different checklist ({} vs {})",
+                "it ran a different checklist ({} vs {}); only runs of the same checklist merge",
                 r.checklist.file, first.checklist.file
             )));
+        }
+        if r.items().count() != first.items().count() {
+            return Err(mismatch("it has a different list of items".into()));
         }
         for (pa, pb) in out.phases.iter_mut().zip(&r.phases) {
             for (a, b) in pa.items.iter_mut().zip(&pb.items) {
@@ -47,292 +47,181 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
                         b.id, a.id
                     )));
                 }
-                merge_item(a, b).map_err(mismatch)?;
+                a.evidence
+                    .merge(&b.evidence)
+                    .map_err(|e| mismatch(format!("phases.items[`{}`].evidence.{e}", b.id)))?;
+                if a.signoff.as_ref().is_some_and(|s| s.signed_by.is_none()) {
+                    a.signoff.clone_from(&b.signoff);
+                }
             }
         }
         out.services.extend(r.services.iter().cloned());
         out.run.interrupted |= r.run.interrupted;
+        out.run.end = worse_end(&out.run.end, &r.run.end);
         out.run.duration_s = out.run.duration_s.max(r.run.duration_s);
         out.run.host = format!("{}, {}", out.run.host, r.run.host);
     }
-    let conf = Confidence::new(first.run.confidence).unwrap_or_default();
-    let mut judgements = Vec::new();
-    let mut summary = Summary::default();
-    let mut rollback = None;
     for item in out.phases.iter_mut().flat_map(|p| p.items.iter_mut()) {
-        rejudge(item, conf).map_err(|reason| MergeError::Mismatch {
-            file: files[0].clone(),
-            reason,
-        })?;
-        if let Some(rb) = item.load.as_ref().and_then(|l| l.rollback.as_ref()) {
-            rollback.get_or_insert_with(|| {
-                format!(
-                    "rollback rule `{}` fired at {:.1} s into `{}`: {}",
-                    rb.rule, rb.at_s, item.id, rb.why
-                )
-            });
-        }
-        summary.items += 1;
-        match item.outcome {
-            Outcome::Pass => summary.passed += 1,
-            Outcome::Fail if item.severity == crate::spec::Severity::Blocker => {
-                summary.failed += 1;
-                summary.blockers_failed += 1
-            }
-            Outcome::Fail => {
-                summary.failed += 1;
-                summary.warnings_failed += 1
-            }
-            Outcome::Inconclusive => summary.inconclusive += 1,
-        }
-        let pending = item.signoff.as_ref().is_some_and(|s| s.signed_by.is_none());
-        if let Some(s) = &item.signoff {
-            if s.signed_by.is_some() {
-                summary.signoffs_given += 1
-            } else {
-                summary.signoffs_pending += 1
-            }
-        }
-        judgements.push(ItemJudgement {
-            id: item.id.clone(),
-            severity: item.severity,
-            outcome: item.outcome,
-            pending_signoff: pending,
-        });
+        item.failures = super::build::failure_reasons(&item.evidence);
+        item.target = item.evidence.target.clone();
     }
-    let state = match (rollback, out.run.interrupted) {
-        (Some(why), _) => RunState::RolledBack(why),
-        (None, true) => RunState::Interrupted,
-        (None, false) => RunState::Completed,
+    let policy = Policy {
+        confidence: Confidence::new(first.run.confidence).unwrap_or_default(),
+        now: chrono::Utc::now(),
     };
-    let d = decide(&judgements, &state);
-    out.verdict = d.verdict;
-    out.verdict_reason = format!("{} (merged from {} runs)", d.reason, reports.len());
-    out.exit_code = d.exit_code;
-    out.summary = summary;
+    let claims = super::build::claims_of(&out);
+    let evidence: Vec<_> = out.items().map(|i| i.evidence.clone()).collect();
+    let judgement =
+        judge_run(&claims, &evidence, &out.run.end, &policy).map_err(|e| MergeError::Mismatch {
+            file: files[0].clone(),
+            reason: e.to_string(),
+        })?;
+    super::build::apply(&mut out, &judgement);
+    out.verdict_reason = format!(
+        "{} (merged from {} runs)",
+        out.verdict_reason,
+        reports.len()
+    );
     out.run.id = format!("merged-{}", out.run.id);
     Ok(out)
 }
 
-fn add_encoded(a: &mut Option<String>, b: &Option<String>) -> Result<Histogram<u64>, String> {
-    let mut h = new_histogram();
-    for text in [a.as_deref(), b.as_deref()].into_iter().flatten() {
-        h.add(decode_histogram(text)?)
-            .map_err(|e| format!("{e:?}"))?;
+/// An environment failure outweighs an interruption, which outweighs a completed run.
+fn worse_end(a: &RunEnd, b: &RunEnd) -> RunEnd {
+    match (a, b) {
+        (RunEnd::EnvironmentFailed { .. }, _) => a.clone(),
+        (_, RunEnd::EnvironmentFailed { .. }) => b.clone(),
+        (RunEnd::Interrupted, _) | (_, RunEnd::Interrupted) => RunEnd::Interrupted,
+        _ => RunEnd::Completed,
     }
-    *a = encode_histogram(&h);
-    Ok(h)
-}
-
-fn merge_item(a: &mut ItemReport, b: &ItemReport) -> Result<(), String> {
-    if let (Some(sa), Some(sb)) = (a.samples.as_mut(), &b.samples) {
-        sa.planned += sb.planned;
-        sa.taken += sb.taken;
-        sa.failed += sb.failed;
-        sa.longest_failure_run = sa.longest_failure_run.max(sb.longest_failure_run);
-        for (k, v) in &sb.failures_by_class {
-            *sa.failures_by_class.entry(k.clone()).or_default() += v;
-        }
-        let h = add_encoded(&mut sa.latency_histogram, &sb.latency_histogram)?;
-        sa.latency_ms = stats(&h);
-        sa.duration_s = sa.duration_s.max(sb.duration_s);
-        sa.cut_short |= sb.cut_short;
-    }
-    if let (Some(la), Some(lb)) = (a.load.as_mut(), &b.load) {
-        merge_load(la, lb)?;
-    }
-    if let (Some(sa), Some(sb)) = (a.signoff.as_mut(), &b.signoff) {
-        if sa.signed_by.is_none() {
-            sa.signed_by = sb.signed_by.clone();
-            sa.signed_at = sb.signed_at.clone();
-        }
-    }
-    for f in &b.failures {
-        match a
-            .failures
-            .iter_mut()
-            .find(|x| x.class == f.class && x.reason == f.reason)
-        {
-            Some(x) => x.count += f.count,
-            None => a.failures.push(f.clone()),
-        }
-    }
-    Ok(())
-}
-
-fn stats(h: &Histogram<u64>) -> Option<LatencyStats> {
-    Percentiles::of(h).map(|p| LatencyStats {
-        n: p.n,
-        min: p.min,
-        mean: p.mean,
-        p50: p.p50,
-        p90: p.p90,
-        p95: p.p95,
-        p99: p.p99,
-        max: p.max,
-    })
-}
-
-fn merge_scope(a: &mut ScopeResult, b: &ScopeResult) -> Result<(), String> {
-    a.requests += b.requests;
-    a.errors += b.errors;
-    for (k, v) in &b.errors_by_class {
-        *a.errors_by_class.entry(k.clone()).or_default() += v;
-    }
-    let l = add_encoded(&mut a.latency_histogram, &b.latency_histogram)?;
-    a.latency_ms = Percentiles::of(&l);
-    let s = add_encoded(&mut a.service_time_histogram, &b.service_time_histogram)?;
-    a.service_time_ms = Percentiles::of(&s);
-    Ok(())
-}
-
-/// Shards run side by side over the same period: counts and rates add.
-fn merge_load(a: &mut LoadResult, b: &LoadResult) -> Result<(), String> {
-    merge_scope(&mut a.overall, &b.overall)?;
-    for (x, y) in a.by_request.iter_mut().zip(&b.by_request) {
-        merge_scope(x, y)?;
-    }
-    a.requests += b.requests;
-    a.errors += b.errors;
-    a.warm_up_requests += b.warm_up_requests;
-    a.dropped += b.dropped;
-    a.late += b.late;
-    a.achieved_rps += b.achieved_rps;
-    a.target_rps = a.target_rps.zip(b.target_rps).map(|(x, y)| x + y);
-    a.duration_s = a.duration_s.max(b.duration_s);
-    a.stopped_early |= b.stopped_early;
-    if a.rollback.is_none() {
-        a.rollback = b.rollback.clone();
-    }
-    a.shortfall = match (&a.shortfall, &b.shortfall) {
-        (None, None) => None,
-        (x, y) => Some(
-            [x.as_deref(), y.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-    };
-    for (wa, wb) in a.timeline.iter_mut().zip(&b.timeline) {
-        wa.requests += wb.requests;
-        wa.errors += wb.errors;
-        wa.rps += wb.rps;
-        // Window percentiles are not carried as histograms; they cannot be merged exactly.
-        (wa.p50_ms, wa.p95_ms, wa.p99_ms) = (None, None, None);
-    }
-    Ok(())
-}
-
-/// Rebuilds an item's observations from the merged figures and judges its criteria again.
-fn rejudge(item: &mut ItemReport, conf: Confidence) -> Result<(), String> {
-    if item.signoff.is_some() {
-        item.outcome = if item.signoff.as_ref().is_some_and(|s| s.signed_by.is_some()) {
-            Outcome::Pass
-        } else {
-            Outcome::Inconclusive
-        };
-        return Ok(());
-    }
-    let texts: Vec<String> = item.criteria.iter().map(|c| c.criterion.clone()).collect();
-    let mut outcomes = Vec::new();
-    for text in &texts {
-        let parsed = crate::expr::parse(text).map_err(|e| format!("criterion `{text}`: {e}"))?;
-        let (scope, comparison) = match parsed.subject.as_slice() {
-            [PathSeg::Key(req), PathSeg::Key(metric)] => {
-                let mut c = parsed.clone();
-                c.subject = vec![PathSeg::Key(metric.clone())];
-                (Some(req.clone()), c)
-            }
-            _ => (None, parsed),
-        };
-        let criterion = crate::plan::build_criterion(text, &comparison)
-            .map_err(|(_, m)| format!("criterion `{text}`: {m}"))?;
-        let obs = observations(item, scope.as_deref())?;
-        outcomes.push(judge(&criterion, &obs, conf));
-    }
-    if !outcomes.is_empty() {
-        item.criteria = outcomes;
-        (item.outcome, item.why) = super::build::outcome_and_why(&item.criteria, "");
-    }
-    if let Some(rb) = item.load.as_ref().and_then(|l| l.rollback.as_ref()) {
-        item.outcome = Outcome::Fail;
-        item.why = format!(
-            "rollback rule `{}` fired at {:.1} s: {}",
-            rb.rule, rb.at_s, rb.why
-        );
-    }
-    Ok(())
-}
-
-fn observations(item: &ItemReport, scope: Option<&str>) -> Result<Observations, String> {
-    let mut o = Observations::default();
-    if let Some(load) = &item.load {
-        let s = match scope {
-            None => &load.overall,
-            Some(name) => load
-                .by_request
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| format!("no request `{name}` in item `{}`", item.id))?,
-        };
-        o.samples = s.requests;
-        o.failures = s.errors;
-        if let Some(h) = &s.latency_histogram {
-            o.latency = decode_histogram(h)?;
-        }
-        let secs = (load.duration_s - load.warm_up_s).max(1e-9);
-        // Shards ran side by side, so a request's share of the summed rate is its rate.
-        o.rate = Some(load.achieved_rps * s.requests as f64 / load.requests.max(1) as f64);
-        o.shortfall = load.shortfall.clone();
-        o.duration = std::time::Duration::from_secs_f64(secs);
-    } else if let Some(s) = &item.samples {
-        o.samples = s.taken;
-        o.failures = s.failed;
-        if let Some(h) = &s.latency_histogram {
-            o.latency = decode_histogram(h)?;
-        }
-        // Machines sampled side by side, so every sample completed within the longest
-        // one's time (the merged `duration_s`), as `observe` computes it for one machine.
-        let secs = s.duration_s.max(1e-9);
-        o.rate = Some(s.taken as f64 / secs);
-        o.duration = std::time::Duration::from_secs_f64(secs);
-    }
-    Ok(o)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::criteria::{Criterion, CriterionKind};
+    use crate::evidence::Tail;
+    use crate::expr::Op;
+    use crate::record::{ItemEvidence, SampleEvidence};
+    use crate::tally::{Failure, FailureClass, Observations};
+    use crate::verdict::{judge_item, Claim, ItemClaims, ItemKind};
+
+    fn criterion(text: &str, kind: CriterionKind) -> Claim {
+        Claim::Samples {
+            request: None,
+            criterion: Criterion {
+                text: text.into(),
+                kind,
+            },
+        }
+    }
 
     #[test]
-    fn merged_histograms_equal_one_histogram_fed_every_sample() {
+    fn judging_merged_evidence_equals_judging_the_pooled_samples() {
+        let ms = |v: u64| crate::units::Duration::from_std(std::time::Duration::from_millis(v));
+        let claims = ItemClaims {
+            id: "api".into(),
+            severity: crate::spec::Severity::Blocker,
+            kind: ItemKind::Check,
+            claims: vec![
+                criterion(
+                    "p95 < 20ms",
+                    CriterionKind::Quantile {
+                        q: 0.95,
+                        threshold: ms(20),
+                        tail: Tail::Below,
+                    },
+                ),
+                criterion(
+                    "p99.7 < 450ms",
+                    CriterionKind::Quantile {
+                        q: 0.997,
+                        threshold: ms(450),
+                        tail: Tail::Below,
+                    },
+                ),
+                criterion(
+                    "error_rate < 1%",
+                    CriterionKind::FailureRate {
+                        limit: 0.01,
+                        written_as_success: false,
+                    },
+                ),
+                criterion(
+                    "mean < 10ms",
+                    CriterionKind::Mean {
+                        threshold: ms(10),
+                        below: true,
+                    },
+                ),
+                criterion(
+                    "max < 5s",
+                    CriterionKind::Extreme {
+                        max: true,
+                        op: Op::Lt,
+                        threshold: ms(5000),
+                    },
+                ),
+                criterion(
+                    "failures <= 40",
+                    CriterionKind::Failures {
+                        op: Op::Le,
+                        count: 40,
+                    },
+                ),
+            ],
+        };
         let mut rng = fastrand::Rng::with_seed(7);
-        let (mut a, mut b, mut all) = (new_histogram(), new_histogram(), new_histogram());
-        for i in 0..20_000u64 {
-            // A long-tailed mix: mostly a few ms, sometimes seconds.
-            let v = if rng.u32(0..100) < 3 {
-                rng.u64(500_000..3_000_000)
-            } else {
-                rng.u64(800..8_000)
+        let (mut a, mut b, mut all) = (
+            Observations::default(),
+            Observations::default(),
+            Observations::default(),
+        );
+        for i in 0..6_000u64 {
+            // A long-tailed mix with a few failures.
+            let sample = match rng.u32(0..1000) {
+                0..=2 => Err(Failure::new(FailureClass::Timeout, "timed out")),
+                3..=30 => Ok(rng.u64(300_000..600_000)),
+                _ => Ok(rng.u64(800..8_000)),
             };
             if i % 3 == 0 {
-                a.record(v).unwrap()
+                a.record(sample.clone())
             } else {
-                b.record(v).unwrap()
+                b.record(sample.clone())
             }
-            all.record(v).unwrap();
+            all.record(sample);
         }
-        let mut ea = encode_histogram(&a);
-        let merged = add_encoded(&mut ea, &encode_histogram(&b)).unwrap();
-        for q in [0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
-            assert_eq!(
-                merged.value_at_quantile(q),
-                all.value_at_quantile(q),
-                "q = {q}"
-            );
+        for o in [&mut a, &mut b, &mut all] {
+            o.duration = std::time::Duration::from_secs(10);
         }
-        assert_eq!(merged.len(), all.len());
-        assert_eq!(Percentiles::of(&merged), Percentiles::of(&all));
+        let mut merged = ItemEvidence {
+            samples: Some(SampleEvidence::of(&a, 2_000)),
+            ..ItemEvidence::default()
+        };
+        merged
+            .merge(&ItemEvidence {
+                samples: Some(SampleEvidence::of(&b, 4_000)),
+                ..ItemEvidence::default()
+            })
+            .unwrap();
+        let pooled = ItemEvidence {
+            samples: Some(SampleEvidence::of(&all, 6_000)),
+            ..ItemEvidence::default()
+        };
+        let policy = Policy {
+            confidence: Confidence::DEFAULT,
+            now: chrono::Utc::now(),
+        };
+        let from_merged = judge_item(&claims, &merged, &policy).unwrap();
+        let from_pooled = judge_item(&claims, &pooled, &policy).unwrap();
+        assert_eq!(from_merged.criteria.len(), 6);
+        for (m, p) in from_merged.criteria.iter().zip(&from_pooled.criteria) {
+            // Every number and word but the rate (the merged shards ran side by side).
+            assert_eq!(m, p, "{}", m.criterion);
+        }
+        assert_eq!(from_merged.outcome, from_pooled.outcome);
+        let (sm, sp) = (merged.samples.unwrap(), pooled.samples.unwrap());
+        assert_eq!((sm.taken, sm.failed), (sp.taken, sp.failed));
+        assert_eq!(sm.latency_ms, sp.latency_ms);
     }
 }

@@ -8,11 +8,11 @@ mod markdown;
 mod merge;
 pub mod model;
 
-pub use build::{build, ItemResult, RunFacts};
+pub use build::{apply, build, claims_of, RunFacts};
 pub use junit::render as junit;
 pub use markdown::render as markdown;
 pub use merge::{merge, MergeError};
-pub use model::{results_schema, Report};
+pub use model::{results_schema, Report, SCHEMA_VERSION};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,70 @@ impl Format {
             Format::Junit => "junit.xml",
         }
     }
+}
+
+/// The largest results.json golive reads: far above any real run (histograms are a few
+/// KiB each), low enough that a wrong file cannot exhaust memory.
+const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a `results.json` written by this golive: the schema version is checked before
+/// anything else, and every histogram in it must read back. Errors name the file and the
+/// field.
+pub fn load_results(path: &Path) -> Result<Report, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    if meta.len() > MAX_RESULTS_BYTES {
+        return Err(format!(
+            "{shown}: {} bytes is larger than any golive results.json ({} MiB at most)",
+            meta.len(),
+            MAX_RESULTS_BYTES / 1024 / 1024
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<serde_json::Value>,
+    }
+    let version = serde_json::from_str::<Version>(&text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not a golive results.json: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    match version.schema_version {
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        Some(v) => {
+            return Err(format!(
+                "{shown}: schema_version is {v}, but this golive reads results.json version \
+                 {SCHEMA_VERSION}; re-run the checklist with this golive, or read the file with \
+                 the golive that wrote it"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "{shown}: no schema_version field: not a golive results.json"
+            ))
+        }
+    }
+    let report: Report = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not a golive results.json of version {SCHEMA_VERSION}: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    for (pi, phase) in report.phases.iter().enumerate() {
+        for (ii, item) in phase.items.iter().enumerate() {
+            item.evidence.validate().map_err(|e| {
+                format!(
+                    "{shown}: phases[{pi}].items[{ii}] (`{}`).evidence.{e}",
+                    item.id
+                )
+            })?;
+        }
+    }
+    Ok(report)
 }
 
 /// `results.json`: the canonical serialisation.

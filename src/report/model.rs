@@ -3,15 +3,17 @@
 //! `golive report` to re-render without re-running.
 
 use crate::evidence::Outcome;
+use crate::record::{ItemEvidence, RunEnd};
 use crate::services::ServiceReport;
 use crate::spec::Severity;
-use crate::verdict::{CriterionOutcome, Verdict};
+use crate::verdict::{Claim, JudgedCriterion, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-/// Version of the results.json format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the results.json format; bumped on incompatible changes. Version 2 carries
+/// the evidence record and typed claims of every item, so stored runs are judged again
+/// from numbers, never from text.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole run: `results.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -40,6 +42,8 @@ pub struct RunInfo {
     pub duration_s: f64,
     /// True when SIGINT or SIGTERM cut the run short.
     pub interrupted: bool,
+    /// How the run ended, as judging reads it.
+    pub end: RunEnd,
     /// Provider choice for services: auto, process or external.
     pub provider: String,
     pub host: String,
@@ -90,66 +94,27 @@ pub struct ItemReport {
     /// Check kind (`http`, `tcp`, `websocket`, `tls`, `command`, `postgres`, `redis`,
     /// `load`, `resources`) or `manual`.
     pub kind: String,
+    /// The line of the checklist where the item is written (1-based).
+    pub line: Option<usize>,
     /// What was probed, rendered for this run.
     pub target: Option<String>,
     pub outcome: Outcome,
     /// One line: why this outcome.
     pub why: String,
-    /// Set when the item did not run (environment failure, interruption).
+    /// Set when the item did not run (environment failure, interruption) or was cut short.
     pub skipped: Option<String>,
-    pub samples: Option<SampleStats>,
-    pub criteria: Vec<CriterionOutcome>,
+    /// What the item claims, typed: what a later judgement (`golive merge`) judges again.
+    pub claims: Vec<Claim>,
+    /// Each claim judged, plus any the judge added (`implicit`).
+    pub criteria: Vec<JudgedCriterion>,
     /// The first distinct failure reasons, with counts.
     pub failures: Vec<FailureReason>,
     pub signoff: Option<SignoffReport>,
-    /// The load run, for `kind: load` items.
-    pub load: Option<crate::load::LoadResult>,
-    /// What the service used, for `kind: resources` items.
-    pub resources: Option<crate::services::resources::ResourceSummary>,
-    /// Fault drills run during a load item, with their recovery times.
-    #[serde(default)]
-    pub drills: Vec<crate::services::drill::DrillReport>,
+    /// What the item measured: samples, load run, drills, resources or a signature.
+    pub evidence: ItemEvidence,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SampleStats {
-    pub planned: u32,
-    pub taken: u64,
-    pub failed: u64,
-    /// The longest run of consecutive failed samples (availability: how long an outage lasted).
-    pub longest_failure_run: u64,
-    /// Failed samples by class (connect, timeout, tls, expectation, protocol, setup).
-    pub failures_by_class: BTreeMap<String, u64>,
-    /// Latency of successful samples; absent when none succeeded.
-    pub latency_ms: Option<LatencyStats>,
-    /// The latency histogram (microseconds), HdrHistogram V2 compressed, base64; lets
-    /// runs be merged exactly.
-    pub latency_histogram: Option<String>,
-    pub duration_s: f64,
-    pub cut_short: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LatencyStats {
-    pub n: u64,
-    pub min: f64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FailureReason {
-    pub class: String,
-    pub reason: String,
-    pub count: u64,
-}
+pub use crate::record::FailureReason;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,35 +1,163 @@
-//! Judging one criterion on one item's observations.
+//! Judging one criterion on one item's tally. A judged criterion carries numbers (metric,
+//! operator, threshold with its unit, observed value, n, both bounds, outcome) and a
+//! stable id; the display strings beside them are derived from those numbers here, once.
 
 use crate::criteria::{Criterion, CriterionKind};
 use crate::evidence::{self, Confidence, Outcome, Tail};
 use crate::expr::Op;
 use crate::tally::Observations;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One criterion's outcome, with everything a reader needs to check it.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct CriterionOutcome {
-    /// The criterion as written, e.g. `p95 < 100ms`.
-    pub criterion: String,
-    pub outcome: Outcome,
-    /// The claim, e.g. `p95 < 100 ms`.
-    pub expected: String,
-    /// What was measured, e.g. `p95 = 212 ms`; `no data` when nothing was.
-    pub observed: String,
-    /// How many samples the claim was judged on.
-    pub samples: u64,
-    /// The statistical bound used, e.g. `upper 95% bound on the error rate: 0.99%`.
-    pub bound: Option<String>,
-    /// One line: why this outcome.
-    pub why: String,
-    /// When INCONCLUSIVE: total samples that would likely settle it.
-    pub samples_needed: Option<u64>,
-    /// True for claims that are weaker evidence (means) or plain observations (max, min).
-    pub weak: bool,
+/// A threshold with its unit: `ms` for latencies, `%` for rates, `/s` for throughput,
+/// `B` for bytes, `%cpu` for CPU, `count` for counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub value: f64,
+    pub unit: String,
 }
 
-fn no_data(c: &Criterion, expected: String, obs: &Observations) -> CriterionOutcome {
-    let why = match &obs.setup_error {
+impl Threshold {
+    pub fn new(value: f64, unit: &str) -> Threshold {
+        Threshold {
+            value,
+            unit: unit.to_string(),
+        }
+    }
+}
+
+/// One criterion's outcome, with everything a reader (or a later judgement) needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JudgedCriterion {
+    /// Stable within a checklist: `<item id>#<position>` (`#implicit` for a criterion the
+    /// judge added).
+    pub id: String,
+    /// The criterion as written, e.g. `p95 < 100ms`.
+    pub criterion: String,
+    /// `p95`, `error_rate`, `success_rate`, `mean`, `max`, `min`, `failures`, `rps`,
+    /// `memory`, `memory_growth`, `cpu`, `cpu_max`, `restarts`, `recovery_time`.
+    pub metric: String,
+    /// `<`, `<=`, `>`, `>=`, `==`, `!=`.
+    pub op: String,
+    pub threshold: Threshold,
+    pub outcome: Outcome,
+    /// What was measured, in the threshold's unit; `None` with no data (or, for a
+    /// quantile, when its rank falls among failed samples).
+    pub observed_value: Option<f64>,
+    /// Samples the claim was judged on.
+    pub n: u64,
+    /// One-sided bounds at the run's confidence on the share the claim limits (failure
+    /// rate, or share of samples beyond the threshold), as fractions; `None` for
+    /// observations (max, min, failures, rps, resources, recovery).
+    pub lower_bound: Option<f64>,
+    pub upper_bound: Option<f64>,
+    /// When INCONCLUSIVE: total samples that would likely settle it.
+    pub samples_needed: Option<u64>,
+    /// One line: why this outcome.
+    pub why: String,
+    /// The claim, e.g. `p95 < 100 ms`.
+    pub expected: String,
+    /// What was measured, e.g. `p95 = 212 ms (n = 4,800)`; `no data` when nothing was.
+    pub observed: String,
+    /// The bound the outcome rests on, in words: the upper bound for a PASS or an
+    /// unsupported claim, the lower bound for a FAIL or an unsupported breach.
+    pub bound: Option<String>,
+    /// True for weaker evidence (means) or plain observations (max, min, resources).
+    pub weak: bool,
+    /// True for a criterion nobody wrote: `failures == 0` added because failed samples
+    /// would otherwise count against no criterion.
+    #[serde(default)]
+    pub implicit: bool,
+}
+
+impl JudgedCriterion {
+    /// A criterion with its identity and claim set and nothing measured yet.
+    pub fn unjudged(text: &str, metric: &str, op: Op, threshold: Threshold) -> JudgedCriterion {
+        JudgedCriterion {
+            id: String::new(),
+            criterion: text.to_string(),
+            metric: metric.to_string(),
+            op: op.as_str().to_string(),
+            expected: format!("{metric} {op} {}", show(&threshold)),
+            threshold,
+            outcome: Outcome::Inconclusive,
+            observed_value: None,
+            n: 0,
+            lower_bound: None,
+            upper_bound: None,
+            samples_needed: None,
+            why: "no data: 0 samples".into(),
+            observed: "no data".into(),
+            bound: None,
+            weak: false,
+            implicit: false,
+        }
+    }
+}
+
+/// A threshold as people read it.
+fn show(t: &Threshold) -> String {
+    match t.unit.as_str() {
+        "ms" => evidence::latency((t.value * 1e3).round() as u64),
+        "%" => evidence::percent(t.value / 100.0),
+        "/s" => format!("{}/s", t.value),
+        "B" => format!("{:.1} MB", t.value / 1e6),
+        "%cpu" => format!("{}%", t.value),
+        "s" => format!("{}s", t.value),
+        _ => format!("{}", t.value),
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1e3
+}
+
+/// The metric and operator a typed criterion was written with, and its threshold.
+fn identity(c: &Criterion) -> (String, Op, Threshold) {
+    match &c.kind {
+        CriterionKind::FailureRate {
+            limit,
+            written_as_success: true,
+        } => (
+            "success_rate".into(),
+            Op::Gt,
+            Threshold::new((1.0 - limit) * 100.0, "%"),
+        ),
+        CriterionKind::FailureRate { limit, .. } => (
+            "error_rate".into(),
+            Op::Lt,
+            Threshold::new(limit * 100.0, "%"),
+        ),
+        CriterionKind::Quantile { q, threshold, tail } => (
+            evidence::quantile_name(*q),
+            if *tail == Tail::Below { Op::Lt } else { Op::Gt },
+            Threshold::new(ms(threshold.as_micros()), "ms"),
+        ),
+        CriterionKind::Mean { threshold, below } => (
+            "mean".into(),
+            if *below { Op::Lt } else { Op::Gt },
+            Threshold::new(ms(threshold.as_micros()), "ms"),
+        ),
+        CriterionKind::Extreme { max, op, threshold } => (
+            if *max { "max" } else { "min" }.into(),
+            *op,
+            Threshold::new(ms(threshold.as_micros()), "ms"),
+        ),
+        CriterionKind::Failures { op, count } => (
+            "failures".into(),
+            *op,
+            Threshold::new(*count as f64, "count"),
+        ),
+        CriterionKind::Throughput { op, per_second } => {
+            ("rps".into(), *op, Threshold::new(*per_second, "/s"))
+        }
+    }
+}
+
+fn no_data(mut out: JudgedCriterion, obs: &Observations) -> JudgedCriterion {
+    out.why = match &obs.setup_error {
         Some(e) => format!("no data: the check could not run ({e})"),
         None if obs.samples > 0 => format!(
             "no data: all {} samples failed, so no latency was measured",
@@ -37,23 +165,15 @@ fn no_data(c: &Criterion, expected: String, obs: &Observations) -> CriterionOutc
         ),
         None => "no data: 0 samples".to_string(),
     };
-    CriterionOutcome {
-        criterion: c.text.clone(),
-        outcome: Outcome::Inconclusive,
-        expected,
-        observed: "no data".into(),
-        samples: 0,
-        bound: None,
-        why,
-        samples_needed: None,
-        weak: false,
-    }
+    out
 }
 
 /// Judges `c` on `obs` at confidence `conf`. A latency claim measured by a load run that
 /// could not produce its intended load cannot pass: it says nothing about that load.
-pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOutcome {
-    let mut out = judge_measured(c, obs, conf);
+pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> JudgedCriterion {
+    let (metric, op, threshold) = identity(c);
+    let base = JudgedCriterion::unjudged(&c.text, &metric, op, threshold);
+    let mut out = judge_measured(c, obs, conf, base);
     let latency_claim = matches!(
         c.kind,
         CriterionKind::Quantile { .. } | CriterionKind::Mean { .. } | CriterionKind::Extreme { .. }
@@ -65,59 +185,77 @@ pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOu
     out
 }
 
-fn judge_measured(c: &Criterion, obs: &Observations, conf: Confidence) -> CriterionOutcome {
-    let pct = (conf.value() * 100.0).round();
+/// True when `c` counts failed samples against itself (so they are not left unjudged).
+pub fn counts_failures(c: &Criterion) -> bool {
+    matches!(
+        c.kind,
+        CriterionKind::FailureRate { .. }
+            | CriterionKind::Failures { .. }
+            | CriterionKind::Quantile {
+                tail: Tail::Below,
+                ..
+            }
+            | CriterionKind::Extreme { max: true, .. }
+    )
+}
+
+fn judge_measured(
+    c: &Criterion,
+    obs: &Observations,
+    conf: Confidence,
+    mut out: JudgedCriterion,
+) -> JudgedCriterion {
+    let pct = conf;
     match &c.kind {
         CriterionKind::FailureRate {
             limit,
             written_as_success,
         } => {
-            let expected = if *written_as_success {
-                format!("success rate > {}", evidence::percent(1.0 - limit))
+            if *written_as_success {
+                out.expected = format!("success rate > {}", evidence::percent(1.0 - limit));
             } else {
-                format!("error rate < {}", evidence::percent(*limit))
-            };
+                out.expected = format!("error rate < {}", evidence::percent(*limit));
+            }
             if obs.samples == 0 {
-                return no_data(c, expected, obs);
+                return no_data(out, obs);
             }
             let j = evidence::judge_proportion(obs.failures, obs.samples, *limit, conf);
-            let observed = match written_as_success {
-                true => format!(
-                    "success rate {} ({} of {})",
-                    evidence::percent(1.0 - j.observed.unwrap_or(0.0)),
-                    evidence::thousands(obs.samples - obs.failures),
-                    evidence::thousands(obs.samples)
+            let rate = j.observed.unwrap_or(0.0);
+            (out.observed, out.observed_value) = match written_as_success {
+                true => (
+                    format!(
+                        "success rate {} ({} of {})",
+                        evidence::percent(1.0 - rate),
+                        evidence::thousands(obs.samples - obs.failures),
+                        evidence::thousands(obs.samples)
+                    ),
+                    Some((1.0 - rate) * 100.0),
                 ),
-                false => format!(
-                    "error rate {} ({} of {})",
-                    evidence::percent(j.observed.unwrap_or(0.0)),
-                    evidence::thousands(obs.failures),
-                    evidence::thousands(obs.samples)
+                false => (
+                    format!(
+                        "error rate {} ({} of {})",
+                        evidence::percent(rate),
+                        evidence::thousands(obs.failures),
+                        evidence::thousands(obs.samples)
+                    ),
+                    Some(rate * 100.0),
                 ),
             };
-            CriterionOutcome {
-                criterion: c.text.clone(),
-                outcome: j.outcome,
-                expected,
-                observed,
-                samples: obs.samples,
-                bound: j.upper_bound.map(|u| {
-                    format!(
-                        "error rate below {} at {pct}% confidence",
-                        evidence::percent(u)
-                    )
-                }),
-                why: j.why,
-                samples_needed: j.samples_needed,
-                weak: false,
-            }
+            out.outcome = j.outcome;
+            out.n = obs.samples;
+            out.lower_bound = j.lower_bound;
+            out.upper_bound = j.upper_bound;
+            out.bound = rate_bound(&j, pct);
+            out.why = j.why;
+            out.samples_needed = j.samples_needed;
+            out
         }
         CriterionKind::Quantile { q, threshold, tail } => {
-            let name = quantile_name(*q);
+            let name = evidence::quantile_name(*q);
             let sign = if *tail == Tail::Below { "<" } else { ">" };
-            let expected = format!("{name} {sign} {}", evidence::latency(threshold.as_micros()));
-            if obs.latency.is_empty() {
-                return no_data(c, expected, obs);
+            out.expected = format!("{name} {sign} {}", evidence::latency(threshold.as_micros()));
+            if obs.latency.is_empty() && (obs.failures == 0 || *tail == Tail::Above) {
+                return no_data(out, obs);
             }
             let j = evidence::judge_quantile(
                 &obs.latency,
@@ -127,94 +265,131 @@ fn judge_measured(c: &Criterion, obs: &Observations, conf: Confidence) -> Criter
                 *tail,
                 conf,
             );
-            let mut why = j.why.clone();
-            if obs.failures > 0 {
-                why.push_str(&format!(
-                    " (latency of the {} successful samples; the {} failed ones count against the error rate)",
-                    evidence::thousands(j.n),
-                    evidence::thousands(obs.failures)
-                ));
-            }
-            let observed = match (j.observed_us, j.interval_us) {
-                (Some(v), Some((lo, hi))) => format!(
-                    "{name} = {} (n = {}; {pct}% interval {} to {})",
+            let successes = match j.success_observed_us {
+                Some(v) if j.failed > 0 => format!(
+                    "; successful samples alone: {name} = {} (n = {})",
+                    evidence::latency(v),
+                    evidence::thousands(obs.latency.len())
+                ),
+                _ => String::new(),
+            };
+            out.observed = match (j.observed_us, j.observed_failed, j.interval_us) {
+                (_, true, _) => format!(
+                    "{name} beyond any threshold: the rank falls among the {} failed samples (n = {}){successes}",
+                    evidence::thousands(j.failed),
+                    evidence::thousands(j.n)
+                ),
+                (Some(v), false, Some((lo, hi))) if j.failed == 0 => format!(
+                    "{name} = {} (n = {}; {pct} interval {} to {})",
                     evidence::latency(v),
                     evidence::thousands(j.n),
                     evidence::latency(lo),
                     evidence::latency(hi)
                 ),
-                (Some(v), None) => format!(
-                    "{name} = {} (n = {})",
+                (Some(v), false, _) => format!(
+                    "{name} = {} (n = {}){successes}",
                     evidence::latency(v),
                     evidence::thousands(j.n)
                 ),
-                (None, _) => "no data".into(),
+                (None, false, _) => "no data".into(),
             };
-            CriterionOutcome {
-                criterion: c.text.clone(),
-                outcome: j.outcome,
-                expected,
-                observed,
-                samples: j.n,
-                bound: j.upper_bound.map(|u| {
-                    format!(
-                        "{} of {} samples beyond {}: at most {} at {pct}% confidence",
-                        evidence::thousands(j.k_beyond),
-                        evidence::thousands(j.n),
-                        evidence::latency(j.threshold_us),
-                        evidence::percent(u)
-                    )
-                }),
-                why,
-                samples_needed: j.samples_needed,
-                weak: false,
-            }
+            out.observed_value = j.observed_us.filter(|_| !j.observed_failed).map(ms);
+            out.outcome = j.outcome;
+            out.n = j.n;
+            out.lower_bound = j.lower_bound;
+            out.upper_bound = j.upper_bound;
+            let beyond = format!(
+                "{} of {} samples beyond {}",
+                evidence::thousands(j.k_beyond),
+                evidence::thousands(j.n),
+                evidence::latency(j.threshold_us)
+            );
+            out.bound = match (j.outcome, j.lower_bound, j.upper_bound) {
+                (Outcome::Fail, Some(l), _) => Some(format!(
+                    "{beyond}: at least {} at {pct} confidence",
+                    evidence::percent_bound(l, 1.0 - q, false)
+                )),
+                (Outcome::Inconclusive, Some(l), _)
+                    if j.k_beyond as f64 >= (1.0 - q) * j.n as f64 && *tail == Tail::Below =>
+                {
+                    Some(format!(
+                        "{beyond}: at least {} at {pct} confidence",
+                        evidence::percent_bound(l, 1.0 - q, false)
+                    ))
+                }
+                (_, _, Some(u)) => Some(format!(
+                    "{beyond}: at most {} at {pct} confidence",
+                    evidence::percent_bound(u, 1.0 - q, true)
+                )),
+                _ => None,
+            };
+            out.why = j.why + &successes;
+            out.samples_needed = j.samples_needed;
+            out
         }
         CriterionKind::Mean { threshold, below } => {
             let sign = if *below { "<" } else { ">" };
-            let expected = format!("mean {sign} {}", evidence::latency(threshold.as_micros()));
+            out.expected = format!("mean {sign} {}", evidence::latency(threshold.as_micros()));
+            out.weak = true;
             let Some(m) = evidence::mean_interval(&obs.latency, conf) else {
-                return no_data(c, expected, obs);
+                return no_data(out, obs);
             };
             let t = threshold.as_micros() as f64;
             let outcome = match below {
-                true if m.mean_us >= t => Outcome::Fail,
+                true if m.lo_us >= t => Outcome::Fail,
                 true if m.hi_us < t => Outcome::Pass,
-                false if m.mean_us <= t => Outcome::Fail,
+                false if m.hi_us <= t => Outcome::Fail,
                 false if m.lo_us > t => Outcome::Pass,
                 _ => Outcome::Inconclusive,
             };
             let interval = format!(
-                "{pct}% interval {} to {}",
+                "{pct} interval {} to {}",
                 evidence::latency(m.lo_us.max(0.0) as u64),
                 evidence::latency(m.hi_us as u64)
             );
-            CriterionOutcome {
-                criterion: c.text.clone(),
-                outcome,
-                expected: expected.clone(),
-                observed: format!("mean = {} (n = {})", evidence::latency(m.mean_us as u64), evidence::thousands(m.n)),
-                samples: m.n,
-                bound: Some(interval.clone()),
-                why: format!(
-                    "mean {} over {} samples, {interval} (normal approximation; a mean hides the tail, so this is weaker evidence than a percentile) {}",
-                    evidence::latency(m.mean_us as u64),
-                    evidence::thousands(m.n),
-                    match outcome {
-                        Outcome::Pass => format!("supports {expected}"),
-                        Outcome::Fail => format!("breaks {expected}"),
-                        Outcome::Inconclusive => format!("cannot settle {expected}"),
-                    }
-                ),
-                samples_needed: None,
-                weak: true,
-            }
+            out.outcome = outcome;
+            out.observed_value = Some(m.mean_us / 1e3);
+            out.n = m.n;
+            out.observed = format!(
+                "mean = {} (n = {})",
+                evidence::latency(m.mean_us as u64),
+                evidence::thousands(m.n)
+            );
+            out.bound = Some(interval.clone());
+            out.why = format!(
+                "mean {} over {} successful samples, {interval} (normal approximation; a mean hides the tail, so this is weaker evidence than a percentile) {}",
+                evidence::latency(m.mean_us as u64),
+                evidence::thousands(m.n),
+                match outcome {
+                    Outcome::Pass => format!("supports {}", out.expected),
+                    Outcome::Fail => format!("breaks {}", out.expected),
+                    Outcome::Inconclusive => format!("cannot settle {}", out.expected),
+                }
+            );
+            out
         }
         CriterionKind::Extreme { max, op, threshold } => {
             let name = if *max { "max" } else { "min" };
-            let expected = format!("{name} {op} {}", evidence::latency(threshold.as_micros()));
+            out.expected = format!("{name} {op} {}", evidence::latency(threshold.as_micros()));
+            out.weak = true;
+            if *max && obs.failures > 0 {
+                // A failed sample answered within no threshold: the maximum is unbounded.
+                out.outcome = Outcome::Fail;
+                out.n = obs.samples;
+                out.observed = format!(
+                    "max beyond any threshold: {} of {} samples failed",
+                    evidence::thousands(obs.failures),
+                    evidence::thousands(obs.samples)
+                );
+                out.why = format!(
+                    "{} of {} samples failed, so at least one took longer than any threshold",
+                    evidence::thousands(obs.failures),
+                    evidence::thousands(obs.samples)
+                );
+                return out;
+            }
             if obs.latency.is_empty() {
-                return no_data(c, expected, obs);
+                return no_data(out, obs);
             }
             let v = if *max {
                 obs.latency.max()
@@ -222,55 +397,69 @@ fn judge_measured(c: &Criterion, obs: &Observations, conf: Confidence) -> Criter
                 obs.latency.min()
             };
             let holds = op.holds(v.cmp(&threshold.as_micros()));
-            CriterionOutcome {
-                criterion: c.text.clone(),
-                outcome: if holds { Outcome::Pass } else { Outcome::Fail },
-                expected,
-                observed: format!("{name} = {} (n = {})", evidence::latency(v), evidence::thousands(obs.latency.len())),
-                samples: obs.latency.len(),
-                bound: None,
-                why: format!(
-                    "the {name} of {} samples was {}; an observation of these samples, not a bound on future ones",
-                    evidence::thousands(obs.latency.len()),
-                    evidence::latency(v)
-                ),
-                samples_needed: None,
-                weak: true,
-            }
+            out.outcome = if holds { Outcome::Pass } else { Outcome::Fail };
+            out.observed_value = Some(ms(v));
+            out.n = obs.latency.len();
+            out.observed = format!(
+                "{name} = {} (n = {})",
+                evidence::latency(v),
+                evidence::thousands(obs.latency.len())
+            );
+            out.why = format!(
+                "the {name} of {} samples was {}; an observation of these samples, not a bound on future ones",
+                evidence::thousands(obs.latency.len()),
+                evidence::latency(v)
+            );
+            out
         }
-        CriterionKind::Failures { op, count } => failures(c, obs, *op, *count),
+        CriterionKind::Failures { op, count } => failures(obs, *op, *count, out),
         CriterionKind::Throughput { op, per_second } => {
-            let expected = format!("rps {op} {per_second}/s");
+            out.expected = format!("rps {op} {per_second}/s");
             let (Some(rate), true) = (obs.rate, obs.samples > 0) else {
-                return no_data(c, expected, obs);
+                return no_data(out, obs);
             };
             let holds = op.holds(rate.total_cmp(per_second));
-            CriterionOutcome {
-                criterion: c.text.clone(),
-                outcome: if holds { Outcome::Pass } else { Outcome::Fail },
-                expected: expected.clone(),
-                observed: format!(
-                    "rps = {rate:.1}/s ({} requests in {:.1} s)",
-                    evidence::thousands(obs.samples),
-                    obs.duration.as_secs_f64()
-                ),
-                samples: obs.samples,
-                bound: None,
-                why: format!(
-                    "achieved {rate:.1}/s {} {expected}",
-                    if holds { "meets" } else { "breaks" }
-                ),
-                samples_needed: None,
-                weak: false,
-            }
+            out.outcome = if holds { Outcome::Pass } else { Outcome::Fail };
+            out.observed_value = Some(rate);
+            out.n = obs.samples;
+            out.observed = format!(
+                "rps = {rate:.1}/s ({} requests in {:.1} s)",
+                evidence::thousands(obs.samples),
+                obs.duration.as_secs_f64()
+            );
+            out.why = format!(
+                "achieved {rate:.1}/s {} {}",
+                if holds { "meets" } else { "breaks" },
+                out.expected
+            );
+            out
         }
     }
 }
 
-fn failures(c: &Criterion, obs: &Observations, op: Op, count: u64) -> CriterionOutcome {
-    let expected = format!("failures {op} {count}");
+/// The bound a proportion's outcome rests on, in words: a FAIL (or a breach that is not
+/// significant) shows the lower bound, anything else the upper one.
+fn rate_bound(j: &evidence::ProportionJudgement, c: Confidence) -> Option<String> {
+    let breach = j.observed.is_some_and(|o| o >= j.limit);
+    match (j.outcome, breach, j.lower_bound, j.upper_bound) {
+        (Outcome::Fail, _, Some(l), _) | (Outcome::Inconclusive, true, Some(l), _) => {
+            Some(format!(
+                "error rate above {} at {c} confidence",
+                evidence::percent_bound(l, j.limit, false)
+            ))
+        }
+        (_, _, _, Some(u)) => Some(format!(
+            "error rate below {} at {c} confidence",
+            evidence::percent_bound(u, j.limit, true)
+        )),
+        _ => None,
+    }
+}
+
+fn failures(obs: &Observations, op: Op, count: u64, mut out: JudgedCriterion) -> JudgedCriterion {
+    out.expected = format!("failures {op} {count}");
     if obs.samples == 0 {
-        return no_data(c, expected, obs);
+        return no_data(out, obs);
     }
     let holds = op.holds(obs.failures.cmp(&count));
     let first = obs
@@ -278,7 +467,7 @@ fn failures(c: &Criterion, obs: &Observations, op: Op, count: u64) -> CriterionO
         .first()
         .map(|(_, r, _)| format!("; first: {r}"))
         .unwrap_or_default();
-    let why = if holds {
+    out.why = if holds {
         format!(
             "{} failed of {} samples{}",
             evidence::thousands(obs.failures),
@@ -296,25 +485,13 @@ fn failures(c: &Criterion, obs: &Observations, op: Op, count: u64) -> CriterionO
             evidence::thousands(obs.samples)
         )
     };
-    CriterionOutcome {
-        criterion: c.text.clone(),
-        outcome: if holds { Outcome::Pass } else { Outcome::Fail },
-        expected,
-        observed: format!(
-            "{} failures in {} samples",
-            evidence::thousands(obs.failures),
-            evidence::thousands(obs.samples)
-        ),
-        samples: obs.samples,
-        bound: None,
-        why,
-        samples_needed: None,
-        weak: false,
-    }
-}
-
-/// 0.95 → "p95", 0.999 → "p99.9", 0.5 → "p50".
-pub fn quantile_name(q: f64) -> String {
-    let s = format!("{:.4}", q * 100.0);
-    format!("p{}", s.trim_end_matches('0').trim_end_matches('.'))
+    out.outcome = if holds { Outcome::Pass } else { Outcome::Fail };
+    out.observed_value = Some(obs.failures as f64);
+    out.n = obs.samples;
+    out.observed = format!(
+        "{} failures in {} samples",
+        evidence::thousands(obs.failures),
+        evidence::thousands(obs.samples)
+    );
+    out
 }

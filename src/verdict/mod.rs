@@ -1,11 +1,17 @@
-//! Verdicts: each criterion judged on its observations per the evidence rules, each
-//! item's outcome as the worst of its criteria (or its sign-off), and the run's verdict
-//! with the reason and exit code. Pure functions of plan + observations.
+//! Verdicts: one step, `judge_run`, takes what a checklist claims, what the run measured
+//! (`record`) and a policy, and holds every verdict rule: each criterion judged on its
+//! evidence per the evidence rules, each item's outcome, and the run's verdict with its
+//! reason and exit code. Pure functions; nothing here measures or renders.
 
 mod criterion;
 mod decide;
+mod judge;
 mod resources;
 
-pub use criterion::{judge, CriterionOutcome};
+pub use criterion::{counts_failures, judge, JudgedCriterion, Threshold};
 pub use decide::{decide, Decision, ItemJudgement, RunState, Verdict};
+pub use judge::{
+    judge_item, judge_recovery, judge_run, Claim, ItemClaims, ItemKind, JudgedItem, Judgement,
+    Policy,
+};
 pub use resources::judge_resource;

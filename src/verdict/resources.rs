@@ -1,7 +1,7 @@
 //! Judging resource criteria on a service's series. These are observations of this run
 //! (peak, mean, fitted growth), not statistical bounds, and are marked as such.
 
-use super::CriterionOutcome;
+use super::criterion::{JudgedCriterion, Threshold};
 use crate::criteria::{ResourceCriterion, ResourceMetric};
 use crate::evidence::Outcome;
 use crate::services::resources::ResourceSummary;
@@ -14,22 +14,31 @@ fn mb(b: f64) -> String {
     format!("{:.1} MB", b / 1e6)
 }
 
+/// The metric's name as written, and its threshold's unit.
+fn identity(c: &ResourceCriterion) -> (&'static str, Threshold) {
+    let (name, unit) = match c.metric {
+        ResourceMetric::Memory => ("memory", "B"),
+        ResourceMetric::MemoryGrowth => ("memory_growth", "B"),
+        ResourceMetric::Cpu => ("cpu", "%cpu"),
+        ResourceMetric::CpuMax => ("cpu_max", "%cpu"),
+        ResourceMetric::Restarts => ("restarts", "count"),
+    };
+    (name, Threshold::new(c.threshold, unit))
+}
+
 pub fn judge_resource(
     c: &ResourceCriterion,
     service: &str,
     s: Option<&ResourceSummary>,
-) -> CriterionOutcome {
-    let expected = c.text.clone();
-    let inconclusive = |why: String, samples: u64| CriterionOutcome {
-        criterion: c.text.clone(),
-        outcome: Outcome::Inconclusive,
-        expected: expected.clone(),
-        observed: "no data".into(),
-        samples,
-        bound: None,
+) -> JudgedCriterion {
+    let (metric, threshold) = identity(c);
+    let mut base = JudgedCriterion::unjudged(&c.text, metric, c.op, threshold);
+    base.expected = c.text.clone();
+    base.weak = true;
+    let inconclusive = |why: String, samples: u64| JudgedCriterion {
+        n: samples,
         why,
-        samples_needed: None,
-        weak: true,
+        ..base.clone()
     };
     let Some(s) = s else {
         return inconclusive(
@@ -115,19 +124,16 @@ pub fn judge_resource(
         ),
     };
     let holds = c.op.holds(value.total_cmp(&c.threshold));
-    CriterionOutcome {
-        criterion: c.text.clone(),
+    JudgedCriterion {
         outcome: if holds { Outcome::Pass } else { Outcome::Fail },
-        expected,
         observed,
-        samples: s.samples as u64,
-        bound: None,
+        observed_value: Some(value),
+        n: s.samples as u64,
         why: format!(
             "{why}; {} {}",
             if holds { "meets" } else { "breaks" },
             c.text
         ),
-        samples_needed: None,
-        weak: true,
+        ..base
     }
 }
