@@ -6,9 +6,9 @@
 
 use crate::cli::{default_out, run_plan, DemoArgs};
 use crate::exit;
+use crate::faults::Faults;
 use crate::plan::{plan_file, ItemBody};
 use crate::run::RunOptions;
-use crate::sandbox::Faults;
 use crate::template::Template;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;

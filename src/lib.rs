@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod exit;
 pub mod expect;
 pub mod expr;
+pub mod faults;
 pub mod images;
 pub mod load;
 pub mod metrics;
