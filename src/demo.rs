@@ -6,10 +6,9 @@
 
 use crate::cli::{default_out, run_plan, DemoArgs};
 use crate::exit;
-use crate::plan::{plan_file, ItemBody};
+use crate::faults::Faults;
+use crate::plan::{plan_file_with_args, ItemBody};
 use crate::run::RunOptions;
-use crate::sandbox::Faults;
-use crate::template::Template;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
@@ -39,7 +38,12 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
         }
         out.join("portfolio-golive.yaml")
     };
-    let mut plan = match plan_file(&path) {
+    let fault_args: Vec<String> = args
+        .faults
+        .iter()
+        .flat_map(|f| ["--fault".to_string(), f.clone()])
+        .collect();
+    let plan = match plan_file_with_args(&path, SERVICE, &fault_args) {
         Ok(p) => p,
         Err(diags) => {
             for d in diags {
@@ -48,18 +52,6 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
             return exit::INVALID_INPUT;
         }
     };
-    if let Some(service) = plan.services.iter_mut().find(|s| s.name == SERVICE) {
-        let forms = [
-            service.process.as_mut().map(|p| &mut p.command),
-            service.container.as_mut().map(|c| &mut c.command),
-        ];
-        for command in forms.into_iter().flatten() {
-            for f in &args.faults {
-                command.push(Template::literal("--fault"));
-                command.push(Template::literal(f));
-            }
-        }
-    }
     let signoffs = plan
         .items()
         .filter(|i| matches!(i.body, ItemBody::Manual(_)))

@@ -3,7 +3,22 @@
 //! writes a sign-off report with a verdict.
 //!
 //! Data flows one way: `spec` (what users write) → `plan` (validated) → `services`,
-//! `check` → `verdict` → `report`. `run` sequences the phases.
+//! `check`, `load` → `verdict` → `report`. `run` sequences the phases.
+//!
+//! Imports point one way too, in layers (`tests/layering.rs` enforces it):
+//!
+//! - **Drivers**: `cli`, `demo` and `run` wire a run together; `report` assembles the
+//!   sign-off from the plan and the judged evidence. `sandbox`, the reference system
+//!   golive is demonstrated and tested against, sits beside them.
+//! - **Compiler**: `plan` turns `spec` types into a validated `Plan`, and builds the
+//!   runtime's types to do it; it is the only place a plan is made or changed.
+//! - **Runtime**: `services`, `check`, `load`, `metrics` and `verdict` run and judge a
+//!   plan. They never import the compiler, the drivers or the sandbox.
+//! - **Leaves**, which import only each other: the shared vocabulary (`template`,
+//!   `expect`, `criteria`, `net`, `tally`, `faults`), built by the compiler and used by
+//!   the runtime, and the foundations (`units`, `expr`, `diag`, `evidence`, `exit`).
+//!
+//! The top-level modules have no import cycle.
 
 pub mod check;
 pub mod cli;
@@ -14,6 +29,7 @@ pub mod evidence;
 pub mod exit;
 pub mod expect;
 pub mod expr;
+pub mod faults;
 pub mod images;
 pub mod load;
 pub mod metrics;

@@ -3,16 +3,11 @@
 
 use super::progress::{load_summary, Progress};
 use super::{default_out, run_plan, LoadArgs};
-use crate::evidence::Confidence;
 use crate::exit;
-use crate::load::schedule::Stage;
-use crate::load::{LoadPlan, LoadResult, Profile, RequestPlan};
-use crate::plan::{plan_scenario, ItemBody, ItemPlan, PhasePlan, Plan};
+use crate::load::LoadResult;
+use crate::plan::{adhoc_load, plan_scenario_run, AdhocLoad};
 use crate::run::{Event, RunOptions};
-use crate::spec::Severity;
-use crate::template::{Endpoints, Template};
-use crate::units::Duration;
-use sha2::Digest;
+use crate::template::Endpoints;
 use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +28,7 @@ async fn scenario(
     golive: String,
     cancel: CancellationToken,
 ) -> i32 {
-    let load = match plan_scenario(path, None) {
+    let plan = match plan_scenario_run(path) {
         Ok(p) => p,
         Err(diags) => {
             for d in diags {
@@ -41,28 +36,6 @@ async fn scenario(
             }
             return exit::INVALID_INPUT;
         }
-    };
-    let text = std::fs::read(path).unwrap_or_default();
-    let plan = Plan {
-        file: path.to_path_buf(),
-        sha256: hex::encode(sha2::Sha256::digest(&text)),
-        system: format!("load scenario {}", load.name),
-        release: None,
-        description: None,
-        confidence: Confidence::default(),
-        services: load.services.clone(),
-        phases: vec![PhasePlan {
-            id: "load".into(),
-            title: "Load".into(),
-            items: vec![ItemPlan {
-                id: load.name.clone(),
-                title: format!("Load scenario `{}`", load.name),
-                description: None,
-                severity: Severity::Blocker,
-                line: None,
-                body: ItemBody::Load(Box::new(load)),
-            }],
-        }],
     };
     let opts = RunOptions {
         out_dir: args.common.out.clone().unwrap_or_else(default_out),
@@ -75,80 +48,22 @@ async fn scenario(
 }
 
 async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
-    let parsed = match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-        _ => {
-            eprintln!("error: --url `{url}` is not an absolute http:// or https:// URL");
-            return exit::INVALID_INPUT;
-        }
-    };
-    let Ok(method) = http::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes()) else {
-        eprintln!("error: --method `{}` is not an HTTP method", args.method);
-        return exit::INVALID_INPUT;
-    };
-    if args.duration == Duration::ZERO
-        || args.timeout == Duration::ZERO
-        || args.max_in_flight == 0
-        || args.connections == 0
-    {
-        eprintln!("error: --duration, --timeout and --max-in-flight must be above zero");
-        return exit::INVALID_INPUT;
-    }
-    let secs = args.duration.as_secs_f64();
-    let profile = match (args.rate, args.users) {
-        (Some(r), _) => Profile::Open {
-            stages: vec![Stage {
-                secs,
-                from: r.per_second(),
-                to: r.per_second(),
-            }],
-            max_in_flight: args.max_in_flight,
-            connections: args.connections.min(args.max_in_flight),
-        },
-        (None, Some(u)) if u > 0 => Profile::Closed {
-            stages: vec![Stage {
-                secs,
-                from: f64::from(u),
-                to: f64::from(u),
-            }],
-            think_time: Duration::ZERO,
-        },
-        _ => {
-            eprintln!(
-                "error: give --rate (open model, e.g. 200/s) or --users (closed model, at least 1)"
-            );
-            return exit::INVALID_INPUT;
-        }
-    };
-    let origin = format!(
-        "{}://{}",
-        parsed.scheme(),
-        &parsed[url::Position::BeforeHost..url::Position::AfterPort]
-    );
-    let path = &parsed[url::Position::BeforePath..url::Position::AfterQuery];
-    let plan = LoadPlan {
-        name: "adhoc".into(),
-        file: Default::default(),
-        services: Vec::new(),
-        target: Template::literal(&origin),
-        tls: Default::default(),
-        requests: vec![RequestPlan {
-            name: "request".into(),
-            weight: 1,
-            websocket_send: None,
-            method,
-            path: Template::literal(if path.is_empty() { "/" } else { path }),
-            headers: Vec::new(),
-            body: None,
-            expect: Vec::new(),
-        }],
-        profile,
-        warm_up: Duration::ZERO,
+    let adhoc = AdhocLoad {
+        url,
+        method: &args.method,
+        rate: args.rate,
+        users: args.users,
+        duration: args.duration,
         timeout: args.timeout,
-        faults: Vec::new(),
-        recovery: Vec::new(),
-        thresholds: Vec::new(),
-        rules: Vec::new(),
+        max_in_flight: args.max_in_flight,
+        connections: args.connections,
+    };
+    let plan = match adhoc_load(&adhoc) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
     };
     let progress = Progress::new();
     if !args.json {

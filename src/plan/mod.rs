@@ -2,6 +2,7 @@
 //! (expressions, templates) is parsed here, every reference is resolved, and every
 //! problem in a file is reported at once with its location.
 
+mod adhoc;
 mod checks;
 mod claims;
 mod criteria;
@@ -11,6 +12,7 @@ mod resources;
 mod scenario;
 mod services;
 
+pub use adhoc::{adhoc_load, plan_file_with_args, plan_scenario_run, AdhocLoad};
 pub use criteria::build as build_criterion;
 pub use expect::{build as build_expectation, KindSubjects};
 pub use scenario::plan_scenario;

@@ -527,11 +527,11 @@ pub(super) fn faults(
             }
             (FaultAction::Inject, false) => {
                 let body = serde_json::json!(f.set);
-                if let Err(e) = serde_json::from_value::<crate::sandbox::Faults>(body.clone()) {
+                if let Err(e) = serde_json::from_value::<crate::faults::Faults>(body.clone()) {
                     ctx.diags.error_hint(
                         &format!("{path}.set"),
                         format!("not faults the reference system accepts: {e}"),
-                        crate::sandbox::ACCEPTED_FAULTS,
+                        crate::faults::ACCEPTED,
                     );
                     continue;
                 }

@@ -3,8 +3,8 @@
 //! to stop.
 
 use super::api::error;
-use super::faults::Faults;
 use super::server::AppState;
+use crate::faults::Faults;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,7 +3,7 @@
 //! leak looks like from outside. Clearing the fault stops the growth but, as with a real
 //! leak, only a restart gives the memory back. Growth stops at [`LEAK_CAP`].
 
-use super::faults::Faults;
+use crate::faults::Faults;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;

@@ -20,9 +20,9 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use faults::{FaultError, Faults, ACCEPTED as ACCEPTED_FAULTS};
 pub use server::{Sandbox, MIN_TICK};
 
+use crate::faults::Faults;
 use anyhow::Context;
 use std::io::Write;
 use tokio_util::sync::CancellationToken;

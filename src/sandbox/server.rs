@@ -2,10 +2,10 @@
 //! bounded graceful shutdown (stop accepting, let in-flight requests finish, close
 //! WebSockets, give up after [`GRACE`]).
 
-use super::faults::Faults;
 use super::leak::{self, Leak};
 use super::orders::{OrderBook, KEPT_ORDERS};
 use super::{admin, api, inject, market};
+use crate::faults::Faults;
 use crate::units::Duration as Units;
 use axum::middleware;
 use axum::routing::{get, post};
