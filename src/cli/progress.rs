@@ -55,7 +55,7 @@ impl Progress {
                     ));
                 }
                 if obs.stopped_early {
-                    line.push_str(", stopped early: a FAIL was certain");
+                    line.push_str(", stopped early: a supported FAIL was certain");
                 }
                 if let Some(e) = &obs.setup_error {
                     line.push_str(&format!(", could not run: {e}"));
