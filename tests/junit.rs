@@ -72,7 +72,8 @@ fn assert_agrees(run: &Run, verdict: &str, code: i32) -> serde_json::Value {
     j
 }
 
-const HEADER: &str = "system: JUnit agreement\nphases:\n  - id: checks\n    title: Checks\n    items:\n";
+const HEADER: &str =
+    "system: JUnit agreement\nphases:\n  - id: checks\n    title: Checks\n    items:\n";
 
 #[test]
 fn junit_agrees_with_the_exit_code_for_every_verdict() {
@@ -99,7 +100,10 @@ fn junit_agrees_with_the_exit_code_for_every_verdict() {
     );
     let j = assert_agrees(&go, "GO", 0);
     assert_eq!(j["failures"], 0, "{j:#}");
-    assert_eq!(j["skipped"], 1, "the failed warning is shown as skipped: {j:#}");
+    assert_eq!(
+        j["skipped"], 1,
+        "the failed warning is shown as skipped: {j:#}"
+    );
 
     // NO-GO: a blocker fails.
     let no_go = run_checklist(
@@ -133,7 +137,10 @@ fn junit_agrees_with_the_exit_code_for_every_verdict() {
     );
     let j = assert_agrees(&thin, "INCONCLUSIVE", 4);
     let messages = j["failure_messages"].to_string();
-    assert!(messages.contains("299 samples would settle it"), "{messages}");
+    assert!(
+        messages.contains("299 samples would settle it"),
+        "{messages}"
+    );
     assert!(messages.contains("waiting for sign-off"), "{messages}");
 
     // ROLLBACK: injected latency trips a rollback rule during load.
