@@ -12,8 +12,9 @@
 //!   golive is demonstrated and tested against, sits beside them.
 //! - **Compiler**: `plan` turns `spec` types into a validated `Plan`, and builds the
 //!   runtime's types to do it; it is the only place a plan is made or changed.
-//! - **Runtime**: `services`, `check`, `load`, `metrics` and `verdict` run and judge a
-//!   plan. They never import the compiler, the drivers or the sandbox.
+//! - **Runtime**: `services`, `check`, `load` and `metrics` run a plan, `record` holds
+//!   what it measured and `verdict` judges that. They never import the compiler, the
+//!   drivers or the sandbox. `spec` and `images` serve both the compiler and the runtime.
 //! - **Leaves**, which import only each other: the shared vocabulary (`template`,
 //!   `expect`, `criteria`, `net`, `tally`, `faults`), built by the compiler and used by
 //!   the runtime, and the foundations (`units`, `expr`, `diag`, `evidence`, `exit`).

@@ -8,13 +8,18 @@
 //! root is collected: `crate::x`, `use crate::{x, y::{..}}` across lines, `$crate::x`,
 //! and `super::` chains that climb out of a submodule (inline `mod tests { .. }` blocks
 //! count as a level) to the crate root. Test modules count: they are part of the module.
-//! Doc comments do not: an intra-doc link is not an import.
+//! Doc comments do not: an intra-doc link is not an import. Files are found as rustc
+//! finds them, from `src/lib.rs` through `mod x;` and `#[path]`, so a test helper kept
+//! under `tests/` counts for the module that includes it. Not seen: a `super::` nested
+//! inside a use group (`use super::{a, super::b}`) and paths a macro assembles from
+//! pieces; neither occurs in golive.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The runtime: what runs a plan. It must not import the compiler.
-const RUNTIME: [&str; 5] = ["check", "load", "services", "metrics", "verdict"];
+/// The runtime: what runs a plan, records what it measured and judges it. It must not
+/// import the compiler.
+const RUNTIME: [&str; 6] = ["check", "load", "services", "metrics", "record", "verdict"];
 
 /// Leaves, part one: the foundations (units, expressions, diagnostics, the statistics of
 /// evidence, exit codes).
@@ -37,6 +42,10 @@ const COMPILER: &str = "plan";
 /// (`sandbox`), whose fault vocabulary the compiler reads from the `faults` leaf.
 const ABOVE: [&str; 5] = ["run", "report", "cli", "demo", "sandbox"];
 
+/// Modules bound only by "no cycle": the spec types users write (read by the compiler and,
+/// for a few enums, the runtime) and Docker image building (used by services and cli).
+const UNLAYERED: [&str; 2] = ["spec", "images"];
+
 /// Where a reference was found: file and 1-based line.
 type Site = (String, usize);
 
@@ -47,29 +56,56 @@ type Graph = BTreeMap<String, BTreeMap<String, Vec<Site>>>;
 fn top_level_imports_point_one_way() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let modules = top_level_modules(&std::fs::read_to_string(root.join("lib.rs")).unwrap());
-    for m in [&RUNTIME[..], &FOUNDATIONS, &VOCABULARY, &ABOVE, &[COMPILER]].concat() {
+    let named = [
+        &RUNTIME[..],
+        &FOUNDATIONS,
+        &VOCABULARY,
+        &ABOVE,
+        &UNLAYERED,
+        &[COMPILER],
+    ]
+    .concat();
+    for m in &named {
         assert!(
-            modules.contains(m),
+            modules.contains(*m),
             "`{m}` is named by this test but is not a module in src/lib.rs; update the test"
         );
     }
-    let mut graph = Graph::new();
+    // A new top-level module is placed in a layer on purpose, not by default.
+    for m in &modules {
+        assert!(
+            named.contains(&m.as_str()),
+            "`{m}` is a top-level module this test does not place; add it to a layer above"
+        );
+    }
+    // Every file of the library, reached the way rustc reaches it: from lib.rs through
+    // `mod x;` declarations, `#[path]` included (a test helper lives under tests/).
     let mut files = Vec::new();
-    rust_files(&root, &mut files);
-    assert!(
-        files.len() > 20,
-        "found only {} files under src/",
-        files.len()
-    );
-    for file in &files {
-        let rel = file.strip_prefix(&root).unwrap();
-        // main.rs is the binary, a crate of its own; lib.rs is the root the paths name.
-        let Some(path) = module_path(rel) else {
+    module_files(&root.join("lib.rs"), Vec::new(), true, &mut files);
+    let reached: BTreeSet<&PathBuf> = files.iter().map(|(f, _)| f).collect();
+    let mut on_disk = Vec::new();
+    rust_files(&root, &mut on_disk);
+    for f in &on_disk {
+        // main.rs is the binary, a crate of its own that uses the library by name.
+        let binary = f == &root.join("main.rs") || f.starts_with(root.join("bin"));
+        assert!(
+            binary || reached.contains(f),
+            "{} is not reached from src/lib.rs by this test's `mod` walk",
+            f.display()
+        );
+    }
+    let mut graph = Graph::new();
+    for (file, path) in &files {
+        if path.is_empty() {
             continue;
-        };
+        }
         let text = std::fs::read_to_string(file).unwrap();
-        let shown = format!("src/{}", rel.display());
-        add_references(&mut graph, &path, &shown, &text, &modules);
+        let shown = file
+            .strip_prefix(root.parent().unwrap())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        add_references(&mut graph, path, &shown, &text, &modules);
     }
     let problems = violations(&graph);
     assert!(
@@ -201,25 +237,76 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     out.sort();
 }
 
-/// The module path of a file relative to `src/`: `check/postgres/tests.rs` ->
-/// `[check, postgres, tests]`, `check/mod.rs` -> `[check]`. `None` for the crate roots.
-fn module_path(rel: &Path) -> Option<Vec<String>> {
-    let mut parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let last = parts.pop()?;
-    let stem = last.strip_suffix(".rs")?;
-    if parts.is_empty() && (stem == "lib" || stem == "main") {
-        return None;
+/// `file`, the module at `path`, and every file module below it, as rustc finds them:
+/// `#[path = ".."]` relative to the declaring file's folder, else `x.rs` or `x/mod.rs`
+/// beside a `lib.rs`/`mod.rs` (an `owner` of its folder) or in the folder named after
+/// any other file.
+fn module_files(
+    file: &Path,
+    path: Vec<String>,
+    owner: bool,
+    out: &mut Vec<(PathBuf, Vec<String>)>,
+) {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let dir = file.parent().unwrap();
+    let below = if owner {
+        dir.to_path_buf()
+    } else {
+        dir.join(file.file_stem().unwrap())
+    };
+    for (name, attr) in declared_files(&text) {
+        let mut child = path.clone();
+        child.push(name.clone());
+        match attr {
+            Some(p) => module_files(&dir.join(p), child, true, out),
+            None => {
+                let flat = below.join(format!("{name}.rs"));
+                if flat.exists() {
+                    module_files(&flat, child, false, out);
+                } else {
+                    module_files(&below.join(&name).join("mod.rs"), child, true, out);
+                }
+            }
+        }
     }
-    if parts.first().is_some_and(|p| p == "bin") {
-        return None;
+    out.push((file.to_path_buf(), path));
+}
+
+/// The file modules `text` declares (`mod x;`, not inline `mod x { .. }`), each with the
+/// `#[path]` it names, if any.
+fn declared_files(text: &str) -> Vec<(String, Option<String>)> {
+    let code: Vec<char> = blank_non_code(text).chars().collect();
+    let raw: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < code.len() {
+        if !is_ident_start(code[i]) || (i > 0 && is_ident(code[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let (word, end) = ident(&code, i);
+        if word == "mod" {
+            let (name, after) = ident(&code, skip_ws(&code, end));
+            if code.get(skip_ws(&code, after)) == Some(&';') {
+                // Its attributes sit between the previous item's end and `mod`.
+                let start = code[..i]
+                    .iter()
+                    .rposition(|c| matches!(c, ';' | '{' | '}'))
+                    .map_or(0, |p| p + 1);
+                let attrs: String = raw[start..i].iter().collect();
+                let path = attrs.find("#[path").and_then(|at| {
+                    let rest = &attrs[at..];
+                    let open = rest.find('"')? + 1;
+                    let close = rest[open..].find('"')? + open;
+                    Some(rest[open..close].to_string())
+                });
+                out.push((name, path));
+            }
+        }
+        i = end;
     }
-    if stem != "mod" {
-        parts.push(stem.to_string());
-    }
-    Some(parts)
+    out
 }
 
 /// Records the top-level modules that `text`, the file of module `path`, refers to.
@@ -524,7 +611,13 @@ fn graph_of(files: &[(&str, &str)]) -> Graph {
     .collect();
     let mut graph = Graph::new();
     for (rel, text) in files {
-        let path = module_path(Path::new(rel)).unwrap();
+        // `check/postgres/tests.rs` -> [check, postgres, tests]; `check/mod.rs` -> [check].
+        let path: Vec<String> = rel
+            .trim_end_matches(".rs")
+            .split('/')
+            .filter(|p| *p != "mod")
+            .map(String::from)
+            .collect();
         add_references(&mut graph, &path, rel, text, &modules);
     }
     graph
@@ -632,5 +725,29 @@ fn cycles_are_reported_as_a_path() {
     assert_eq!(
         find_cycle(&g).unwrap(),
         ["cli", "run", "load", "cli"].map(String::from)
+    );
+}
+
+#[test]
+fn file_modules_are_found_with_their_path_attributes() {
+    let text = r#"
+mod plain;
+pub(crate) mod public;
+#[cfg(test)]
+#[path = "../../tests/common/servers.rs"]
+mod test_servers;
+mod inline { fn f() {} }
+// mod commented;
+"#;
+    assert_eq!(
+        declared_files(text),
+        [
+            ("plain".to_string(), None),
+            ("public".to_string(), None),
+            (
+                "test_servers".to_string(),
+                Some("../../tests/common/servers.rs".to_string())
+            ),
+        ]
     );
 }
