@@ -157,6 +157,29 @@ fn compare(o: &Observed, value: &Value) -> Option<Ordering> {
 }
 
 /// Looks up `path` in a JSON document; the error says which step was missing.
+/// The one judgement of an HTTP response, shared by the http check and the load engine:
+/// a status of 400 or more fails (as `status_4xx`/`status_5xx`) unless an expectation names
+/// the status itself; then every expectation must hold.
+pub fn judge_http_response(
+    status: u16,
+    expect: &[Expectation],
+    response: &dyn Observe,
+) -> Result<(), crate::tally::Failure> {
+    use crate::tally::{Failure, FailureClass};
+    let explicit_status = expect.iter().any(|e| e.subject == Subject::Status);
+    if !explicit_status && status >= 400 {
+        return Err(Failure::new(
+            FailureClass::of_status(status),
+            format!("expected status < 400, got {status}"),
+        ));
+    }
+    for e in expect {
+        e.check(response)
+            .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
+    }
+    Ok(())
+}
+
 pub fn json_at<'a>(
     root: &'a serde_json::Value,
     path: &[PathSeg],

@@ -123,21 +123,7 @@ impl HttpProbe {
                 ))
             }
         };
-        let explicit_status = self
-            .check
-            .expect
-            .iter()
-            .any(|e| e.subject == Subject::Status);
-        if !explicit_status && response.status >= 400 {
-            return Err(Failure::new(
-                FailureClass::of_status(response.status),
-                format!("expected status < 400, got {}", response.status),
-            ));
-        }
-        for e in &self.check.expect {
-            e.check(&response)
-                .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
-        }
+        crate::expect::judge_http_response(response.status, &self.check.expect, &response)?;
         Ok(response.micros)
     }
 

@@ -55,7 +55,6 @@ struct Prepared {
     body: Bytes,
     expect: Vec<crate::expect::Expectation>,
     wants_json: bool,
-    explicit_status: bool,
 }
 
 struct Shared {
@@ -406,7 +405,6 @@ fn prepare(
                 .expect
                 .iter()
                 .any(|e| matches!(e.subject, Subject::BodyJson(_))),
-            explicit_status: r.expect.iter().any(|e| e.subject == Subject::Status),
             expect: r.expect.clone(),
         });
     }
@@ -643,20 +641,10 @@ async fn send(shared: &Shared, i: usize, conns: &mut Conns) -> Result<(), Failur
             return Err(f);
         }
     };
-    if !req.explicit_status && resp.status >= 400 {
-        return Err(Failure::new(
-            FailureClass::of_status(resp.status),
-            format!("expected status < 400, got {}", resp.status),
-        ));
-    }
     if req.wants_json {
         resp.json = serde_json::from_slice(&resp.body).ok();
     }
-    for e in &req.expect {
-        e.check(&resp)
-            .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
-    }
-    Ok(())
+    crate::expect::judge_http_response(resp.status, &req.expect, &resp)
 }
 
 fn finish(
