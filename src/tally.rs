@@ -171,12 +171,75 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
-/// The inverse of [`encode_histogram`].
+/// The V2 cookies: the compressed envelope and the payload inside it.
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9304 | 0x10;
+const V2_COOKIE: u32 = 0x1c84_9303 | 0x10;
+/// The most bytes a stored histogram may inflate to: a full microsecond histogram of one
+/// hour at three significant digits, with room to spare.
+const MAX_INFLATED: u64 = 4 * 1024 * 1024;
+
+/// Checks a V2 compressed histogram's header before anything is sized from it: hdrhistogram
+/// allocates the counts array the header describes, so a crafted 52-character string could
+/// ask for gigabytes. Only the ranges golive records (1 µs to one hour, at most 5
+/// significant digits) pass.
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read;
+    let word = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    if word(bytes, 0) != Some(V2_COMPRESSED_COOKIE) {
+        return Err("not an HdrHistogram V2 compressed histogram (wrong cookie)".into());
+    }
+    let mut inflated = Vec::new();
+    flate2::read::ZlibDecoder::new(bytes.get(8..).unwrap_or_default())
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| format!("not an HdrHistogram: its payload does not inflate: {e}"))?;
+    if inflated.len() as u64 > MAX_INFLATED {
+        return Err(format!(
+            "the histogram inflates to more than {} MiB",
+            MAX_INFLATED / 1024 / 1024
+        ));
+    }
+    let long = |at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(
+            inflated.get(at..at + 8)?.try_into().ok()?,
+        ))
+    };
+    let (cookie, payload, digits, lowest, highest) = (
+        word(&inflated, 0),
+        word(&inflated, 4),
+        word(&inflated, 12),
+        long(16),
+        long(24),
+    );
+    if cookie != Some(V2_COOKIE) {
+        return Err("not an HdrHistogram V2 payload (wrong cookie)".into());
+    }
+    let payload = payload.ok_or("the histogram header is cut short")? as usize;
+    if payload > inflated.len() {
+        return Err(format!(
+            "the histogram says it holds {payload} bytes of counts but has {}",
+            inflated.len()
+        ));
+    }
+    match (digits, lowest, highest) {
+        (Some(1..=5), Some(1..=1_000), Some(h)) if (2..=2 * 3_600_000_000).contains(&h) => Ok(()),
+        (d, l, h) => Err(format!(
+            "the histogram's range (significant digits {d:?}, lowest {l:?}, highest {h:?}) is \
+             not one golive records (1 µs to one hour, at most 5 significant digits)"
+        )),
+    }
+}
+
+/// The inverse of [`encode_histogram`]. The header is checked first, so a corrupt or
+/// crafted string costs at most a few MiB.
 pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|e| format!("not base64: {e}"))?;
+    check_header(&bytes)?;
     let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .map_err(|e| format!("not an HdrHistogram: {e:?}"))?;
@@ -270,5 +333,44 @@ mod tests {
         o.record(Err(Failure::new(FailureClass::Connect, "refused")));
         o.record(Err(Failure::new(FailureClass::Connect, "refused")));
         assert_eq!(o.longest_failure_run, 3);
+    }
+
+    /// A V2 compressed histogram with the given header and no counts.
+    fn crafted(digits: u32, lowest: u64, highest: u64) -> String {
+        use base64::Engine;
+        use std::io::Write;
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        payload.extend_from_slice(&0u32.to_be_bytes());
+        payload.extend_from_slice(&0u32.to_be_bytes());
+        payload.extend_from_slice(&digits.to_be_bytes());
+        payload.extend_from_slice(&lowest.to_be_bytes());
+        payload.extend_from_slice(&highest.to_be_bytes());
+        payload.extend_from_slice(&1f64.to_bits().to_be_bytes());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&payload).unwrap();
+        let zipped = z.finish().unwrap();
+        let mut bytes = V2_COMPRESSED_COOKIE.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&(zipped.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&zipped);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn a_crafted_histogram_header_is_refused_before_anything_is_allocated() {
+        // The same header hdrhistogram would size a multi-GiB counts array from.
+        let bomb = crafted(5, 1, u64::MAX >> 1);
+        assert!(bomb.len() < 80, "{}", bomb.len());
+        let err = decode_histogram(&bomb).unwrap_err();
+        assert!(err.contains("not one golive records"), "{err}");
+        for (digits, lowest, highest) in [(0, 1, 1000), (6, 1, 1000), (3, 0, 1000), (3, 1, 1)] {
+            assert!(decode_histogram(&crafted(digits, lowest, highest)).is_err());
+        }
+        // A well-formed empty header of golive's own range reads back.
+        assert!(decode_histogram(&crafted(3, 1, 3_600_000_000)).is_ok());
+        // Garbage and a wrong cookie are errors, not panics.
+        for text in ["", "bm90IGEgaGlzdG9ncmFt", "HISTFAAAAAAAAAAA", "%%%"] {
+            assert!(decode_histogram(text).is_err(), "{text}");
+        }
     }
 }
