@@ -132,6 +132,9 @@ fn print_summary(r: &Report, files: &[PathBuf]) {
             Outcome::Inconclusive => "INCONCLUSIVE",
         };
         println!("  {mark} {:<28} {}", item.id, item.why);
+        if let Some(coverage) = crate::report::coverage(item) {
+            println!("  {:12} {:<28} ({coverage})", "", "");
+        }
     }
     println!();
     println!("VERDICT: {} — {}", r.verdict.label(), r.verdict_reason);

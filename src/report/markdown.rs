@@ -199,17 +199,25 @@ pub fn render(r: &Report) -> String {
 pub fn coverage(i: &ItemReport) -> Option<String> {
     if let Some(s) = &i.evidence.samples {
         return Some(format!(
-            "{} of {} samples over {:.1} s at concurrency {}; longest run of consecutive failures: {}",
+            "{} of {} samples over {} at concurrency {}; longest run of consecutive failures: {}",
             crate::evidence::thousands(s.taken),
             crate::evidence::thousands(s.planned),
-            s.span_s,
+            crate::evidence::latency((s.span_s * 1e6).round() as u64),
             s.concurrency,
             s.longest_failure_run
         ));
     }
     i.evidence.load.as_ref().map(|l| {
+        // Requests are not kept in order, so clustering shows as the longest stretch of
+        // consecutive windows that had errors.
+        let (mut run, mut longest) = (0usize, 0usize);
+        for w in l.timeline.iter().filter(|w| !w.warm_up) {
+            run = if w.errors > 0 { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let window = l.timeline.first().map_or(0.0, |w| w.secs);
         format!(
-            "{} requests judged over {:.1} s after {:.1} s of warm-up{}",
+            "{} requests judged over {:.1} s after {:.1} s of warm-up{}; longest stretch of windows with errors: {longest} × {window:.0} s",
             crate::evidence::thousands(l.requests),
             (l.duration_s - l.warm_up_s).max(0.0),
             l.warm_up_s,

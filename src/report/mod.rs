@@ -10,7 +10,7 @@ pub mod model;
 
 pub use build::{apply, build, claims_of, RunFacts};
 pub use junit::render as junit;
-pub use markdown::render as markdown;
+pub use markdown::{coverage, render as markdown};
 pub use merge::{merge, MergeError};
 pub use model::{results_schema, Report, SCHEMA_VERSION};
 
