@@ -358,7 +358,7 @@ pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
     println!(
         "VERDICT: {} — {}",
         merged.verdict.label(),
-        merged.verdict_reason
+        crate::redact::printable(&merged.verdict_reason)
     );
     println!("Merged {} runs into {}", reports.len(), output.display());
     merged.exit_code
