@@ -46,9 +46,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
     let plan = match plan_file_with_args(&path, SERVICE, &fault_args) {
         Ok(p) => p,
         Err(diags) => {
-            for d in diags {
-                eprintln!("{d}");
-            }
+            crate::cli::print_diagnostics(&diags);
             return exit::INVALID_INPUT;
         }
     };

@@ -16,7 +16,7 @@
 //!   what it measured and `verdict` judges that. They never import the compiler, the
 //!   drivers or the sandbox. `spec` and `images` serve both the compiler and the runtime.
 //! - **Leaves**, which import only each other: the shared vocabulary (`template`,
-//!   `expect`, `criteria`, `net`, `tally`, `faults`), built by the compiler and used by
+//!   `expect`, `criteria`, `net`, `tally`, `faults`, `redact`), built by the compiler and used by
 //!   the runtime, and the foundations (`units`, `expr`, `diag`, `evidence`, `exit`).
 //!
 //! The top-level modules have no import cycle.
@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod net;
 pub mod plan;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod sandbox;

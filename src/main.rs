@@ -4,7 +4,10 @@
 use clap::Parser;
 use golive::cli::{self, Cli, Command};
 use golive::exit;
+use golive::redact::Redactor;
 use golive::run::RunOptions;
+use std::io::Write;
+use std::sync::{Arc, RwLock};
 use tokio_util::sync::CancellationToken;
 
 fn main() {
@@ -21,12 +24,13 @@ fn main() {
     };
     // Logs go to stderr so stdout carries only results (the sandbox's address line,
     // the summary, rendered reports).
+    let log_secrets = LogSecrets::default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GOLIVE_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(log_secrets.clone())
         .init();
     let code = match cli.command {
         Command::Validate { files } => cli::validate(&files),
@@ -41,7 +45,7 @@ fn main() {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(run_async(command)),
+            Ok(rt) => rt.block_on(run_async(command, log_secrets)),
             Err(e) => {
                 eprintln!("error: cannot start the async runtime: {e}");
                 exit::ENVIRONMENT
@@ -51,7 +55,7 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn run_async(command: Command) -> i32 {
+async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
     let golive = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "golive".into());
@@ -68,16 +72,15 @@ async fn run_async(command: Command) -> i32 {
             let plan = match golive::plan::plan_file(&args.checklist) {
                 Ok(p) => p,
                 Err(diags) => {
-                    for d in diags {
-                        eprintln!("{d}");
-                    }
+                    cli::print_diagnostics(&diags);
                     return exit::INVALID_INPUT;
                 }
             };
+            log_secrets.set(&plan.redactor);
             let signoffs = match cli::signoffs(&plan, &args.common.sign) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    cli::print_error(&e);
                     return exit::INVALID_INPUT;
                 }
             };
@@ -90,13 +93,53 @@ async fn run_async(command: Command) -> i32 {
             };
             cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
         }
-        Command::Load(args) => cli::load_command(args, golive, interrupt_token()).await,
+        Command::Load(args) => {
+            let on_plan = |r: &Redactor| log_secrets.set(r);
+            cli::load_command(args, golive, interrupt_token(), &on_plan).await
+        }
         Command::Cleanup { run } => cli::cleanup(run.as_deref()).await,
         Command::Image(args) => cli::image::run(args).await,
         Command::Validate { .. }
         | Command::Schema { .. }
         | Command::Report { .. }
         | Command::Merge { .. } => exit::GO,
+    }
+}
+
+/// Where log lines go: stderr, with URL passwords, password parameters and, once a plan
+/// is made, its secrets masked. Services' output and errors are logged as they come, so
+/// masking happens here, where every line leaves. (tracing-subscriber already escapes
+/// control characters in fields.)
+#[derive(Clone, Default)]
+struct LogSecrets(Arc<RwLock<Redactor>>);
+
+impl LogSecrets {
+    fn set(&self, redactor: &Redactor) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = redactor.clone();
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSecrets {
+    type Writer = MaskedStderr;
+
+    fn make_writer(&'a self) -> MaskedStderr {
+        MaskedStderr(self.0.clone())
+    }
+}
+
+/// One log event's writer; the formatter hands it the whole formatted line at once.
+struct MaskedStderr(Arc<RwLock<Redactor>>);
+
+impl Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let redactor = self.0.read().unwrap_or_else(|p| p.into_inner());
+        std::io::stderr().write_all(redactor.redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 

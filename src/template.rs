@@ -16,7 +16,16 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
-    Service { name: String, field: ServiceField },
+    /// A value read from `{env.NAME}` at plan time: rendered as read, shown by name, and
+    /// treated as a secret ([`Template::secrets`]).
+    Env {
+        name: String,
+        value: String,
+    },
+    Service {
+        name: String,
+        field: ServiceField,
+    },
     Port,
     Golive,
 }
@@ -110,6 +119,15 @@ impl Template {
         }
     }
 
+    /// The values this template read from the environment: secrets, to be masked
+    /// wherever golive shows text.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Env { value, .. } => Some(value.as_str()),
+            _ => None,
+        })
+    }
+
     /// The services this template reads.
     pub fn services(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
@@ -125,7 +143,7 @@ impl Template {
         let mut out = String::new();
         for part in &self.parts {
             match part {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) | Part::Env { value: s, .. } => out.push_str(s),
                 Part::Service { name, field } => {
                     if let Some(e) = endpoints.services.get(name) {
                         match field {
@@ -149,6 +167,7 @@ impl fmt::Display for Template {
         for part in &self.parts {
             match part {
                 Part::Lit(s) => f.write_str(&s.replace('{', "{{"))?,
+                Part::Env { name, .. } => write!(f, "{{env.{name}}}")?,
                 Part::Service { name, field } => {
                     let field = match field {
                         ServiceField::Url => "url",
@@ -199,7 +218,7 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
                 field,
             })
         }
-        ["env", var] => std::env::var(var).map(Part::Lit).map_err(|_| {
+        ["env", var] => std::env::var(var).map(|value| Part::Env { name: var.to_string(), value }).map_err(|_| {
             format!("`{{{name}}}` needs the environment variable `{var}`, which is not set")
         }),
         ["port"] if scope.process => Ok(Part::Port),
@@ -246,6 +265,15 @@ mod tests {
             "http://127.0.0.1:9/health?x={y}"
         );
         assert_eq!(t.to_string(), "{services.app.url}/health?x={{y}");
+        std::env::set_var("GOLIVE_TEMPLATE_TEST_TOKEN", "tok-123");
+        let secret = Template::parse("Bearer {env.GOLIVE_TEMPLATE_TEST_TOKEN}", &s).unwrap();
+        assert_eq!(secret.render(&endpoints, None), "Bearer tok-123");
+        assert_eq!(
+            secret.to_string(),
+            "Bearer {env.GOLIVE_TEMPLATE_TEST_TOKEN}"
+        );
+        assert_eq!(secret.secrets().collect::<Vec<_>>(), ["tok-123"]);
+        assert_eq!(t.secrets().count(), 0);
         let cmd = Template::parse("{golive} --listen 127.0.0.1:{port}", &s).unwrap();
         let vars = ProcessVars {
             port: 4100,

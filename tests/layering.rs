@@ -26,9 +26,12 @@ const RUNTIME: [&str; 6] = ["check", "load", "services", "metrics", "record", "v
 const FOUNDATIONS: [&str; 5] = ["units", "expr", "diag", "evidence", "exit"];
 
 /// Leaves, part two: the shared vocabulary that the compiler builds and the runtime uses
-/// (templates, expectations, criteria, networking, the sample tally, injectable faults).
+/// (templates, expectations, criteria, networking, the sample tally, injectable faults,
+/// what may be shown of text: secrets masked, control characters escaped).
 /// A leaf imports only other leaves, so either side can use it without the other.
-const VOCABULARY: [&str; 6] = ["template", "expect", "criteria", "net", "tally", "faults"];
+const VOCABULARY: [&str; 7] = [
+    "template", "expect", "criteria", "net", "tally", "faults", "redact",
+];
 
 fn is_leaf(module: &str) -> bool {
     FOUNDATIONS.contains(&module) || VOCABULARY.contains(&module)

@@ -41,10 +41,7 @@ impl HttpCheck {
         let url = reqwest::Url::parse(&rendered)
             .map_err(|e| setup(format!("`{rendered}` is not a valid URL: {e}")))?;
         let tls = self.tls.config(&[b"http/1.1"]).map_err(setup)?;
-        let policy = match self.redirects {
-            0 => reqwest::redirect::Policy::none(),
-            n => reqwest::redirect::Policy::limited(n as usize),
-        };
+        let policy = redirect_policy(self.redirects, !self.headers.is_empty());
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(policy)
@@ -70,7 +67,40 @@ impl HttpCheck {
     }
 }
 
-/// What one response showed.
+/// Follows up to `limit` redirects, but never takes the checklist's own headers to
+/// another origin. reqwest drops Authorization, Cookie and Proxy-Authorization itself
+/// when a redirect changes host, yet forwards every other header: an `x-api-key` meant
+/// for one service would reach whatever host the redirect names. With headers set, a
+/// redirect to another origin (scheme, host or port) than the URL's is refused, and the
+/// sample fails saying so; following it without the headers would probe something else
+/// than the check describes.
+fn redirect_policy(limit: u32, custom_headers: bool) -> reqwest::redirect::Policy {
+    use reqwest::redirect::Policy;
+    if limit == 0 {
+        return Policy::none();
+    }
+    let limited = Policy::limited(limit as usize);
+    if !custom_headers {
+        return limited;
+    }
+    Policy::custom(move |attempt| {
+        let from = attempt.previous().first().map(|u| u.origin());
+        let to = attempt.url().origin();
+        match from {
+            Some(from) if from != to => {
+                let message = format!(
+                    "not following the redirect to {}: the check's headers are meant for {} \
+                     only (set no headers, or point the check at the final URL)",
+                    to.ascii_serialization(),
+                    from.ascii_serialization()
+                );
+                attempt.error(message)
+            }
+            _ => limited.redirect(attempt),
+        }
+    })
+}
+
 /// One HTTP response as expectations see it (shared with the load hot path).
 pub struct Response {
     pub status: u16,

@@ -11,9 +11,15 @@ use crate::template::Endpoints;
 use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
 
-pub async fn load_command(args: LoadArgs, golive: String, cancel: CancellationToken) -> i32 {
+/// Runs `golive load`; `on_plan` learns a scenario's secrets before it runs (for the logs).
+pub async fn load_command(
+    args: LoadArgs,
+    golive: String,
+    cancel: CancellationToken,
+    on_plan: &(dyn Fn(&crate::redact::Redactor) + Sync),
+) -> i32 {
     match (&args.scenario, &args.url) {
-        (Some(path), _) => scenario(&args, path, golive, cancel).await,
+        (Some(path), _) => scenario(&args, path, golive, cancel, on_plan).await,
         (None, Some(url)) => adhoc(&args, url, cancel).await,
         (None, None) => {
             eprintln!("error: give a scenario file or --url");
@@ -27,16 +33,16 @@ async fn scenario(
     path: &std::path::Path,
     golive: String,
     cancel: CancellationToken,
+    on_plan: &(dyn Fn(&crate::redact::Redactor) + Sync),
 ) -> i32 {
     let plan = match plan_scenario_run(path) {
         Ok(p) => p,
         Err(diags) => {
-            for d in diags {
-                eprintln!("{d}");
-            }
+            super::print_diagnostics(&diags);
             return exit::INVALID_INPUT;
         }
     };
+    on_plan(&plan.redactor);
     let opts = RunOptions {
         out_dir: args.common.out.clone().unwrap_or_else(default_out),
         provider: args.common.provider,
@@ -61,11 +67,13 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
     let plan = match adhoc_load(&adhoc) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return exit::INVALID_INPUT;
         }
     };
-    let progress = Progress::new();
+    // The URL was typed, not read from the environment: only its structure (user-info
+    // password, password parameters) says what to mask.
+    let progress = Progress::new(Default::default());
     if !args.json {
         progress.event(Event::LoadStarted {
             id: "adhoc",
@@ -88,7 +96,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
                     serde_json::to_string_pretty(&adhoc_json(url, &o.result)).unwrap_or_default()
                 );
             } else {
-                println!("{}", load_summary(&o.result));
+                println!("{}", progress.shown(&load_summary(&o.result)));
             }
             if cancel.is_cancelled() {
                 exit::INTERRUPTED
@@ -97,7 +105,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             exit::ENVIRONMENT
         }
     }
@@ -112,7 +120,7 @@ pub fn adhoc_json(url: &str, r: &LoadResult) -> serde_json::Value {
         None => serde_json::Value::Null,
     };
     serde_json::json!({
-        "url": url,
+        "url": crate::redact::structural(url),
         "model": r.model,
         "requests": r.requests,
         "errors": r.errors,

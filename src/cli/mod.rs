@@ -200,6 +200,24 @@ pub struct DemoArgs {
     pub telemetry: TelemetryArgs,
 }
 
+/// Prints diagnostics on stderr. Their messages quote what the user wrote (ids, keys),
+/// which may hold escape sequences; those are shown, not obeyed.
+pub fn print_diagnostics(diags: &[crate::diag::Diagnostic]) {
+    for d in diags {
+        eprintln!("{}", crate::redact::printable(&d.to_string()));
+    }
+}
+
+/// Prints `error: {e}` on stderr with URL passwords masked and control characters
+/// escaped: errors quote flags, files and URLs the user gave.
+pub fn print_error(e: &dyn std::fmt::Display) {
+    let text = e.to_string();
+    eprintln!(
+        "error: {}",
+        crate::redact::printable(&crate::redact::structural(&text))
+    );
+}
+
 /// `golive validate`: exit 0 when every file is valid, else 2.
 pub fn validate(files: &[PathBuf]) -> i32 {
     let mut code = exit::GO;
@@ -218,9 +236,7 @@ pub fn validate(files: &[PathBuf]) -> i32 {
                     p.profile.duration()
                 ),
                 Err(diags) => {
-                    for d in diags {
-                        eprintln!("{d}");
-                    }
+                    print_diagnostics(&diags);
                     code = exit::INVALID_INPUT;
                 }
             }
@@ -235,9 +251,7 @@ pub fn validate(files: &[PathBuf]) -> i32 {
                 p.services.len()
             ),
             Err(diags) => {
-                for d in diags {
-                    eprintln!("{d}");
-                }
+                print_diagnostics(&diags);
                 code = exit::INVALID_INPUT;
             }
         }
@@ -264,7 +278,7 @@ pub fn rerender(results: &Path, format: Format, output: Option<&Path>) -> i32 {
     let report: Report = match report::load_results(results) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            print_error(&e);
             return exit::INVALID_INPUT;
         }
     };
@@ -324,7 +338,7 @@ pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
         match report::load_results(f) {
             Ok(r) => reports.push(r),
             Err(e) => {
-                eprintln!("error: {e}");
+                print_error(&e);
                 return exit::INVALID_INPUT;
             }
         }
@@ -333,7 +347,7 @@ pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
     let merged = match report::merge(&reports, &names) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            print_error(&e);
             return exit::INVALID_INPUT;
         }
     };
@@ -344,7 +358,7 @@ pub fn merge(files: &[PathBuf], output: &Path) -> i32 {
     println!(
         "VERDICT: {} — {}",
         merged.verdict.label(),
-        merged.verdict_reason
+        crate::redact::printable(&merged.verdict_reason)
     );
     println!("Merged {} runs into {}", reports.len(), output.display());
     merged.exit_code

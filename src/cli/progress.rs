@@ -1,8 +1,11 @@
 //! Progress on stderr: a live bar on a terminal (elapsed/remaining, rps, p95, errors,
-//! rule states), a plain line every few seconds otherwise (CI logs).
+//! rule states), a plain line every few seconds otherwise (CI logs). Every line passes
+//! through the plan's redactor and has its control characters escaped: service names,
+//! URLs and errors are the user's and the services' text.
 
 use crate::evidence::latency;
 use crate::load::{LoadEvent, LoadResult, RuleState};
+use crate::redact::{printable, Redactor};
 use crate::run::Event;
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -14,11 +17,13 @@ pub struct Progress {
     bar: Mutex<Option<indicatif::ProgressBar>>,
     tty: bool,
     last_plain: Mutex<Option<Instant>>,
+    redactor: Redactor,
 }
 
 impl Progress {
-    pub fn new() -> Self {
+    pub fn new(redactor: Redactor) -> Self {
         Progress {
+            redactor,
             bar: Mutex::new(None),
             tty: std::io::stderr().is_terminal(),
             last_plain: Mutex::new(None),
@@ -31,6 +36,15 @@ impl Progress {
         }
     }
 
+    /// `text` as it may be shown: secrets masked, control characters escaped.
+    pub fn shown(&self, text: &str) -> String {
+        printable(&self.redactor.redact(text)).into_owned()
+    }
+
+    fn say(&self, line: &str) {
+        eprintln!("{}", self.shown(line));
+    }
+
     pub fn event(&self, e: Event) {
         match e {
             Event::ServiceReady {
@@ -38,14 +52,16 @@ impl Progress {
                 url,
                 provider,
                 ms,
-            } => eprintln!("  service {name} ready ({provider}) at {url} after {ms} ms"),
-            Event::ServiceFailed { name, error } => eprintln!("  service {name} FAILED: {error}"),
-            Event::ItemStarted { id, title, samples } => {
-                eprintln!(
-                    "  → {id}: {title} ({samples} sample{})",
-                    if samples == 1 { "" } else { "s" }
-                )
+            } => self.say(&format!(
+                "  service {name} ready ({provider}) at {url} after {ms} ms"
+            )),
+            Event::ServiceFailed { name, error } => {
+                self.say(&format!("  service {name} FAILED: {error}"))
             }
+            Event::ItemStarted { id, title, samples } => self.say(&format!(
+                "  → {id}: {title} ({samples} sample{})",
+                if samples == 1 { "" } else { "s" }
+            )),
             Event::ItemSampled { obs, .. } => {
                 let mut line = format!("    {} samples, {} failed", obs.samples, obs.failures);
                 if !obs.latency.is_empty() {
@@ -60,14 +76,14 @@ impl Progress {
                 if let Some(e) = &obs.setup_error {
                     line.push_str(&format!(", could not run: {e}"));
                 }
-                eprintln!("{line}");
+                self.say(&line);
             }
             Event::LoadStarted { id, title, plan } => {
-                eprintln!(
+                self.say(&format!(
                     "  → {id}: {title} ({} model, {})",
                     plan.profile.model(),
                     plan.profile.duration()
-                );
+                ));
                 if self.tty {
                     let bar = indicatif::ProgressBar::new(
                         plan.profile.duration().as_secs_f64().ceil() as u64,
@@ -118,18 +134,18 @@ impl Progress {
                 );
                 if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                     bar.set_position(elapsed_s.floor() as u64);
-                    bar.set_message(msg);
+                    bar.set_message(self.shown(&msg));
                     return;
                 }
                 let mut last = self.last_plain.lock().unwrap_or_else(|p| p.into_inner());
                 if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) || !states.is_empty() {
                     *last = Some(Instant::now());
-                    eprintln!("    {elapsed_s:.0}/{planned_s:.0}s {msg}");
+                    self.say(&format!("    {elapsed_s:.0}/{planned_s:.0}s {msg}"));
                 }
             }
             Event::LoadDone { result, .. } => {
                 self.finish();
-                eprintln!("{}", load_summary(result));
+                self.say(&load_summary(result));
             }
         }
     }

@@ -81,7 +81,15 @@ pub async fn run_plan(
     telemetry: &TelemetryArgs,
     cancel: CancellationToken,
 ) -> i32 {
-    eprintln!("golive: {} — {}", plan.system, plan.file.display());
+    let progress = Progress::new(plan.redactor.clone());
+    eprintln!(
+        "{}",
+        progress.shown(&format!(
+            "golive: {} — {}",
+            plan.system,
+            plan.file.display()
+        ))
+    );
     let labels = RunLabels {
         run_id: opts
             .out_dir
@@ -98,31 +106,35 @@ pub async fn run_plan(
     let telemetry = match Telemetry::start(telemetry, labels).await {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", progress.shown(&format!("error: {e}")));
             return exit::ENVIRONMENT;
         }
     };
     opts.metrics = telemetry.metrics.clone();
-    let progress = Progress::new();
     let outcome = run::run(plan, opts, cancel, &|e| progress.event(e)).await;
     progress.finish();
     let pushed = telemetry.finish().await;
     match outcome {
         Ok(outcome) => {
-            print_summary(&outcome.report, &outcome.files);
+            print_summary(&outcome.report, &outcome.files, &progress);
             if let Err(e) = pushed {
-                eprintln!("warning: the final metrics push failed: {e}");
+                eprintln!(
+                    "{}",
+                    progress.shown(&format!("warning: the final metrics push failed: {e}"))
+                );
             }
             outcome.report.exit_code
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", progress.shown(&format!("error: {e}")));
             exit::ENVIRONMENT
         }
     }
 }
 
-fn print_summary(r: &Report, files: &[PathBuf]) {
+/// The summary on stdout; each line shown as `progress` shows its own (ids and reasons are
+/// the user's and the services' text).
+fn print_summary(r: &Report, files: &[PathBuf], progress: &Progress) {
     use crate::evidence::Outcome;
     println!();
     for item in r.items() {
@@ -131,13 +143,29 @@ fn print_summary(r: &Report, files: &[PathBuf]) {
             Outcome::Fail => "FAIL        ",
             Outcome::Inconclusive => "INCONCLUSIVE",
         };
-        println!("  {mark} {:<28} {}", item.id, item.why);
+        println!(
+            "{}",
+            progress.shown(&format!("  {mark} {:<28} {}", item.id, item.why))
+        );
         if let Some(coverage) = crate::report::coverage(item) {
-            println!("  {:12} {:<28} ({coverage})", "", "");
+            println!(
+                "{}",
+                progress.shown(&format!("  {:12} {:<28} ({coverage})", "", ""))
+            );
         }
     }
     println!();
-    println!("VERDICT: {} — {}", r.verdict.label(), r.verdict_reason);
+    println!(
+        "{}",
+        progress.shown(&format!(
+            "VERDICT: {} — {}",
+            r.verdict.label(),
+            r.verdict_reason
+        ))
+    );
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    println!("Reports: {}", names.join(", "));
+    println!(
+        "{}",
+        progress.shown(&format!("Reports: {}", names.join(", ")))
+    );
 }

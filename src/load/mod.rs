@@ -44,6 +44,8 @@ pub struct LoadPlan {
     pub faults: Vec<crate::services::drill::Fault>,
     /// `recovery_time < 10s`: judged on the drills' recovery times.
     pub recovery: Vec<RecoveryThreshold>,
+    /// The values the scenario read from `{env.NAME}`, for the checklist that names it.
+    pub secrets: crate::redact::Redactor,
 }
 
 /// A limit on how long a drilled service takes to pass its readiness probe again.

@@ -17,7 +17,9 @@ const BODY_LIMIT: usize = 512;
 /// The shortest interval [`push_periodically`] accepts, so a zero cannot spin.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Why a push failed; each names the URL pushed to.
+/// Why a push failed; each names the URL pushed to, with its user-info password masked
+/// (a Pushgateway behind basic auth is given as `https://user:password@host`, and these
+/// errors reach stderr and the logs).
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error("cannot push metrics to {url}: {reason}")]
@@ -73,7 +75,7 @@ pub async fn push_periodically(
 
 fn client(target: &str) -> Result<reqwest::Client, PushError> {
     let setup = |reason: String| PushError::Setup {
-        url: target.to_string(),
+        url: shown(target),
         reason,
     };
     let tls = crate::net::TlsClient::default()
@@ -93,9 +95,10 @@ async fn push_with(
     metrics: &Metrics,
     target: &str,
 ) -> Result<(), PushError> {
-    let request_error = |source| PushError::Request {
-        url: target.to_string(),
-        source,
+    let request_error = |source: reqwest::Error| PushError::Request {
+        url: shown(target),
+        // The error's own copy of the URL would show the password.
+        source: source.without_url(),
     };
     let answer = client
         .put(target)
@@ -110,7 +113,7 @@ async fn push_with(
     }
     let body = answer.text().await.unwrap_or_default();
     Err(PushError::Status {
-        url: target.to_string(),
+        url: shown(target),
         status: status.as_u16(),
         body: truncate(body.trim(), BODY_LIMIT),
     })
@@ -142,6 +145,11 @@ fn segment(name: &str, value: &str) -> String {
     }
 }
 
+/// `url` as errors may show it.
+fn shown(url: &str) -> String {
+    crate::redact::structural(url).into_owned()
+}
+
 fn truncate(s: &str, limit: usize) -> String {
     match s.char_indices().nth(limit) {
         Some((end, _)) => format!("{}…", &s[..end]),
@@ -167,6 +175,22 @@ mod tests {
             group_url("http://h", "ci/gate", ""),
             "http://h/metrics/job@base64/Y2kvZ2F0ZQ==/run_id@base64/="
         );
+    }
+
+    #[tokio::test]
+    async fn errors_do_not_show_the_password() {
+        // Nothing listens on port 9 of 127.0.0.1 (discard), so the push fails at once.
+        let metrics = Metrics::new(&super::super::RunLabels {
+            run_id: "r".into(),
+            system: "s".into(),
+            checklist: "c".into(),
+        });
+        let e = push(&metrics, "http://ada:hunter22@127.0.0.1:9", "golive")
+            .await
+            .unwrap_err();
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("hunter22"), "{text}");
+        assert!(text.contains("http://ada:***@127.0.0.1:9/"), "{text}");
     }
 
     #[test]

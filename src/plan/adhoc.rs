@@ -26,6 +26,7 @@ pub fn plan_scenario_run(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
         description: None,
         confidence: Confidence::default(),
         services: load.services.clone(),
+        redactor: load.secrets.clone(),
         phases: vec![PhasePlan {
             id: "load".into(),
             title: "Load".into(),
@@ -132,6 +133,9 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         recovery: Vec::new(),
         thresholds: Vec::new(),
         rules: Vec::new(),
+        // The URL was typed on the command line, not read from the environment; its
+        // user-info password is masked structurally wherever it is shown.
+        secrets: Default::default(),
     })
 }
 

@@ -21,6 +21,7 @@ use crate::check::Check;
 use crate::criteria::{Criterion, ResourceCriterion};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::evidence::Confidence;
+use crate::redact::Redactor;
 use crate::services::ServicePlan;
 use crate::spec::{self, Checklist, Severity, Source};
 use crate::template::{Scope, Template};
@@ -41,6 +42,9 @@ pub struct Plan {
     pub confidence: Confidence,
     pub services: Vec<ServicePlan>,
     pub phases: Vec<PhasePlan>,
+    /// Every value read from `{env.NAME}`, in this file or a scenario it names: masked
+    /// wherever the run shows text.
+    pub redactor: Redactor,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +118,8 @@ pub(crate) struct Ctx<'a> {
     pub others: Vec<Diagnostic>,
     pub services: BTreeSet<String>,
     pub base_dir: PathBuf,
+    /// The values templates read from the environment so far.
+    pub secrets: Redactor,
 }
 
 impl Ctx<'_> {
@@ -124,7 +130,10 @@ impl Ctx<'_> {
             process,
         };
         match Template::parse(text, &scope) {
-            Ok(t) => Some(t),
+            Ok(t) => {
+                self.secrets.add(t.secrets().map(str::to_string));
+                Some(t)
+            }
             Err((offset, message)) => {
                 self.diags.error_at_offset(path, offset, message);
                 None
@@ -164,6 +173,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         diags: Diagnostics::new(&source.path, &source.index),
         services: c.services.keys().cloned().collect(),
         base_dir,
+        secrets: Redactor::default(),
     };
     if c.system.trim().is_empty() {
         ctx.diags.error(
@@ -251,6 +261,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         confidence,
         services,
         phases,
+        redactor: ctx.secrets,
     })
 }
 
@@ -379,7 +390,10 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
     }
     let file = ctx.existing_file(&format!("{path}.check.scenario"), &l.scenario)?;
     let mut plan = match scenario::plan_scenario(&file, Some(&ctx.services)) {
-        Ok(p) => p,
+        Ok(p) => {
+            ctx.secrets.extend(&p.secrets);
+            p
+        }
         Err(mut diags) => {
             ctx.diags.error(
                 &format!("{path}.check.scenario"),

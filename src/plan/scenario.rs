@@ -45,6 +45,7 @@ pub fn build(
             .cloned()
             .unwrap_or_else(|| s.services.keys().cloned().collect()),
         base_dir,
+        secrets: crate::redact::Redactor::default(),
     };
     let own_services = match outer {
         Some(_) => Vec::new(),
@@ -135,6 +136,7 @@ pub fn build(
             rules,
             faults,
             recovery,
+            secrets: ctx.secrets,
         }),
         _ => Err(vec![]),
     }

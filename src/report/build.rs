@@ -1,6 +1,7 @@
 //! Assembles the report model: the plan's items with their evidence and claims, then a
 //! judgement laid over them. No verdict rule lives here; `verdict::judge_run` holds them
 //! all, and [`apply`] only copies its outcomes in, for a fresh run and a merge alike.
+//! Secrets are masked here, once, so every format and the summary show the same text.
 
 use super::model::*;
 use crate::plan::{ItemBody, ItemPlan, Plan};
@@ -73,7 +74,45 @@ pub fn build(
         phases,
     };
     apply(&mut report, judgement);
-    report
+    redacted(report, &plan.redactor)
+}
+
+/// `report` with every secret masked in every string it holds: targets, reasons, errors,
+/// service logs, whatever a later field adds. Done on the serialised form so no field can
+/// be forgotten; histograms (base64, never holding `://` or `=` inside, nor a secret's
+/// punctuation) are left as they are so they read back.
+fn redacted(report: Report, redactor: &crate::redact::Redactor) -> Report {
+    fn walk(v: &mut serde_json::Value, redactor: &crate::redact::Redactor) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(masked) = redactor.redact(s) {
+                    *s = masked;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, redactor)),
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields.iter_mut() {
+                    if !key.ends_with("histogram") {
+                        walk(value, redactor);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let masked = serde_json::to_value(&report).and_then(|mut v| {
+        walk(&mut v, redactor);
+        serde_json::from_value(v)
+    });
+    match masked {
+        Ok(r) => r,
+        // The model is results.json's own schema, so it reads back; should it not, the
+        // report is still written, with the error saying why secrets may show.
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot mask secrets in the report.");
+            report
+        }
+    }
 }
 
 /// An item with its evidence and claims, not yet judged.

@@ -223,9 +223,12 @@ fn details(item: &ItemReport) -> String {
     s
 }
 
-/// Drops characters XML 1.0 cannot carry (a probe may have read binary garbage).
+/// Shows control characters escaped (`\u{1b}`), as everywhere golive prints: a CI log
+/// that echoes a failure message must not obey them. Drops what XML 1.0 cannot carry
+/// otherwise (a probe may have read binary garbage).
 fn clean(s: &str) -> String {
-    s.chars()
+    crate::redact::printable(s)
+        .chars()
         .filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}'))
         .collect()
 }
@@ -244,7 +247,7 @@ mod tests {
 
     #[test]
     fn strips_what_xml_cannot_carry() {
-        assert_eq!(attr("a\u{0}b<c>\"\n"), "ab&lt;c&gt;&quot;&#10;");
-        assert_eq!(text("x\u{1b}[31m & y"), "x[31m &amp; y");
+        assert_eq!(attr("a\u{0}b<c>\"\n"), "a\\u{0}b&lt;c&gt;&quot;&#10;");
+        assert_eq!(text("x\u{1b}[31m & y\u{fffe}"), "x\\u{1b}[31m &amp; y");
     }
 }

@@ -1,9 +1,16 @@
 //! Markdown for people: fit for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
 //! The verdict and its reason first, then what failed, then every item with its
 //! evidence, services and sign-offs.
+//!
+//! Much of what it shows is text golive did not write (ids, titles, targets, errors, a
+//! service's output), so every such value is put in its place: [`line`] for running
+//! text, [`cell`] for table cells, [`code`] for inline code, [`fence`] for a block, and
+//! [`html`] inside the `<summary>` tag. None of it can start a line, close a fence or a
+//! tag, or split a table row; control characters are shown escaped (`\u{1b}`).
 
 use super::model::{ItemReport, Report};
 use crate::evidence::Outcome;
+use crate::redact::{one_line, printable};
 use std::fmt::Write;
 
 fn badge(o: Outcome) -> &'static str {
@@ -14,9 +21,48 @@ fn badge(o: Outcome) -> &'static str {
     }
 }
 
-/// Escapes text for a table cell.
+/// Text on one line: line breaks become spaces, other control characters are escaped.
+fn line(s: &str) -> String {
+    one_line(&s.replace("\r\n", " ").replace(['\r', '\n'], " ")).into_owned()
+}
+
+/// Text for a table cell: on one line, `|` escaped.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    line(s).replace('|', "\\|")
+}
+
+/// The longest run of backticks in `s`.
+fn backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `s` as inline code, on one line, delimited by more backticks than it holds. In a
+/// table, pass the result through [`cell`] as well.
+fn code(s: &str) -> String {
+    let s = line(s);
+    let ticks = "`".repeat(backtick_run(&s) + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// `text` as a fenced block whose fence is longer than any backtick run in it, so no
+/// line of it can close the block.
+fn fence(text: &str) -> String {
+    let text = printable(text);
+    let ticks = "`".repeat((backtick_run(&text) + 1).max(3));
+    format!("{ticks}\n{text}\n{ticks}")
+}
+
+/// Text inside an HTML element: on one line, `&`, `<` and `>` escaped.
+fn html(s: &str) -> String {
+    line(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn render(r: &Report) -> String {
@@ -29,31 +75,31 @@ pub fn render(r: &Report) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         m,
-        "# golive: {} — {}{release}\n",
+        "# golive: {} — {}\n",
         r.verdict.label(),
-        r.checklist.system
+        line(&format!("{}{release}", r.checklist.system))
     );
     let _ = writeln!(
         m,
         "**Verdict: {}** — {}\n",
         r.verdict.label(),
-        r.verdict_reason
+        line(&r.verdict_reason)
     );
     let s = &r.summary;
     let _ = writeln!(m, "| | |\n|---|---|");
     let _ = writeln!(
         m,
-        "| Checklist | `{}` (sha256 `{}`) |",
-        r.checklist.file,
+        "| Checklist | {} (sha256 `{}`) |",
+        cell(&code(&r.checklist.file)),
         r.checklist.sha256.chars().take(12).collect::<String>()
     );
     let _ = writeln!(
         m,
-        "| Run | `{}`, started {}, {:.1} s, provider `{}`{} |",
-        r.run.id,
-        r.run.started_at,
+        "| Run | {}, started {}, {:.1} s, provider {}{} |",
+        cell(&code(&r.run.id)),
+        cell(&r.run.started_at),
         r.run.duration_s,
-        r.run.provider,
+        cell(&code(&r.run.provider)),
         if r.run.interrupted {
             ", **interrupted**"
         } else {
@@ -82,18 +128,18 @@ pub fn render(r: &Report) -> String {
         for i in attention {
             let _ = writeln!(
                 m,
-                "- {} `{}` ({:?}): {}",
+                "- {} {} ({:?}): {}",
                 badge(i.outcome),
-                i.id,
+                code(&i.id),
                 i.severity,
-                i.why
+                line(&i.why)
             );
         }
         m.push('\n');
     }
 
     for phase in &r.phases {
-        let _ = writeln!(m, "## {}\n", phase.title);
+        let _ = writeln!(m, "## {}\n", line(&phase.title));
         let _ = writeln!(
             m,
             "| Item | Severity | Outcome | Samples | Evidence |\n|---|---|---|---|---|"
@@ -101,8 +147,8 @@ pub fn render(r: &Report) -> String {
         for i in &phase.items {
             let _ = writeln!(
                 m,
-                "| `{}` {} | {} | {} | {} | {} |",
-                i.id,
+                "| {} {} | {} | {} | {} | {} |",
+                cell(&code(&i.id)),
                 cell(&i.title),
                 format!("{:?}", i.severity).to_lowercase(),
                 badge(i.outcome),
@@ -121,14 +167,14 @@ pub fn render(r: &Report) -> String {
         for sv in &r.services {
             let _ = writeln!(
                 m,
-                "| `{}` | {} | {} | {} | {} | {} |",
-                sv.name,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&code(&sv.name)),
                 cell(&match (&sv.image, &sv.note) {
-                    (Some(i), _) => format!("{} `{i}`", sv.provider),
+                    (Some(i), _) => format!("{} {}", sv.provider, code(i)),
                     (None, Some(n)) => format!("{} ({n})", sv.provider),
                     (None, None) => sv.provider.clone(),
                 }),
-                sv.url.as_deref().unwrap_or("—"),
+                cell(sv.url.as_deref().unwrap_or("—")),
                 cell(&match &sv.error {
                     Some(e) => format!("{}: {e}", sv.status),
                     None => sv.status.clone(),
@@ -156,9 +202,9 @@ pub fn render(r: &Report) -> String {
         {
             let _ = writeln!(
                 m,
-                "Last lines of `{}`:\n\n```\n{}\n```\n",
-                sv.name,
-                sv.log_tail.join("\n")
+                "Last lines of {}:\n\n{}\n",
+                code(&sv.name),
+                fence(&sv.log_tail.join("\n"))
             );
         }
     }
@@ -173,14 +219,14 @@ pub fn render(r: &Report) -> String {
             if let Some(sg) = &i.signoff {
                 let _ = writeln!(
                     m,
-                    "| {} | `{}` | {} | {} |",
+                    "| {} | {} | {} | {} |",
                     cell(&sg.role),
-                    i.id,
+                    cell(&code(&i.id)),
                     sg.signed_by
                         .as_deref()
                         .map(cell)
                         .unwrap_or_else(|| "**pending**".into()),
-                    sg.signed_at.as_deref().unwrap_or("—")
+                    cell(sg.signed_at.as_deref().unwrap_or("—"))
                 );
             }
         }
@@ -232,12 +278,12 @@ fn item_details(m: &mut String, i: &ItemReport) {
     let _ = writeln!(
         m,
         "<details><summary><code>{}</code> {} — {}</summary>\n",
-        i.id,
-        i.title,
+        html(&i.id),
+        html(&i.title),
         badge(i.outcome)
     );
     if let Some(t) = &i.target {
-        let _ = writeln!(m, "Target: `{t}`  ");
+        let _ = writeln!(m, "Target: {}  ", code(t));
     }
     if let Some(s) = &i.evidence.samples {
         let _ = write!(
@@ -270,8 +316,8 @@ fn item_details(m: &mut String, i: &ItemReport) {
     for c in &i.criteria {
         let _ = writeln!(
             m,
-            "| `{}` | {} | {} | {} | {}{} |",
-            cell(&c.criterion),
+            "| {} | {} | {} | {} | {}{} |",
+            cell(&code(&c.criterion)),
             badge(c.outcome),
             cell(&c.observed),
             cell(&c.expected),
@@ -282,7 +328,7 @@ fn item_details(m: &mut String, i: &ItemReport) {
     if !i.failures.is_empty() {
         m.push_str("\nFailures:\n\n");
         for f in &i.failures {
-            let _ = writeln!(m, "- {} × {}: {}", f.count, f.class, cell(&f.reason));
+            let _ = writeln!(m, "- {} × {}: {}", f.count, line(&f.class), line(&f.reason));
         }
     }
     if !i.evidence.drills.is_empty() {
@@ -292,9 +338,9 @@ fn item_details(m: &mut String, i: &ItemReport) {
                 |v: Option<f64>| v.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "—".into());
             let _ = writeln!(
                 m,
-                "| `{}` | {} | {:.1} s | {} | {} | {} |",
-                d.service,
-                d.action,
+                "| {} | {} | {:.1} s | {} | {} | {} |",
+                cell(&code(&d.service)),
+                cell(&d.action),
                 d.planned_at_s,
                 secs(d.fired_at_s),
                 secs(d.recovery_ms.map(|ms| ms as f64 / 1e3)),
@@ -320,9 +366,9 @@ fn load_details(m: &mut String, r: &crate::load::LoadResult) {
     let _ =
         write!(
         m,
-        "\nLoad `{}`: {} model, {} s planned, ran {} s{}; warm-up {} s ({} requests, not judged). ",
-        r.scenario,
-        r.model,
+        "\nLoad {}: {} model, {} s planned, ran {} s{}; warm-up {} s ({} requests, not judged). ",
+        code(&r.scenario),
+        line(&r.model),
         r.planned_s,
         r.duration_s,
         if r.stopped_early { " (**stopped early**)" } else { "" },
@@ -342,15 +388,15 @@ fn load_details(m: &mut String, r: &crate::load::LoadResult) {
         }
     }
     if let Some(why) = &r.shortfall {
-        let _ = writeln!(m, "\n**The intended load was not produced:** {why}. Latency claims at that load are INCONCLUSIVE.");
+        let _ = writeln!(m, "\n**The intended load was not produced:** {}. Latency claims at that load are INCONCLUSIVE.", line(why));
     }
     if let Some(rb) = &r.rollback {
         let _ = writeln!(
             m,
-            "\n**ROLLBACK:** rule `{}` fired at {} s: {}.",
-            rb.rule,
+            "\n**ROLLBACK:** rule {} fired at {} s: {}.",
+            code(&rb.rule),
             rb.at_s,
-            cell(&rb.why)
+            line(&rb.why)
         );
     }
     let _ = writeln!(
@@ -364,7 +410,7 @@ fn load_details(m: &mut String, r: &crate::load::LoadResult) {
             if s.name == "*" {
                 "**all**".to_string()
             } else {
-                format!("`{}`", s.name)
+                cell(&code(&s.name))
             },
             s.requests,
             s.errors,
@@ -406,9 +452,9 @@ fn load_details(m: &mut String, r: &crate::load::LoadResult) {
     for rule in &r.rules {
         let _ = writeln!(
             m,
-            "\nRule `{}` (`{}` for {} s, window {} s{}): final state **{:?}**{}.\n",
-            rule.name,
-            rule.when,
+            "\nRule {} ({} for {} s, window {} s{}): final state **{:?}**{}.\n",
+            code(&rule.name),
+            code(&rule.when),
             rule.for_s,
             rule.window_s,
             if rule.observe_only {
@@ -460,4 +506,21 @@ fn elide<T>(rows: &[T]) -> (&[T], usize, &[T]) {
         rows.len() - HEAD - TAIL,
         &rows[rows.len() - TAIL..],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_cannot_leave_its_place() {
+        assert_eq!(cell("a|b\r\nc\rd\u{1b}[2J"), "a\\|b c d\\u{1b}[2J");
+        assert_eq!(line("ok\n## VERDICT: GO"), "ok ## VERDICT: GO");
+        assert_eq!(code("id"), "`id`");
+        assert_eq!(code("a``b"), "```a``b```");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(html("</summary><b>"), "&lt;/summary&gt;&lt;b&gt;");
+        let block = fence("```\n## VERDICT: GO\r");
+        assert_eq!(block, "````\n```\n## VERDICT: GO\\r\n````");
+    }
 }
