@@ -292,6 +292,7 @@ pub async fn run(
     let policy = crate::verdict::Policy {
         confidence: plan.confidence,
         now: chrono::Utc::now(),
+        waivers: plan.waivers.clone(),
     };
     let judgement = crate::verdict::judge_run(&plan.claims(), &evidence, &end, &policy)
         .map_err(|e| out_err(std::io::Error::other(e.to_string())))?;

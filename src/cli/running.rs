@@ -142,6 +142,7 @@ fn print_summary(r: &Report, files: &[PathBuf], progress: &Progress) {
             Outcome::Pass => "PASS        ",
             Outcome::Fail => "FAIL        ",
             Outcome::Inconclusive => "INCONCLUSIVE",
+            Outcome::Waived => "WAIVED      ",
         };
         println!(
             "{}",

@@ -35,11 +35,15 @@ pub enum Outcome {
     Fail,
     /// The observed value meets the claim, but too few samples support it (or none exist).
     Inconclusive,
+    /// A FAIL covered by a waiver that is in force (a known issue with an owner and an
+    /// expiry): shown as such everywhere, never as PASS, and it does not block.
+    Waived,
 }
 
 impl Outcome {
-    /// The worse of two outcomes, ordered Fail > Inconclusive > Pass, so that a gate made of
-    /// several criteria never passes on an unsupported one.
+    /// The worse of two outcomes, ordered Fail > Inconclusive > Waived > Pass, so that a gate
+    /// made of several criteria never passes on an unsupported one, and a waived failure
+    /// stays visible beside passing criteria.
     pub fn worst(self, other: Outcome) -> Outcome {
         if self.severity() >= other.severity() {
             self
@@ -54,14 +58,16 @@ impl Outcome {
             Outcome::Pass => "PASS",
             Outcome::Fail => "FAIL",
             Outcome::Inconclusive => "INCONCLUSIVE",
+            Outcome::Waived => "WAIVED",
         }
     }
 
     fn severity(self) -> u8 {
         match self {
             Outcome::Pass => 0,
-            Outcome::Inconclusive => 1,
-            Outcome::Fail => 2,
+            Outcome::Waived => 1,
+            Outcome::Inconclusive => 2,
+            Outcome::Fail => 3,
         }
     }
 }

@@ -94,7 +94,7 @@ pub fn judge_proportion(k: u64, n: u64, limit: f64, c: Confidence) -> Proportion
             percent_beside(weighed.lower_bound, limit, Rounding::Down),
             settle_hint(k, j.samples_needed)
         ),
-        Outcome::Inconclusive => {
+        Outcome::Inconclusive | Outcome::Waived => {
             let shown = if k == 0 {
                 counts
             } else {

@@ -177,7 +177,7 @@ pub fn judge_quantile(
             percent_beside(weighed.lower_bound, limit, Rounding::Down),
             settle_hint(k, j.samples_needed)
         ),
-        Outcome::Inconclusive => format!(
+        Outcome::Inconclusive | Outcome::Waived => format!(
             "{head}; {wrong_side}: {claim} is not supported at {c} confidence (upper bound {} \
              of samples {beyond} {}, needs < {}); {}",
             percent_beside(weighed.upper_bound, limit, Rounding::Up),

@@ -27,6 +27,7 @@ pub fn plan_scenario_run(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
         confidence: Confidence::default(),
         services: load.services.clone(),
         redactor: load.secrets.clone(),
+        waivers: Vec::new(),
         phases: vec![PhasePlan {
             id: "load".into(),
             title: "Load".into(),

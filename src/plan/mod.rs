@@ -11,6 +11,7 @@ mod expect;
 mod resources;
 mod scenario;
 mod services;
+mod waivers;
 
 pub use adhoc::{adhoc_load, plan_file_with_args, plan_scenario_run, AdhocLoad};
 pub use criteria::build as build_criterion;
@@ -40,6 +41,8 @@ pub struct Plan {
     pub release: Option<String>,
     pub description: Option<String>,
     pub confidence: Confidence,
+    /// Known issues carried as exceptions; judged against the policy's clock.
+    pub waivers: Vec<crate::verdict::Waiver>,
     pub services: Vec<ServicePlan>,
     pub phases: Vec<PhasePlan>,
     /// Every value read from `{env.NAME}`, in this file or a scenario it names: masked
@@ -240,6 +243,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
             items,
         });
     }
+    let waivers = waivers::build(&c.waivers, "waivers", &phases, &mut ctx);
     if c.phases.iter().all(|p| p.items.is_empty()) {
         ctx.diags.error_hint(
             "phases",
@@ -262,6 +266,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         services,
         phases,
         redactor: ctx.secrets,
+        waivers,
     })
 }
 

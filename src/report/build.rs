@@ -71,6 +71,7 @@ pub fn build(
         },
         summary: Summary::default(),
         services: facts.services,
+        waivers: Vec::new(),
         phases,
     };
     apply(&mut report, judgement);
@@ -191,6 +192,7 @@ pub fn apply(report: &mut Report, judgement: &Judgement) {
         tally(&mut summary, item);
     }
     report.summary = summary;
+    report.waivers.clone_from(&judgement.waivers);
     report.verdict = judgement.decision.verdict;
     report.verdict_reason = judgement.decision.reason.clone();
     report.exit_code = judgement.decision.exit_code;
@@ -203,6 +205,7 @@ fn tally(s: &mut Summary, r: &ItemReport) {
         Outcome::Pass => s.passed += 1,
         Outcome::Fail => s.failed += 1,
         Outcome::Inconclusive => s.inconclusive += 1,
+        Outcome::Waived => s.waived += 1,
     }
     if r.outcome == Outcome::Fail {
         match r.severity {

@@ -53,9 +53,11 @@ pub fn render(report: &Report) -> String {
     x
 }
 
-/// A blocker that did not pass fails the gate, so it fails its test case.
+/// A blocker that failed or could not be settled fails the gate, so it fails its test
+/// case; a waived one does not block.
 fn is_failure(item: &ItemReport) -> bool {
-    item.severity == Severity::Blocker && item.outcome != Outcome::Pass
+    item.severity == Severity::Blocker
+        && matches!(item.outcome, Outcome::Fail | Outcome::Inconclusive)
 }
 
 fn suite_open(

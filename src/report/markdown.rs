@@ -18,6 +18,7 @@ fn badge(o: Outcome) -> &'static str {
         Outcome::Pass => "✅ PASS",
         Outcome::Fail => "❌ FAIL",
         Outcome::Inconclusive => "⚠️ INCONCLUSIVE",
+        Outcome::Waived => "🟡 WAIVED",
     }
 }
 
@@ -137,6 +138,8 @@ pub fn render(r: &Report) -> String {
         }
         m.push('\n');
     }
+
+    waivers(&mut m, r);
 
     for phase in &r.phases {
         let _ = writeln!(m, "## {}\n", line(&phase.title));
@@ -272,6 +275,47 @@ pub fn coverage(i: &ItemReport) -> Option<String> {
                 .unwrap_or_default()
         )
     })
+}
+
+/// Every waiver, applied or not: a release manager sees what was accepted, by whom and
+/// until when, and which waivers expired or no longer match anything.
+fn waivers(m: &mut String, r: &Report) {
+    if r.waivers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        m,
+        "## Waivers\n\n| Waiver | Item | Covers | Owner | Expires | State | Reason |\n|---|---|---|---|---|---|---|"
+    );
+    for w in &r.waivers {
+        let covers = match (&w.waiver.criterion, &w.waiver.exclude_request) {
+            (_, Some(req)) => format!("excludes request `{req}`"),
+            (Some(c), None) => format!("`{c}`"),
+            (None, None) => "every criterion".into(),
+        };
+        let state = match w.state {
+            crate::verdict::WaiverState::Applied => "applied",
+            crate::verdict::WaiverState::Expired => "**expired**",
+            crate::verdict::WaiverState::Unused => "unused",
+        };
+        let _ = writeln!(
+            m,
+            "| `{}` | `{}` | {} | {} | {} | {state}: {} | {}{} |",
+            cell(&w.waiver.id),
+            cell(&w.waiver.item),
+            cell(&covers),
+            cell(&w.waiver.owner),
+            w.waiver.expires,
+            cell(&w.why),
+            cell(&w.waiver.reason),
+            w.waiver
+                .link
+                .as_deref()
+                .map(|l| format!(" ({})", cell(l)))
+                .unwrap_or_default()
+        );
+    }
+    m.push('\n');
 }
 
 fn item_details(m: &mut String, i: &ItemReport) {

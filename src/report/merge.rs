@@ -68,6 +68,7 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
     let policy = Policy {
         confidence: Confidence::new(first.run.confidence).unwrap_or_default(),
         now: chrono::Utc::now(),
+        waivers: first.waivers.iter().map(|w| w.waiver.clone()).collect(),
     };
     let claims = super::build::claims_of(&out);
     let evidence: Vec<_> = out.items().map(|i| i.evidence.clone()).collect();
@@ -211,6 +212,7 @@ mod tests {
         let policy = Policy {
             confidence: Confidence::DEFAULT,
             now: chrono::Utc::now(),
+            waivers: Vec::new(),
         };
         let from_merged = judge_item(&claims, &merged, &policy).unwrap();
         let from_pooled = judge_item(&claims, &pooled, &policy).unwrap();

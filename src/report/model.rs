@@ -29,6 +29,9 @@ pub struct Report {
     pub checklist: ChecklistInfo,
     pub summary: Summary,
     pub services: Vec<ServiceReport>,
+    /// Every waiver of the run and what became of it (applied, expired, unused).
+    #[serde(default)]
+    pub waivers: Vec<crate::verdict::WaiverOutcome>,
     pub phases: Vec<PhaseReport>,
 }
 
@@ -69,6 +72,9 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub inconclusive: usize,
+    /// Items whose failures a waiver in force covers (shown, never blocking).
+    #[serde(default)]
+    pub waived: usize,
     pub blockers_failed: usize,
     /// Warning- and info-level items that failed (reported, never blocking).
     pub warnings_failed: usize,

@@ -40,6 +40,51 @@ pub struct Checklist {
     pub services: BTreeMap<String, Service>,
     /// Phases in the order they run, e.g. pre-deployment, staging validation, sign-off.
     pub phases: Vec<Phase>,
+    /// Known issues carried as documented exceptions, each with an owner and an expiry.
+    #[serde(default)]
+    pub waivers: Vec<WaiverSpec>,
+}
+
+/// A known issue carried as a documented exception: while in force, the FAILs it covers
+/// are WAIVED (shown, never PASS, not blocking); after `expires` it is not applied.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverSpec {
+    /// Short identifier, unique among the waivers.
+    pub id: String,
+    /// The id of the item it covers.
+    pub item: String,
+    /// The criterion it covers, as written in the item (e.g. `error_rate < 5%`). Default:
+    /// every criterion of the item.
+    #[serde(default)]
+    pub criterion: Option<String>,
+    /// For a load item: what to leave out of the judged scope instead of waiving a FAIL.
+    #[serde(default)]
+    pub exclude: Option<WaiverExclude>,
+    /// Why the issue is accepted for this release.
+    pub reason: String,
+    /// Who owns the fix.
+    pub owner: String,
+    /// Where the issue is tracked.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The last day the waiver applies (UTC), as `YYYY-MM-DD`.
+    pub expires: String,
+}
+
+/// What a waiver leaves out of a load item's judged scope.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverExclude {
+    /// A request name of the item's scenario: "error rate < 5% excluding the known issue".
+    pub request: String,
+}
+
+/// A file of waivers given with `--waivers`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverFile {
+    pub waivers: Vec<WaiverSpec>,
 }
 
 /// A group of items, run in order.

@@ -70,6 +70,9 @@ pub struct JudgedCriterion {
     /// would otherwise count against no criterion.
     #[serde(default)]
     pub implicit: bool,
+    /// The waiver that turned this criterion's FAIL into WAIVED.
+    #[serde(default)]
+    pub waiver: Option<String>,
 }
 
 impl JudgedCriterion {
@@ -93,6 +96,7 @@ impl JudgedCriterion {
             bound: None,
             weak: false,
             implicit: false,
+            waiver: None,
         }
     }
 }
@@ -363,7 +367,9 @@ fn judge_measured(
                 match outcome {
                     Outcome::Pass => format!("supports {}", out.expected),
                     Outcome::Fail => format!("breaks {}", out.expected),
-                    Outcome::Inconclusive => format!("cannot settle {}", out.expected),
+                    Outcome::Inconclusive | Outcome::Waived => {
+                        format!("cannot settle {}", out.expected)
+                    }
                 }
             );
             out

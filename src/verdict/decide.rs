@@ -121,10 +121,19 @@ pub fn decide(items: &[ItemJudgement], state: &RunState) -> Decision {
         }
         (Verdict::Inconclusive, parts.join("; "))
     } else {
+        let waived = blockers
+            .iter()
+            .filter(|i| i.outcome == Outcome::Waived)
+            .count();
+        let under_waivers = if waived > 0 {
+            format!(" ({waived} of them only under a waiver)")
+        } else {
+            String::new()
+        };
         (
             Verdict::Go,
             format!(
-                "all {} blocker(s) passed and every sign-off was given",
+                "all {} blocker(s) passed{under_waivers} and every sign-off was given",
                 blockers.len()
             ),
         )

@@ -7,6 +7,7 @@
 use super::criterion::{counts_failures, judge, JudgedCriterion, Threshold};
 use super::decide::{decide, Decision, ItemJudgement, RunState};
 use super::resources::judge_resource;
+use super::waiver::{Waiver, WaiverOutcome, WaiverState};
 use crate::criteria::{every_sample_passes, Criterion, ResourceCriterion};
 use crate::evidence::{Confidence, Outcome};
 use crate::load::{LoadResult, RecoveryThreshold};
@@ -59,12 +60,23 @@ pub struct ItemClaims {
     pub claims: Vec<Claim>,
 }
 
-/// How to judge: the confidence of every statistical claim, and the clock that waivers and
-/// sign-offs with expiries are judged against (injected, so judging is repeatable).
+/// How to judge: the confidence of every statistical claim, the waivers, and the clock that
+/// waivers and sign-offs with expiries are judged against (injected, so judging is
+/// repeatable).
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub confidence: Confidence,
     pub now: chrono::DateTime<chrono::Utc>,
+    pub waivers: Vec<Waiver>,
+}
+
+impl Policy {
+    /// The waivers of `item` in force now.
+    fn waivers_of<'a>(&'a self, item: &'a str) -> impl Iterator<Item = &'a Waiver> + 'a {
+        self.waivers
+            .iter()
+            .filter(move |w| w.item == item && w.in_force(self.now))
+    }
 }
 
 /// One item judged.
@@ -74,12 +86,16 @@ pub struct JudgedItem {
     /// One line: why this outcome.
     pub why: String,
     pub criteria: Vec<JudgedCriterion>,
+    /// Ids of the waivers that covered something of this item.
+    pub waivers_applied: Vec<String>,
 }
 
-/// A whole run judged: each item in the order of the claims, and the decision.
+/// A whole run judged: each item in the order of the claims, what became of each waiver,
+/// and the decision.
 #[derive(Debug, Clone)]
 pub struct Judgement {
     pub items: Vec<JudgedItem>,
+    pub waivers: Vec<WaiverOutcome>,
     pub decision: Decision,
 }
 
@@ -128,8 +144,42 @@ pub fn judge_run(
         })
         .collect();
     let decision = decide(&summary, &state);
+    let waivers = policy
+        .waivers
+        .iter()
+        .map(|w| {
+            let applied: Vec<&str> = items
+                .iter()
+                .zip(&judged)
+                .filter(|(_, j)| j.waivers_applied.contains(&w.id))
+                .map(|(c, _)| c.id.as_str())
+                .collect();
+            let (state, why) = if !w.in_force(policy.now) {
+                (
+                    WaiverState::Expired,
+                    format!("expired on {}: not applied", w.expires),
+                )
+            } else if applied.is_empty() {
+                (
+                    WaiverState::Unused,
+                    format!(
+                        "nothing it covers in `{}` failed: the known issue may be fixed; remove the waiver",
+                        w.item
+                    ),
+                )
+            } else {
+                (WaiverState::Applied, format!("applied to `{}`", w.item))
+            };
+            WaiverOutcome {
+                waiver: w.clone(),
+                state,
+                why,
+            }
+        })
+        .collect();
     Ok(Judgement {
         items: judged,
+        waivers,
         decision,
     })
 }
@@ -145,7 +195,9 @@ pub fn judge_item(
         outcome: Outcome::Inconclusive,
         why,
         criteria: Vec::new(),
+        waivers_applied: Vec::new(),
     };
+    let mut applied: Vec<String> = Vec::new();
     let mut criteria = match &item.kind {
         ItemKind::Manual { role } => {
             return Ok(match &ev.signed {
@@ -153,6 +205,7 @@ pub fn judge_item(
                     outcome: Outcome::Pass,
                     why: format!("signed by {} ({role}) at {}", s.by, s.at),
                     criteria: Vec::new(),
+                    waivers_applied: Vec::new(),
                 },
                 None => not_run(format!("waiting for sign-off by the {role}")),
             });
@@ -238,12 +291,43 @@ pub fn judge_item(
             } else {
                 default.iter().chain(item.claims.iter()).collect()
             };
+            let excluded: Vec<&Waiver> = policy
+                .waivers_of(&item.id)
+                .filter(|w| w.exclude_request.is_some())
+                .collect();
+            for w in &excluded {
+                let had_errors = load
+                    .by_request
+                    .iter()
+                    .any(|s| Some(&s.name) == w.exclude_request.as_ref() && s.errors > 0);
+                if had_errors {
+                    applied.push(w.id.clone());
+                }
+            }
             let mut judged = Vec::new();
             for c in claims {
                 match c {
                     Claim::Samples { request, criterion } => {
-                        let obs = scope_observations(load, request.as_deref())?;
-                        judged.push(judge(criterion, &obs, conf));
+                        let mut obs = scope_observations(load, request.as_deref())?;
+                        if request.is_none() {
+                            for w in &excluded {
+                                exclude(&mut obs, load, w)?;
+                            }
+                        }
+                        let mut j = judge(criterion, &obs, conf);
+                        if request.is_none() && !excluded.is_empty() {
+                            let names: Vec<String> = excluded
+                                .iter()
+                                .filter_map(|w| w.exclude_request.as_ref())
+                                .map(|r| format!("`{r}`"))
+                                .collect();
+                            j.why = format!(
+                                "{} (excluding request {} under a waiver)",
+                                j.why,
+                                names.join(", ")
+                            );
+                        }
+                        judged.push(j);
                     }
                     Claim::Recovery { criterion } => {
                         judged.push(judge_recovery(criterion, &ev.drills))
@@ -254,6 +338,19 @@ pub fn judge_item(
             judged
         }
     };
+    for c in criteria.iter_mut().filter(|c| c.outcome == Outcome::Fail) {
+        if let Some(w) = policy
+            .waivers_of(&item.id)
+            .find(|w| w.exclude_request.is_none() && w.covers(&c.criterion))
+        {
+            c.outcome = Outcome::Waived;
+            c.waiver = Some(w.id.clone());
+            c.why = format!("{} — {}", c.why, w.label());
+            if !applied.contains(&w.id) {
+                applied.push(w.id.clone());
+            }
+        }
+    }
     for (i, c) in criteria.iter_mut().enumerate() {
         c.id = if c.implicit {
             format!("{}#implicit", item.id)
@@ -266,6 +363,10 @@ pub fn judge_item(
         _ => "",
     };
     let (mut outcome, mut why) = outcome_and_why(&criteria, suffix);
+    if outcome == Outcome::Pass && !applied.is_empty() {
+        // What passed, passed only with a request left out: that stays visible.
+        outcome = Outcome::Waived;
+    }
     if let Some(s) = ev.samples.as_ref().filter(|s| s.stopped_early) {
         why.push_str(&format!(
             " (sampling stopped after {} of {} samples: a supported FAIL was already certain)",
@@ -283,7 +384,36 @@ pub fn judge_item(
         outcome,
         why,
         criteria,
+        waivers_applied: applied,
     })
+}
+
+/// Takes waiver `w`'s excluded request out of the all-requests observations `obs`.
+fn exclude(obs: &mut Observations, load: &LoadResult, w: &Waiver) -> Result<(), CorruptHistogram> {
+    let Some(scope) = load
+        .by_request
+        .iter()
+        .find(|s| Some(&s.name) == w.exclude_request.as_ref())
+    else {
+        return Ok(());
+    };
+    obs.samples = obs.samples.saturating_sub(scope.requests);
+    obs.failures = obs.failures.saturating_sub(scope.errors);
+    if let Some(h) = &scope.latency_histogram {
+        let h = decode_histogram(h).map_err(|reason| CorruptHistogram {
+            field: format!("load.by_request[{}].latency_histogram", scope.name),
+            reason,
+        })?;
+        obs.latency.subtract(&h).map_err(|e| CorruptHistogram {
+            field: format!("load.by_request[{}].latency_histogram", scope.name),
+            reason: format!("is not part of the overall histogram: {e:?}"),
+        })?;
+    }
+    let secs = obs.duration.as_secs_f64().max(1e-9);
+    obs.rate = Some(obs.samples as f64 / secs);
+    obs.reasons
+        .retain(|(_, r, _)| !scope.error_reasons.iter().any(|(_, x, _)| x == r));
+    Ok(())
 }
 
 /// The observations of one scope of a load run: all requests, or the named one.

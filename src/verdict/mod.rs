@@ -7,6 +7,7 @@ mod criterion;
 mod decide;
 mod judge;
 mod resources;
+mod waiver;
 
 pub use criterion::{counts_failures, judge, JudgedCriterion, Threshold};
 pub use decide::{decide, Decision, ItemJudgement, RunState, Verdict};
@@ -15,3 +16,4 @@ pub use judge::{
     Policy,
 };
 pub use resources::judge_resource;
+pub use waiver::{normalise_criterion, Waiver, WaiverOutcome, WaiverState};
