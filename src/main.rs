@@ -81,8 +81,10 @@ async fn run_async(command: Command) -> i32 {
                     return exit::INVALID_INPUT;
                 }
             };
+            let (run_id, out_dir) = cli::run_folder(args.common.out);
             let opts = RunOptions {
-                out_dir: args.common.out.unwrap_or_else(cli::default_out),
+                run_id,
+                out_dir,
                 provider: args.common.provider,
                 signoffs,
                 golive,

@@ -2,7 +2,7 @@
 //! run), or an ad-hoc run against one URL for on-call engineers, like oha or hey.
 
 use super::progress::{load_summary, Progress};
-use super::{default_out, run_plan, LoadArgs};
+use super::{run_folder, run_plan, LoadArgs};
 use crate::exit;
 use crate::load::LoadResult;
 use crate::plan::{adhoc_load, plan_scenario_run, AdhocLoad};
@@ -37,8 +37,10 @@ async fn scenario(
             return exit::INVALID_INPUT;
         }
     };
+    let (run_id, out_dir) = run_folder(args.common.out.clone());
     let opts = RunOptions {
-        out_dir: args.common.out.clone().unwrap_or_else(default_out),
+        run_id,
+        out_dir,
         provider: args.common.provider,
         signoffs: HashMap::new(),
         golive,

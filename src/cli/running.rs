@@ -81,13 +81,15 @@ pub async fn run_plan(
     telemetry: &TelemetryArgs,
     cancel: CancellationToken,
 ) -> i32 {
-    eprintln!("golive: {} — {}", plan.system, plan.file.display());
+    eprintln!(
+        "golive: {} — {} (run {} in {})",
+        plan.system,
+        plan.file.display(),
+        opts.run_id,
+        opts.out_dir.display()
+    );
     let labels = RunLabels {
-        run_id: opts
-            .out_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        run_id: opts.run_id.clone(),
         system: plan.system.clone(),
         checklist: plan
             .file
@@ -117,7 +119,10 @@ pub async fn run_plan(
         }
         Err(e) => {
             eprintln!("error: {e}");
-            exit::ENVIRONMENT
+            match e {
+                run::OutputError::Occupied { .. } => exit::INVALID_INPUT,
+                run::OutputError::Io { .. } => exit::ENVIRONMENT,
+            }
         }
     }
 }
