@@ -78,6 +78,18 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
     {
         return Err("--duration, --timeout and --max-in-flight must be above zero".into());
     }
+    let most = super::defaults::MAX_LOAD_WORKERS;
+    for (flag, n) in [
+        ("--users", a.users.unwrap_or(0)),
+        ("--connections", a.connections),
+        ("--max-in-flight", a.max_in_flight),
+    ] {
+        if n > most {
+            return Err(format!(
+                "{flag} {n} is more than one load run drives (at most {most})"
+            ));
+        }
+    }
     let secs = a.duration.as_secs_f64();
     let profile = match (a.rate, a.users) {
         (Some(r), _) => Profile::Open {
