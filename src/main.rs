@@ -3,6 +3,8 @@
 
 use clap::Parser;
 use golive::cli::{self, Cli, Command};
+// golive's own `eprintln!`, which drops a message it cannot write instead of panicking.
+use golive::eprintln;
 use golive::exit;
 use golive::run::RunOptions;
 use tokio_util::sync::CancellationToken;
