@@ -59,6 +59,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
         timeout: args.timeout,
         max_in_flight: args.max_in_flight,
         connections: args.connections,
+        thresholds: &args.thresholds,
     };
     let plan = match adhoc_load(&adhoc) {
         Ok(p) => p,
@@ -84,18 +85,56 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
     progress.finish();
     match outcome {
         Ok(o) => {
+            let criteria: Vec<_> = plan
+                .thresholds
+                .iter()
+                .map(|t| t.criterion.clone())
+                .collect();
+            let (verdict, judged) = match crate::verdict::judge_load_alone(
+                &criteria,
+                &o.result,
+                crate::evidence::Confidence::default(),
+            ) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ENVIRONMENT;
+                }
+            };
             if args.json {
+                let mut json = adhoc_json(url, &o.result);
+                json["outcome"] = verdict.as_str().into();
+                json["thresholds"] = judged
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "criterion": c.criterion,
+                            "outcome": c.outcome.as_str(),
+                            "observed": c.observed,
+                            "why": c.why,
+                        })
+                    })
+                    .collect();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&adhoc_json(url, &o.result)).unwrap_or_default()
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
                 );
             } else {
                 println!("{}", load_summary(&o.result));
+                for c in &judged {
+                    println!("  {:<12} {:<24} {}", c.outcome.as_str(), c.criterion, c.why);
+                }
             }
             if cancel.is_cancelled() {
                 exit::INTERRUPTED
             } else {
-                exit::GO
+                // The same codes as a gate's: a failed threshold is NO-GO, one the
+                // evidence cannot settle is INCONCLUSIVE.
+                match verdict {
+                    crate::evidence::Outcome::Pass => exit::GO,
+                    crate::evidence::Outcome::Fail => exit::NO_GO,
+                    crate::evidence::Outcome::Inconclusive => exit::INCONCLUSIVE,
+                }
             }
         }
         Err(e) => {

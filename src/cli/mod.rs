@@ -144,6 +144,11 @@ pub struct LoadArgs {
     /// Ad hoc: HTTP method.
     #[arg(long, requires = "url", default_value = "GET")]
     pub method: String,
+    /// Ad hoc: a criterion over all requests, judged like a scenario's thresholds
+    /// (repeatable), e.g. 'p99 < 250ms'. Default: 'error_rate < 1%'. Exit 1 when one
+    /// fails, 4 when the evidence is too thin for one.
+    #[arg(long = "threshold", requires = "url", value_name = "CRITERION")]
+    pub thresholds: Vec<String>,
     /// Print one JSON object with the figures instead of a summary.
     #[arg(long)]
     pub json: bool,

@@ -7,7 +7,7 @@ use super::{plan_file, plan_scenario, ItemBody, ItemPlan, PhasePlan, Plan};
 use crate::diag::Diagnostic;
 use crate::evidence::Confidence;
 use crate::load::schedule::Stage;
-use crate::load::{LoadPlan, Profile, RequestPlan};
+use crate::load::{LoadPlan, Profile, RequestPlan, Threshold};
 use crate::spec::Severity;
 use crate::template::Template;
 use crate::units::{Duration, Rate};
@@ -54,6 +54,9 @@ pub struct AdhocLoad<'a> {
     pub timeout: Duration,
     pub max_in_flight: u32,
     pub connections: u32,
+    /// Criteria over all requests (`--threshold`, repeatable); none given means
+    /// [`super::defaults::ADHOC_THRESHOLD`].
+    pub thresholds: &'a [String],
 }
 
 /// One request against one URL at a steady rate or user count; the error is a sentence
@@ -115,6 +118,25 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
             )
         }
     };
+    let default = [super::defaults::ADHOC_THRESHOLD.to_string()];
+    let texts = if a.thresholds.is_empty() {
+        &default[..]
+    } else {
+        a.thresholds
+    };
+    let thresholds = texts
+        .iter()
+        .map(|text| {
+            let c = crate::expr::parse(text)
+                .map_err(|e| format!("--threshold `{text}`: {}", e.message))?;
+            super::criteria::build(text, &c)
+                .map(|criterion| Threshold {
+                    request: None,
+                    criterion,
+                })
+                .map_err(|(_, m)| format!("--threshold `{text}`: {m}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let origin = format!(
         "{}://{}",
         parsed.scheme(),
@@ -142,7 +164,7 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         timeout: a.timeout,
         faults: Vec::new(),
         recovery: Vec::new(),
-        thresholds: Vec::new(),
+        thresholds,
         rules: Vec::new(),
     })
 }
@@ -182,6 +204,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_in_flight: 100,
             connections: 500,
+            thresholds: &[],
         })
     }
 

@@ -28,6 +28,9 @@ pub const MAX_IN_FLIGHT: u32 = 1000;
 /// before: more is a typo or needs sharding, never a reason to abort at start.
 pub const MAX_LOAD_WORKERS: u32 = 10_000;
 pub const CONNECTIONS: u32 = 50;
+/// What `golive load --url` judges when no `--threshold` is given: a run whose every
+/// request failed must not exit 0.
+pub const ADHOC_THRESHOLD: &str = "error_rate < 1%";
 pub const RULE_WINDOW: Duration = Duration::from_secs(10);
 pub const MIN_RULE_WINDOW: Duration = Duration::from_millis(100);
 pub const RULE_MIN_SAMPLES: u64 = 20;
