@@ -180,7 +180,7 @@ fn duration(c: &Comparison, metric: &str) -> Result<Duration, (usize, String)> {
     match &c.value {
         Value::Duration(d) if *d == Duration::ZERO && matches!(c.op, Op::Lt | Op::Le) => Err((
             c.value_at,
-            format!("{metric} {} {d} can never hold: no latency is below 0; give a threshold above zero such as `100ms`", c.op),
+            format!("{metric} {} 0 can never hold: no latency is below 0; give a threshold above zero such as `100ms`", c.op),
         )),
         Value::Duration(d) => Ok(*d),
         Value::Number(n) => Err((

@@ -42,7 +42,7 @@ pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
         };
         return Err(whole_file(
             path,
-            format!("this is {what}"),
+            format!("cannot read the file: it is {what}"),
             Some("give a YAML checklist file"),
         ));
     }
