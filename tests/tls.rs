@@ -397,7 +397,9 @@ fn self_signed_ca_leaf() -> (Leaf, String) {
     let key = KeyPair::generate().expect("key");
     let mut params = leaf_params();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).expect("self-signed CA certificate");
+    let cert = params
+        .self_signed(&key)
+        .expect("self-signed CA certificate");
     (
         Leaf {
             cert: cert.der().clone(),
