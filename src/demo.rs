@@ -4,7 +4,7 @@
 //! automatable items), optionally with faults injected, and signs the manual items with
 //! labelled demo attestations so that a healthy system can reach GO.
 
-use crate::cli::{default_out, run_plan, DemoArgs};
+use crate::cli::{run_folder, run_plan, DemoArgs};
 use crate::exit;
 use crate::faults::Faults;
 use crate::plan::{plan_file_with_args, ItemBody};
@@ -24,7 +24,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;
     }
-    let out = args.out.unwrap_or_else(default_out);
+    let (run_id, out) = run_folder(args.out);
     let path = PathBuf::from(CHECKLIST_PATH);
     let path = if path.exists() {
         path
@@ -65,6 +65,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
     }
     eprintln!("Manual items are signed with labelled demo attestations; a real run takes --sign ITEM=NAME.");
     let opts = RunOptions {
+        run_id,
         out_dir: out,
         provider: args.provider,
         signoffs,

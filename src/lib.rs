@@ -21,6 +21,49 @@
 //!
 //! The top-level modules have no import cycle.
 
+// Console output that never panics. std's `eprintln!`, `eprint!`, `println!` and `print!`
+// panic when the write fails (stderr or stdout a pipe whose reader has gone, a CI log
+// collector that closed early), and that panic (exit 101) would lose the report and the
+// exit code a gate depends on. A message that cannot be shown is dropped instead. A
+// `macro_rules!` defined before the modules shadows the prelude's macro of the same name
+// in every one of them; `#[macro_export]` lets the binary import the same ones.
+
+/// `eprintln!` that ignores a failed write (see above).
+#[macro_export]
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that ignores a failed write.
+#[macro_export]
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that ignores a failed write.
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that ignores a failed write.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod check;
 pub mod cli;
 pub mod criteria;

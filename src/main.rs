@@ -3,6 +3,8 @@
 
 use clap::Parser;
 use golive::cli::{self, Cli, Command};
+// golive's own `eprintln!`, which drops a message it cannot write instead of panicking.
+use golive::eprintln;
 use golive::exit;
 use golive::redact::Redactor;
 use golive::run::RunOptions;
@@ -84,8 +86,10 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
                     return exit::INVALID_INPUT;
                 }
             };
+            let (run_id, out_dir) = cli::run_folder(args.common.out);
             let opts = RunOptions {
-                out_dir: args.common.out.unwrap_or_else(cli::default_out),
+                run_id,
+                out_dir,
                 provider: args.common.provider,
                 signoffs,
                 golive,

@@ -40,6 +40,23 @@ impl TlsClient {
     pub fn roots(&self) -> Result<RootCertStore, String> {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in self.ca_certs()? {
+            roots.add(cert).map_err(|e| {
+                format!(
+                    "a certificate in {} is not usable as a CA: {e}",
+                    self.ca
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display()
+                )
+            })?;
+        }
+        Ok(roots)
+    }
+
+    /// The certificates of the CA file; none without one.
+    fn ca_certs(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+        let mut out = Vec::new();
         if let Some(path) = &self.ca {
             let certs = CertificateDer::pem_file_iter(path)
                 .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?
@@ -51,16 +68,9 @@ impl TlsClient {
                     path.display()
                 ));
             }
-            for cert in certs {
-                roots.add(cert).map_err(|e| {
-                    format!(
-                        "a certificate in {} is not usable as a CA: {e}",
-                        path.display()
-                    )
-                })?;
-            }
+            out = certs;
         }
-        Ok(roots)
+        Ok(out)
     }
 
     /// A rustls client configuration with these settings and the given ALPN protocols.
@@ -70,7 +80,8 @@ impl TlsClient {
             .map_err(|e| format!("TLS setup failed: {e}"))?;
         let mut config = if self.verify {
             builder
-                .with_root_certificates(self.roots()?)
+                .dangerous()
+                .with_custom_certificate_verifier(self.verifier()?)
                 .with_no_client_auth()
         } else {
             builder
@@ -82,11 +93,86 @@ impl TlsClient {
         Ok(config)
     }
 
-    /// A verifier that checks chain and name against these roots, for the tls kind.
-    pub fn verifier(&self) -> Result<Arc<WebPkiServerVerifier>, String> {
-        WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots()?), provider())
-            .build()
-            .map_err(|e| format!("TLS setup failed: {e}"))
+    /// A verifier that checks chain and name against these roots (for the tls kind and
+    /// every client), and that also accepts a server presenting exactly a certificate of
+    /// the CA file: a self-signed certificate made with `openssl req -x509` is marked as
+    /// a CA, and webpki refuses a CA as an end entity (`CaUsedAsEndEntity`) even when it
+    /// is the very certificate the user said to trust.
+    pub fn verifier(&self) -> Result<Arc<dyn ServerCertVerifier>, String> {
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots()?), provider())
+                .build()
+                .map_err(|e| format!("TLS setup failed: {e}"))?;
+        Ok(Arc::new(PinnedOrWebPki {
+            webpki,
+            pinned: self.ca_certs()?,
+        }))
+    }
+}
+
+/// Chain verification by webpki, or an exact match with a given certificate (still
+/// checked for the server's name and its validity period).
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chained =
+            self.webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        if chained.is_ok()
+            || !self
+                .pinned
+                .iter()
+                .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            return chained;
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
+        let at = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if at < cert.validity().not_before.timestamp() {
+            return Err(rustls::CertificateError::NotValidYet.into());
+        }
+        if at > cert.validity().not_after.timestamp() {
+            return Err(rustls::CertificateError::Expired.into());
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 

@@ -15,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 /// How to run a plan.
 pub struct RunOptions {
-    /// The run folder; created if missing.
+    /// This run's id ([`new_run_id`]): names its containers, network and Docker label,
+    /// so it must be unique per run whatever the folder is called.
+    pub run_id: String,
+    /// The run folder; created if missing, refused if it already holds a run.
     pub out_dir: PathBuf,
     pub provider: Provider,
     /// Sign-offs given for this run: manual item id → signer.
@@ -65,18 +68,42 @@ pub struct RunOutcome {
     pub files: Vec<PathBuf>,
 }
 
-/// A run that could not start (its output folder cannot be written) or whose report
-/// could not be written.
+/// A run that could not start (its output folder holds a run already, or cannot be
+/// written) or whose report could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the run folder {path}: {source}")]
-pub struct OutputError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+pub enum OutputError {
+    /// The folder holds another run's results.json: overwriting it would lose that run,
+    /// and two runs sharing a folder would write over each other's reports.
+    #[error(
+        "the run folder {} already holds a run ({}); give another --out, or move that run away first",
+        path.display(),
+        path.join("results.json").display()
+    )]
+    Occupied { path: PathBuf },
+    #[error("cannot write the run folder {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
-/// A run id that sorts by time: `20261121T223554Z-3f9a`.
+impl OutputError {
+    fn of(path: &std::path::Path, source: std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            OutputError::Occupied { path }
+        } else {
+            OutputError::Io { path, source }
+        }
+    }
+}
+
+/// A run id that sorts by time and is unique per run: `20261121T223554Z-3f9a0c1d`. It
+/// never derives from the run folder's name, so two runs with the same `--out` never
+/// share containers, a network or a label, and it only holds characters Docker accepts
+/// in names and labels.
 pub fn new_run_id(at: chrono::DateTime<chrono::Utc>) -> String {
-    format!("{}-{:04x}", at.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..))
+    format!("{}-{:08x}", at.format("%Y%m%dT%H%M%SZ"), fastrand::u32(..))
 }
 
 pub async fn run(
@@ -86,17 +113,10 @@ pub async fn run(
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<RunOutcome, OutputError> {
     let started_at = chrono::Utc::now();
-    let id = opts
-        .out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| new_run_id(started_at));
-    let out_err = |source| OutputError {
-        path: opts.out_dir.clone(),
-        source,
-    };
-    // Prove the report can be written before doing any work.
-    let dir = RunDir::prepare(&opts.out_dir).map_err(out_err)?;
+    let id = opts.run_id.clone();
+    let out_err = |source| OutputError::of(&opts.out_dir, source);
+    // Claim the folder and prove the report can be written before doing any work.
+    let dir = RunDir::prepare(&opts.out_dir, &id).map_err(out_err)?;
 
     // Up.
     let (environment, mut state, mut service_reports) = match services::bring_up(

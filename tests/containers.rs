@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// A run id no other test uses (it names the run folder, the containers and the network).
+/// A run folder name no other test uses.
 fn run_id(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -34,7 +34,24 @@ fn run_in(cwd: &Path, file: &str, id: &str, args: &[&str]) -> Run {
     finish(out, dir, tmp)
 }
 
-fn assert_nothing_left(id: &str) {
+/// The id a run gave itself (never its folder's name, which runs may share): from its
+/// results.json, which holds it from the start (the placeholder's `run_id`) to the end
+/// (`run.id`).
+fn run_id_in(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["run"]["id"]
+        .as_str()
+        .or(v["run_id"].as_str())
+        .unwrap_or_else(|| panic!("no run id in {}/results.json", dir.display()))
+        .to_string()
+}
+
+fn assert_nothing_left(run: &Run) {
+    assert_nothing_left_by(&run_id_in(&run.dir));
+}
+
+fn assert_nothing_left_by(id: &str) {
     let (containers, networks) = labelled(Some(id));
     assert!(
         containers.is_empty() && networks.is_empty(),
@@ -70,7 +87,7 @@ fn the_cos_gate_is_go_in_containers_and_leaves_docker_as_it_was() {
     assert_eq!(drill["action"], "kill");
     let recovery = drill["recovery_ms"].as_u64().expect("recovered");
     assert!(recovery < 10_000, "{drill}");
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]
@@ -134,7 +151,7 @@ fn killing_the_api_container_under_load_rolls_back_and_times_the_recovery() {
         .expect("recovery criterion");
     assert_eq!(criterion["outcome"], "PASS", "{criterion}");
     assert_eq!(run.results()["services"][0]["resources"]["restarts"], 1);
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]
@@ -163,13 +180,15 @@ fn a_leaking_container_fails_memory_growth_with_the_measured_slope() {
         (150e6..330e6).contains(&slope),
         "slope {slope} B/min: {item}"
     );
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 /// Starts `golive run` on the slow fixture in containers and waits until its container
 /// is up; returns the child and the run folder.
-fn start_slow_run(id: &str) -> (std::process::Child, tempfile::TempDir) {
+/// Starts a run that takes a while; returns it, its run id and its folder's parent.
+fn start_slow_run(folder: &str) -> (std::process::Child, String, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join(folder);
     let child = golive()
         .current_dir(root().join("tests/fixtures/run"))
         .args([
@@ -179,19 +198,28 @@ fn start_slow_run(id: &str) -> (std::process::Child, tempfile::TempDir) {
             "docker",
             "--out",
         ])
-        .arg(tmp.path().join(id))
+        .arg(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start golive");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while labelled(Some(id)).0.is_empty() {
+    while !dir.join("results.json").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the run never claimed {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let id = run_id_in(&dir);
+    while labelled(Some(&id)).0.is_empty() {
         assert!(Instant::now() < deadline, "no container appeared for {id}");
         std::thread::sleep(Duration::from_millis(200));
     }
     // Let the run reach its checks.
     std::thread::sleep(Duration::from_secs(3));
-    (child, tmp)
+    (child, id, tmp)
 }
 
 #[test]
@@ -199,18 +227,18 @@ fn sigint_mid_run_writes_the_report_exits_130_and_removes_everything() {
     if !ready_or_skip() {
         return;
     }
-    let id = run_id("sigint");
-    let (mut child, tmp) = start_slow_run(&id);
+    let folder = run_id("sigint");
+    let (mut child, id, tmp) = start_slow_run(&folder);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));
-    let text = std::fs::read_to_string(tmp.path().join(&id).join("results.json"))
+    let text = std::fs::read_to_string(tmp.path().join(&folder).join("results.json"))
         .expect("results.json written");
     let results: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(results["run"]["interrupted"], true, "{text}");
     assert_eq!(results["services"][0]["provider"], "container", "{text}");
-    assert_nothing_left(&id);
+    assert_nothing_left_by(&id);
 }
 
 #[test]
@@ -218,14 +246,16 @@ fn sigterm_mid_run_is_handled_like_sigint() {
     if !ready_or_skip() {
         return;
     }
-    let id = run_id("sigterm");
-    let (mut child, tmp) = start_slow_run(&id);
+    let folder = run_id("sigterm");
+    let (mut child, id, tmp) = start_slow_run(&folder);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130));
-    assert!(tmp.path().join(&id).join("results.json").is_file());
-    assert_nothing_left(&id);
+    let text = std::fs::read_to_string(tmp.path().join(&folder).join("results.json"))
+        .expect("results.json written");
+    assert!(text.contains("\"interrupted\": true"), "{text}");
+    assert_nothing_left_by(&id);
 }
 
 #[test]
@@ -248,7 +278,7 @@ fn command_readiness_runs_inside_the_container() {
         &[],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 
     let id = run_id("cmdnotready");
     let run = run_checklist_as(
@@ -264,7 +294,7 @@ fn command_readiness_runs_inside_the_container() {
         error.contains("`/golive no-such-command` exited with 2"),
         "{error}"
     );
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]
@@ -272,8 +302,7 @@ fn after_kill_9_golive_cleanup_removes_what_the_run_left() {
     if !ready_or_skip() {
         return;
     }
-    let id = run_id("kill9");
-    let (mut child, _tmp) = start_slow_run(&id);
+    let (mut child, id, _tmp) = start_slow_run(&run_id("kill9"));
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let (containers, networks) = labelled(Some(&id));
@@ -291,7 +320,7 @@ fn after_kill_9_golive_cleanup_removes_what_the_run_left() {
         stdout.contains("1 container(s) and 1 network(s) removed"),
         "{stdout}"
     );
-    assert_nothing_left(&id);
+    assert_nothing_left_by(&id);
 }
 
 fn checklist_with(service: &str) -> String {
@@ -322,7 +351,7 @@ fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
         "{error}"
     );
     assert!(!run.stderr.contains("failed to pull"), "{}", run.stderr);
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 
     // Someone else's image: golive cannot build it, so it says how to provide one.
     let id = run_id("noimage2");
@@ -335,7 +364,7 @@ fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
         error.contains("`docker build -t example/orders:9.9.9 .` or `docker load`"),
         "{error}"
     );
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]
@@ -357,7 +386,7 @@ fn a_taken_host_port_is_an_environment_failure_and_leaves_nothing() {
         error.contains(&format!("host port {port} is already in use")),
         "{error}"
     );
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]
@@ -382,7 +411,7 @@ fn a_container_that_never_gets_ready_fails_with_its_log_tail() {
     );
     let tail = s["log_tail"].to_string();
     assert!(tail.contains("golive sandbox listening"), "{s}");
-    assert_nothing_left(&id);
+    assert_nothing_left(&run);
 }
 
 #[test]

@@ -208,6 +208,8 @@ fn a_bad_fault_flag_is_invalid_input() {
 /// Replaces what changes from run to run (times, ports, latencies, ids, host).
 fn redact(text: &str) -> String {
     let rules = [
+        // Run ids are unique per run (time and random bits), never the folder's name.
+        (r"\b\d{8}T\d{6}Z-[0-9a-f]{8}\b", "<run id>"),
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?", "<time>"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
         (r"\b\d+(\.\d+)? (ms|µs|s)\b", "<dur>"),

@@ -543,9 +543,15 @@ fn live_metrics_of_a_real_run_pass_promtool_and_reach_a_real_pushgateway() {
         .lines()
         .find(|l| l.starts_with("golive_verdict{") && l.contains("verdict=\"GO\""))
         .unwrap_or_else(|| panic!("no GO verdict in the pushgateway:\n{pushed}"));
+    // The run id label is the run's own id (never the folder's name), as in results.json.
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("run/results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    let run_id = results["run"]["id"].as_str().expect("run.id");
     assert!(
         verdict.contains("job=\"golive\"")
-            && verdict.contains("run_id=\"run\"")
+            && verdict.contains(&format!("run_id=\"{run_id}\""))
             && verdict.ends_with(" 1"),
         "{verdict}"
     );

@@ -390,3 +390,61 @@ fn https_without_verification_accepts_a_self_signed_certificate() {
     assert_eq!(samples["taken"], 1);
     assert_eq!(samples["failed"], 0);
 }
+
+/// A self-signed certificate marked as a CA, as `openssl req -x509` makes one, and its
+/// PEM: the server presents it, and the checklist gives it as `ca`.
+fn self_signed_ca_leaf() -> (Leaf, String) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = leaf_params();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params
+        .self_signed(&key)
+        .expect("self-signed CA certificate");
+    (
+        Leaf {
+            cert: cert.der().clone(),
+            key: key_der(&key),
+        },
+        cert.pem(),
+    )
+}
+
+#[test]
+fn a_self_signed_ca_certificate_given_as_ca_is_trusted_for_its_own_names() {
+    let (leaf, pem) = self_signed_ca_leaf();
+    let server = TlsServer::start(leaf);
+    // webpki alone refuses it (CaUsedAsEndEntity); the exact match with the given
+    // certificate is accepted, and its names are still checked.
+    let run = run_with_files(
+        server.port,
+        r#"      - id: pinned-tls
+        title: The server presents the certificate given as ca
+        check: { kind: tls, address: "127.0.0.1:PORT", ca: own.pem, timeout: 10s, expect: [days_to_expiry > 30] }
+      - id: pinned-https
+        title: Health over https with that certificate
+        check:
+          kind: http
+          url: "https://127.0.0.1:PORT/health"
+          timeout: 10s
+          tls: { ca: own.pem }
+          expect: [status == 200, body.status == "UP"]
+"#,
+        &[("own.pem", &pem)],
+    );
+    assert_go(&run, &["pinned-tls", "pinned-https"]);
+    drop(server);
+
+    let (leaf, pem) = self_signed_ca_leaf();
+    let server = TlsServer::start(leaf);
+    let run = run_with_files(
+        server.port,
+        r#"      - id: pinned-misnamed
+        title: The given certificate, for another name
+        check: { kind: tls, address: "127.0.0.1:PORT", server_name: wrong.example, ca: own.pem, timeout: 10s }
+"#,
+        &[("own.pem", &pem)],
+    );
+    let (class, reason) = failure(&run, "pinned-misnamed");
+    assert_eq!(class, "tls", "{reason}");
+    assert!(reason.contains("not valid for name"), "{reason}");
+}

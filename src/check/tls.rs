@@ -9,7 +9,6 @@ use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{ServerName, UnixTime};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,7 +29,7 @@ pub struct TlsProbe {
     address: String,
     name: ServerName<'static>,
     capture: Arc<rustls::ClientConfig>,
-    verifier: Arc<WebPkiServerVerifier>,
+    verifier: Arc<dyn ServerCertVerifier>,
 }
 
 struct Certificate {

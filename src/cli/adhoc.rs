@@ -2,7 +2,7 @@
 //! run), or an ad-hoc run against one URL for on-call engineers, like oha or hey.
 
 use super::progress::{load_summary, Progress};
-use super::{default_out, run_plan, LoadArgs};
+use super::{run_folder, run_plan, LoadArgs};
 use crate::exit;
 use crate::load::LoadResult;
 use crate::plan::{adhoc_load, plan_scenario_run, AdhocLoad};
@@ -43,8 +43,10 @@ async fn scenario(
         }
     };
     on_plan(&plan.redactor);
+    let (run_id, out_dir) = run_folder(args.common.out.clone());
     let opts = RunOptions {
-        out_dir: args.common.out.clone().unwrap_or_else(default_out),
+        run_id,
+        out_dir,
         provider: args.common.provider,
         signoffs: HashMap::new(),
         golive,
@@ -63,6 +65,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
         timeout: args.timeout,
         max_in_flight: args.max_in_flight,
         connections: args.connections,
+        thresholds: &args.thresholds,
     };
     let plan = match adhoc_load(&adhoc) {
         Ok(p) => p,
@@ -90,18 +93,64 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
     progress.finish();
     match outcome {
         Ok(o) => {
+            let criteria: Vec<_> = plan
+                .thresholds
+                .iter()
+                .map(|t| t.criterion.clone())
+                .collect();
+            let (verdict, judged) = match crate::verdict::judge_load_alone(
+                &criteria,
+                &o.result,
+                crate::evidence::Confidence::default(),
+            ) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ENVIRONMENT;
+                }
+            };
             if args.json {
+                let mut json = adhoc_json(url, &o.result);
+                json["outcome"] = verdict.as_str().into();
+                json["thresholds"] = judged
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "criterion": c.criterion,
+                            "outcome": c.outcome.as_str(),
+                            "observed": c.observed,
+                            "why": c.why,
+                        })
+                    })
+                    .collect();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&adhoc_json(url, &o.result)).unwrap_or_default()
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
                 );
             } else {
                 println!("{}", progress.shown(&load_summary(&o.result)));
+                for c in &judged {
+                    println!(
+                        "{}",
+                        progress.shown(&format!(
+                            "  {:<12} {:<24} {}",
+                            c.outcome.as_str(),
+                            c.criterion,
+                            c.why
+                        ))
+                    );
+                }
             }
             if cancel.is_cancelled() {
                 exit::INTERRUPTED
             } else {
-                exit::GO
+                // The same codes as a gate's: a failed threshold is NO-GO, one the
+                // evidence cannot settle is INCONCLUSIVE.
+                match verdict {
+                    crate::evidence::Outcome::Pass | crate::evidence::Outcome::Waived => exit::GO,
+                    crate::evidence::Outcome::Fail => exit::NO_GO,
+                    crate::evidence::Outcome::Inconclusive => exit::INCONCLUSIVE,
+                }
             }
         }
         Err(e) => {

@@ -107,7 +107,7 @@ pub enum Command {
     /// Remove the containers and networks runs left behind (a killed run cannot clean
     /// up): everything labelled `golive.run`, or one run's with --run.
     Cleanup {
-        /// Only this run id (the run folder's name).
+        /// Only this run id (`run.id` in its results.json, e.g. 20261121T223554Z-3f9a0c1d).
         #[arg(long)]
         run: Option<String>,
     },
@@ -144,6 +144,11 @@ pub struct LoadArgs {
     /// Ad hoc: HTTP method.
     #[arg(long, requires = "url", default_value = "GET")]
     pub method: String,
+    /// Ad hoc: a criterion over all requests, judged like a scenario's thresholds
+    /// (repeatable), e.g. 'p99 < 250ms'. Default: 'error_rate < 1%'. Exit 1 when one
+    /// fails, 4 when the evidence is too thin for one.
+    #[arg(long = "threshold", requires = "url", value_name = "CRITERION")]
+    pub thresholds: Vec<String>,
     /// Print one JSON object with the figures instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -161,7 +166,8 @@ pub struct RunArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct CommonRunArgs {
-    /// Run folder for results.json, report.md and junit.xml. Default: golive-runs/<run id>.
+    /// Run folder for results.json, report.md and junit.xml; one that already holds a
+    /// results.json is refused. Default: golive-runs/<run id>.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Which form runs each service.
@@ -326,9 +332,11 @@ pub fn signoffs(plan: &Plan, flags: &[String]) -> Result<HashMap<String, String>
     Ok(out)
 }
 
-/// The default run folder.
-pub fn default_out() -> PathBuf {
-    PathBuf::from("golive-runs").join(run::new_run_id(chrono::Utc::now()))
+/// A new run's id and its folder: `--out` when given, else `golive-runs/<run id>`.
+pub fn run_folder(out: Option<PathBuf>) -> (String, PathBuf) {
+    let id = run::new_run_id(chrono::Utc::now());
+    let dir = out.unwrap_or_else(|| PathBuf::from("golive-runs").join(&id));
+    (id, dir)
 }
 
 /// `golive merge`.

@@ -85,17 +85,15 @@ pub async fn run_plan(
     eprintln!(
         "{}",
         progress.shown(&format!(
-            "golive: {} — {}",
+            "golive: {} — {} (run {} in {})",
             plan.system,
-            plan.file.display()
+            plan.file.display(),
+            opts.run_id,
+            opts.out_dir.display()
         ))
     );
     let labels = RunLabels {
-        run_id: opts
-            .out_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        run_id: opts.run_id.clone(),
         system: plan.system.clone(),
         checklist: plan
             .file
@@ -127,7 +125,10 @@ pub async fn run_plan(
         }
         Err(e) => {
             eprintln!("{}", progress.shown(&format!("error: {e}")));
-            exit::ENVIRONMENT
+            match e {
+                run::OutputError::Occupied { .. } => exit::INVALID_INPUT,
+                run::OutputError::Io { .. } => exit::ENVIRONMENT,
+            }
         }
     }
 }

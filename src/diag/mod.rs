@@ -3,6 +3,7 @@
 //! user fixes a file in one pass rather than one error per run.
 
 mod location;
+pub mod shape;
 mod yaml_error;
 
 pub use location::{LocationIndex, Pos};

@@ -7,7 +7,7 @@ use super::{plan_file, plan_scenario, ItemBody, ItemPlan, PhasePlan, Plan};
 use crate::diag::Diagnostic;
 use crate::evidence::Confidence;
 use crate::load::schedule::Stage;
-use crate::load::{LoadPlan, Profile, RequestPlan};
+use crate::load::{LoadPlan, Profile, RequestPlan, Threshold};
 use crate::spec::Severity;
 use crate::template::Template;
 use crate::units::{Duration, Rate};
@@ -56,6 +56,9 @@ pub struct AdhocLoad<'a> {
     pub timeout: Duration,
     pub max_in_flight: u32,
     pub connections: u32,
+    /// Criteria over all requests (`--threshold`, repeatable); none given means
+    /// [`super::defaults::ADHOC_THRESHOLD`].
+    pub thresholds: &'a [String],
 }
 
 /// One request against one URL at a steady rate or user count; the error is a sentence
@@ -79,6 +82,18 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         || a.connections == 0
     {
         return Err("--duration, --timeout and --max-in-flight must be above zero".into());
+    }
+    let most = super::defaults::MAX_LOAD_WORKERS;
+    for (flag, n) in [
+        ("--users", a.users.unwrap_or(0)),
+        ("--connections", a.connections),
+        ("--max-in-flight", a.max_in_flight),
+    ] {
+        if n > most {
+            return Err(format!(
+                "{flag} {n} is more than one load run drives (at most {most})"
+            ));
+        }
     }
     let secs = a.duration.as_secs_f64();
     let profile = match (a.rate, a.users) {
@@ -105,6 +120,25 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
             )
         }
     };
+    let default = [super::defaults::ADHOC_THRESHOLD.to_string()];
+    let texts = if a.thresholds.is_empty() {
+        &default[..]
+    } else {
+        a.thresholds
+    };
+    let thresholds = texts
+        .iter()
+        .map(|text| {
+            let c = crate::expr::parse(text)
+                .map_err(|e| format!("--threshold `{text}`: {}", e.message))?;
+            super::criteria::build(text, &c)
+                .map(|criterion| Threshold {
+                    request: None,
+                    criterion,
+                })
+                .map_err(|(_, m)| format!("--threshold `{text}`: {m}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let origin = format!(
         "{}://{}",
         parsed.scheme(),
@@ -132,7 +166,7 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         timeout: a.timeout,
         faults: Vec::new(),
         recovery: Vec::new(),
-        thresholds: Vec::new(),
+        thresholds,
         rules: Vec::new(),
         // The URL was typed on the command line, not read from the environment; its
         // user-info password is masked structurally wherever it is shown.
@@ -175,6 +209,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_in_flight: 100,
             connections: 500,
+            thresholds: &[],
         })
     }
 

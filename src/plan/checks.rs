@@ -59,6 +59,7 @@ fn http(s: &HttpSpec, path: &str, ctx: &mut Ctx) -> Option<HttpCheck> {
             ctx.diags
                 .error(&hp, format!("`{name}` is not a valid header name"));
         }
+        super::header_value_ok(ctx, &hp, value);
         if let Some(t) = ctx.template(&hp, value, false) {
             headers.push((name.clone(), t));
         }

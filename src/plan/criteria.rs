@@ -86,13 +86,13 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
             below: below(c, metric)?,
         },
         "max" | "min" => {
-            let threshold = duration(c, metric)?;
             if matches!(
                 c.op,
                 Op::Eq | Op::Ne | Op::Contains | Op::NotContains | Op::Matches
             ) {
                 return Err(at_op(format!("{metric} compares with <, <=, > or >=")));
             }
+            let threshold = duration(c, metric)?;
             CriterionKind::Extreme {
                 max: metric == "max",
                 op: c.op,
@@ -174,8 +174,14 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
     })
 }
 
+/// The latency threshold of `c`; an upper bound of zero is refused, since no latency is
+/// below 0 and such a claim could only ever fail.
 fn duration(c: &Comparison, metric: &str) -> Result<Duration, (usize, String)> {
     match &c.value {
+        Value::Duration(d) if *d == Duration::ZERO && matches!(c.op, Op::Lt | Op::Le) => Err((
+            c.value_at,
+            format!("{metric} {} 0 can never hold: no latency is below 0; give a threshold above zero such as `100ms`", c.op),
+        )),
         Value::Duration(d) => Ok(*d),
         Value::Number(n) => Err((
             c.value_at,
@@ -288,6 +294,9 @@ mod tests {
             ("body.x < 1s", 0, "not a metric"),
             ("failures < 1.5", 11, "whole number"),
             ("p100 < 1s", 0, "unknown metric"),
+            ("p95 < 0ms", 6, "can never hold"),
+            ("mean <= 0s", 8, "can never hold"),
+            ("max < 0us", 6, "can never hold"),
         ];
         for (text, offset, needle) in table {
             let (at, message) = criterion(text).unwrap_err();

@@ -159,6 +159,22 @@ impl Ctx<'_> {
     }
 }
 
+/// Checks a header value as written: a line break or other control character would be
+/// refused by the HTTP client at run time (a newline could also smuggle a header in), so
+/// it is an error now. Placeholders (`{env.TOKEN}`) are valid characters here.
+fn header_value_ok(ctx: &mut Ctx, path: &str, value: &str) {
+    if let Some((at, c)) = value
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+    {
+        ctx.diags.error_at_offset(
+            path,
+            at,
+            format!("a header value cannot hold the control character {:?}", c),
+        );
+    }
+}
+
 /// Validates a deserialised checklist; every problem comes back, located.
 pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
     let base_dir = source

@@ -195,6 +195,7 @@ fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
             .headers
             .iter()
             .map(|(k, v)| {
+                super::header_value_ok(ctx, &format!("{p}.headers.{k}"), v);
                 ctx.template(&format!("{p}.headers.{k}"), v, false)
                     .map(|t| (k.clone(), t))
             })
@@ -311,13 +312,32 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
                 "max_in_flight must be at least 1",
             );
         }
-        if m > 0 && (c == 0 || c > m) {
+        if m > defaults::MAX_LOAD_WORKERS {
+            ctx.diags.error(
+                &format!("{p}.max_in_flight"),
+                format!("max_in_flight is at most {}", defaults::MAX_LOAD_WORKERS),
+            );
+        } else if m > 0 && (c == 0 || c > m) {
             ctx.diags.error(
                 &format!("{p}.connections"),
                 format!("connections must be between 1 and max_in_flight ({m})"),
             );
         }
         (m, c)
+    };
+    // Closed model: every user is a worker the engine prepares before the start.
+    let users_ok = |ctx: &mut Ctx, path: String, users: u32| {
+        let ok = users <= defaults::MAX_LOAD_WORKERS;
+        if !ok {
+            ctx.diags.error(
+                &path,
+                format!(
+                    "{users} users is more than one load run drives (at most {})",
+                    defaults::MAX_LOAD_WORKERS
+                ),
+            );
+        }
+        ok
     };
     match e {
         ExecutorSpec::ConstantRate(c) => {
@@ -365,6 +385,9 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
                     .error(&format!("{p}.users"), "users must be at least 1");
                 return None;
             }
+            if !users_ok(ctx, format!("{p}.users"), c.users) {
+                return None;
+            }
             let stages = vec![Stage {
                 secs: c.duration.as_secs_f64(),
                 from: f64::from(c.users),
@@ -376,6 +399,13 @@ fn profile(e: &ExecutorSpec, ctx: &mut Ctx) -> Option<Profile> {
             })
         }
         ExecutorSpec::RampingUsers(c) => {
+            let mut ok = users_ok(ctx, format!("{p}.start_users"), c.start_users.unwrap_or(0));
+            for (i, s) in c.stages.iter().enumerate() {
+                ok &= users_ok(ctx, format!("{p}.stages[{i}].target"), s.target);
+            }
+            if !ok {
+                return None;
+            }
             let mut from = f64::from(c.start_users.unwrap_or(0));
             let stages: Vec<Stage> = c
                 .stages

@@ -112,6 +112,40 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         None => None,
         Some(c) => Some(c?),
     };
+    let mut own = Vec::new();
+    if let Some(p) = &process {
+        own.extend(form_templates(
+            &format!("{path}.process"),
+            &p.url,
+            &p.command,
+            &p.env,
+        ));
+    }
+    if let Some(c) = &container {
+        own.extend(form_templates(
+            &format!("{path}.container"),
+            &c.url,
+            &c.command,
+            &c.env,
+        ));
+    }
+    if let Some(e) = &external {
+        own.push((format!("{path}.external.url"), &e.url));
+    }
+    let mut itself = false;
+    for (at, t) in own {
+        if t.services().any(|s| s == name) {
+            ctx.diags.error_hint(
+                &at,
+                format!("service `{name}` refers to its own address, which is known only once it runs"),
+                "inside its own declaration use `{port}` (processes and containers) or write the address out",
+            );
+            itself = true;
+        }
+    }
+    if itself {
+        return None;
+    }
     Some(ServicePlan {
         name: name.to_string(),
         container,
@@ -120,6 +154,24 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         ready,
         startup_timeout,
     })
+}
+
+/// A form's url, command and env templates, each with its YAML path.
+fn form_templates<'a>(
+    path: &str,
+    url: &'a Template,
+    command: &'a [Template],
+    env: &'a [(String, Template)],
+) -> Vec<(String, &'a Template)> {
+    let mut all = vec![(format!("{path}.url"), url)];
+    all.extend(
+        command
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("{path}.command[{i}]"), t)),
+    );
+    all.extend(env.iter().map(|(k, t)| (format!("{path}.env.{k}"), t)));
+    all
 }
 
 fn templates(path: &str, args: &[String], ctx: &mut Ctx) -> Option<Vec<Template>> {

@@ -26,8 +26,26 @@ fn whole_file(path: &Path, message: String, hint: Option<&str>) -> Vec<Diagnosti
     }]
 }
 
-/// Reads `path` as UTF-8 text of at most [`MAX_FILE_BYTES`].
+/// Reads `path` as UTF-8 text of at most [`MAX_FILE_BYTES`] (a leading byte-order mark
+/// dropped) whose YAML nests at most [`crate::diag::shape::MAX_DEPTH`] levels and writes
+/// no key twice in one mapping.
 pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
+    // Only a regular file: opening a FIFO would wait for a writer forever, and a device
+    // could stream without end.
+    let meta = std::fs::metadata(path)
+        .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe, socket or device)"
+        };
+        return Err(whole_file(
+            path,
+            format!("cannot read the file: it is {what}"),
+            Some("give a YAML checklist file"),
+        ));
+    }
     let file = std::fs::File::open(path)
         .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
     let mut bytes = Vec::new();
@@ -48,6 +66,11 @@ pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
             Some("give a YAML checklist"),
         ));
     }
+    // Editors on Windows save UTF-8 with a byte-order mark; it is no part of the YAML.
+    let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     let text = String::from_utf8(bytes).map_err(|e| {
         whole_file(
             path,
@@ -64,6 +87,19 @@ pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
             "the file is empty".into(),
             Some("a checklist needs `system` and `phases`"),
         ));
+    }
+    let shape = crate::diag::shape::check(&text);
+    if !shape.is_empty() {
+        return Err(shape
+            .iter()
+            .map(|e| Diagnostic {
+                file: path.to_path_buf(),
+                path: String::new(),
+                pos: e.pos(),
+                message: e.message(),
+                hint: Some(e.hint().to_string()),
+            })
+            .collect());
     }
     let index = LocationIndex::build(&text);
     Ok(Source {

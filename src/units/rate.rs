@@ -9,12 +9,17 @@ use std::str::FromStr;
 pub struct Rate(f64);
 
 impl Rate {
+    /// The highest rate accepted, per second: a hundred times what one machine's load
+    /// engine sends, so only a typo (`10e23/s`) is refused.
+    pub const MAX_PER_SECOND: f64 = 1_000_000.0;
+
     pub fn per_second(self) -> f64 {
         self.0
     }
-    /// From events per second; `None` unless finite and positive.
+    /// From events per second; `None` unless finite, positive and at most
+    /// [`Rate::MAX_PER_SECOND`].
     pub fn from_per_second(v: f64) -> Option<Self> {
-        (v.is_finite() && v > 0.0).then_some(Rate(v))
+        (v.is_finite() && v > 0.0 && v <= Self::MAX_PER_SECOND).then_some(Rate(v))
     }
 }
 
@@ -36,6 +41,9 @@ impl FromStr for Rate {
         };
         if n <= 0.0 {
             return Err(err("a rate must be greater than zero"));
+        }
+        if n / per > Self::MAX_PER_SECOND {
+            return Err(err("a rate is at most 1000000/s"));
         }
         Ok(Rate(n / per))
     }
@@ -76,6 +84,9 @@ mod tests {
             ("200/d", "unknown time unit"),
             ("200rps", "unknown unit"),
             ("-3/s", "write a count"),
+            ("100000000000000000000000/s", "at most 1000000/s"),
+            ("1000001/s", "at most 1000000/s"),
+            ("3600000001/h", "at most 1000000/s"),
         ] {
             let e = input.parse::<Rate>().unwrap_err().to_string();
             assert!(e.contains(needle), "{input}: {e}");

@@ -416,6 +416,19 @@ fn exclude(obs: &mut Observations, load: &LoadResult, w: &Waiver) -> Result<(), 
     Ok(())
 }
 
+/// The thresholds of a load run made without a checklist (`golive load --url`), judged
+/// on all its requests exactly as a load item's are, with the worst outcome and why.
+pub fn judge_load_alone(
+    thresholds: &[Criterion],
+    load: &LoadResult,
+    conf: Confidence,
+) -> Result<(Outcome, Vec<JudgedCriterion>), CorruptHistogram> {
+    let obs = scope_observations(load, None)?;
+    let judged: Vec<JudgedCriterion> = thresholds.iter().map(|c| judge(c, &obs, conf)).collect();
+    let (outcome, _) = outcome_and_why(&judged, "");
+    Ok((outcome, judged))
+}
+
 /// The observations of one scope of a load run: all requests, or the named one.
 fn scope_observations(
     load: &LoadResult,

@@ -12,8 +12,8 @@ mod waiver;
 pub use criterion::{counts_failures, judge, JudgedCriterion, Threshold};
 pub use decide::{decide, Decision, ItemJudgement, RunState, Verdict};
 pub use judge::{
-    judge_item, judge_recovery, judge_run, Claim, ItemClaims, ItemKind, JudgedItem, Judgement,
-    Policy,
+    judge_item, judge_load_alone, judge_recovery, judge_run, Claim, ItemClaims, ItemKind,
+    JudgedItem, Judgement, Policy,
 };
 pub use resources::judge_resource;
 pub use waiver::{normalise_criterion, Waiver, WaiverOutcome, WaiverState};
