@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
 const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -90,13 +89,6 @@ pub fn start(
     Ok(running)
 }
 
-async fn keep_tail(stream: impl AsyncRead + Unpin, tail: LogTail, name: String) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tail.push(&name, &line);
-    }
-}
-
 impl Running {
     fn spawn(&mut self) -> Result<(), String> {
         let (program, args) = self.argv.split_first().ok_or("the command is empty")?;
@@ -126,12 +118,12 @@ impl Running {
         if let Some(out) = child.stdout.take() {
             let t = self.tail.clone();
             self.readers
-                .push(tokio::spawn(keep_tail(out, t, self.name.clone())));
+                .push(tokio::spawn(super::tail::keep(out, t, self.name.clone())));
         }
         if let Some(err) = child.stderr.take() {
             let t = self.tail.clone();
             self.readers
-                .push(tokio::spawn(keep_tail(err, t, self.name.clone())));
+                .push(tokio::spawn(super::tail::keep(err, t, self.name.clone())));
         }
         self.child = Some(child);
         Ok(())
