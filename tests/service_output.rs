@@ -65,8 +65,7 @@ sys.stdout.flush()"#;
         .filter_map(|l| l.as_str())
         .collect();
     assert!(
-        tail.iter()
-            .any(|l| *l == "starting \u{fffd}\u{fffd} not UTF-8"),
+        tail.contains(&"starting \u{fffd}\u{fffd} not UTF-8"),
         "the bad line is kept lossily: {tail:?}"
     );
     assert!(
