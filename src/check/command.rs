@@ -98,7 +98,7 @@ impl CommandProbe {
                 return Err(Failure::new(
                     FailureClass::Timeout,
                     format!(
-                        "`{program}` did not finish within {} and was ended with all it started",
+                        "`{program}` did not finish within {} and was killed with all it started",
                         self.check.timeout
                     ),
                 ))
