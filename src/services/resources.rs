@@ -164,7 +164,13 @@ impl Sampler {
                     _ = st.cancelled() => break,
                 }
                 for w in &watched {
-                    let reading = w.source.read(ns_per_tick);
+                    // /proc is read off the async workers: a session's figures take a
+                    // scan of every process, which probes timed meanwhile must not wait on.
+                    let source = w.source.clone();
+                    let reading = tokio::task::spawn_blocking(move || source.read(ns_per_tick))
+                        .await
+                        .ok()
+                        .flatten();
                     let gen = w.restarts.load(Ordering::Relaxed);
                     let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
                     let entry = all.entry(w.name.clone()).or_default();
