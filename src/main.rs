@@ -169,6 +169,8 @@ fn interrupt_token() -> CancellationToken {
                 eprintln!("golive: interrupted; stopping and writing the report (interrupt again to exit at once)");
                 t.cancel();
             } else {
+                // No orderly shut-down now: at least end every process this golive started.
+                golive::services::ledger::kill_own_sessions();
                 std::process::exit(exit::INTERRUPTED);
             }
         }

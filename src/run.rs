@@ -212,6 +212,7 @@ pub async fn run(
                     &c.check,
                     sampling,
                     &env.endpoints,
+                    env.launcher(),
                     &cancel,
                     &decided,
                     metrics.as_ref(),

@@ -73,3 +73,46 @@ fn a_resource_item_on_an_unknown_service_is_invalid_input() {
         run.stderr
     );
 }
+
+#[test]
+fn a_shell_wrapper_is_measured_with_the_memory_of_what_it_runs() {
+    // The shell stays (`; exit $?` keeps it from exec-ing python), as in a wrapper
+    // script; python holds 200 MiB it has written to, then serves.
+    let script = r#"import http.server, sys
+held = b"x" * (200 << 20)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+    let script = serde_json::to_string(script).expect("JSON string");
+    let yaml = format!(
+        r#"system: Wrapper
+services:
+  app:
+    process: {{ command: ["sh", "-c", "python3 -c \"$1\" \"$0\"; exit $?", "{{port}}", {script}] }}
+    ready: {{ kind: http, path: / }}
+phases:
+  - id: p
+    title: P
+    items:
+      - {{ id: busy, title: Busy, check: {{ kind: http, url: "{{services.app.url}}/" }}, samples: 30, interval: 100ms }}
+      - {{ id: memory, title: Memory, check: {{ kind: resources, service: app }}, criteria: [memory < 4GB] }}
+"#
+    );
+    let run = common::run_checklist(&yaml, &["--provider", "process"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let res = &run.results()["services"][0]["resources"];
+    let max = res["memory_max_bytes"].as_u64().expect("memory measured");
+    println!(
+        "wrapper measured at {:.1} MiB",
+        max as f64 / (1 << 20) as f64
+    );
+    assert!(
+        max > 200 << 20,
+        "the wrapper and its python hold over 200 MiB, measured {max} bytes: {res}"
+    );
+}

@@ -1,19 +1,20 @@
-//! The `command` kind: runs a program directly (argv, never a shell), with a time limit
-//! after which it is killed; exit code and output are tested against the expectations.
+//! The `command` kind: runs a program directly (argv, never a shell), in a process
+//! session of its own, with a time limit after which it and everything it started are
+//! ended; exit code and output are tested against the expectations.
 
 use crate::expect::{Expectation, Subject};
 use crate::expect::{Observe, Observed};
+use crate::services::session::{Launcher, RunError};
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Instant;
-use tokio::io::AsyncReadExt;
 
-/// Output kept per stream; a command that prints more is cut, not failed.
-const MAX_OUTPUT: u64 = 1 << 20;
+/// Output kept per stream; a command that prints more is cut, not failed (and the rest
+/// is still read, so it never blocks on a full pipe).
+const MAX_OUTPUT: usize = 1 << 20;
 
 /// A validated command check.
 #[derive(Debug, Clone)]
@@ -28,6 +29,7 @@ pub struct CommandCheck {
 /// A [`CommandCheck`] with its arguments rendered.
 pub struct CommandProbe {
     check: CommandCheck,
+    launcher: Launcher,
     argv: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -57,9 +59,14 @@ impl Observe for Finished {
 }
 
 impl CommandCheck {
-    pub fn prepare(&self, endpoints: &Endpoints) -> Result<CommandProbe, Failure> {
+    pub fn prepare(
+        &self,
+        endpoints: &Endpoints,
+        launcher: &Launcher,
+    ) -> Result<CommandProbe, Failure> {
         Ok(CommandProbe {
             check: self.clone(),
+            launcher: launcher.clone(),
             argv: self
                 .argv
                 .iter()
@@ -80,61 +87,41 @@ impl CommandProbe {
         let Some((program, args)) = self.argv.split_first() else {
             return Err(Failure::new(FailureClass::Setup, "the command is empty"));
         };
-        let mut child = tokio::process::Command::new(program)
-            .args(args)
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.check.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                Failure::new(FailureClass::Setup, format!("cannot run `{program}`: {e}"))
-            })?;
-        let mut out = child.stdout.take().map(|s| s.take(MAX_OUTPUT));
-        let mut err = child.stderr.take().map(|s| s.take(MAX_OUTPUT));
-        let run = async {
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            let read_out = async {
-                if let Some(o) = out.as_mut() {
-                    let _ = o.read_to_end(&mut stdout).await;
-                }
-            };
-            let read_err = async {
-                if let Some(e) = err.as_mut() {
-                    let _ = e.read_to_end(&mut stderr).await;
-                }
-            };
-            tokio::join!(read_out, read_err);
-            let status = child.wait().await;
-            (status, stdout, stderr)
+            .current_dir(&self.check.cwd);
+        let limit = self.check.timeout.as_std();
+        let out = match self.launcher.run(cmd, "check", limit, MAX_OUTPUT).await {
+            Ok(out) => out,
+            Err(RunError::TimedOut) => {
+                return Err(Failure::new(
+                    FailureClass::Timeout,
+                    format!(
+                        "`{program}` did not finish within {} and was killed with all it started",
+                        self.check.timeout
+                    ),
+                ))
+            }
+            Err(RunError::Spawn(e)) => {
+                return Err(Failure::new(
+                    FailureClass::Setup,
+                    format!("cannot run `{program}`: {e}"),
+                ))
+            }
+            Err(RunError::Wait(e)) => {
+                return Err(Failure::new(
+                    FailureClass::Setup,
+                    format!("waiting for `{program}` failed: {e}"),
+                ))
+            }
         };
-        let (status, stdout, stderr) =
-            match tokio::time::timeout(self.check.timeout.as_std(), run).await {
-                Ok(r) => r,
-                Err(_) => {
-                    // Dropping the future drops the child, and kill_on_drop ends it.
-                    return Err(Failure::new(
-                        FailureClass::Timeout,
-                        format!(
-                            "`{program}` did not finish within {} and was killed",
-                            self.check.timeout
-                        ),
-                    ));
-                }
-            };
-        let status = status.map_err(|e| {
-            Failure::new(
-                FailureClass::Setup,
-                format!("waiting for `{program}` failed: {e}"),
-            )
-        })?;
         let seen = Finished {
-            code: status.code(),
-            stdout,
-            stderr,
-            micros: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            code: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+            micros: u64::try_from(out.exited_at.duration_since(start).as_micros())
+                .unwrap_or(u64::MAX),
         };
         let explicit_exit = self
             .check

@@ -21,6 +21,7 @@ pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use websocket::{read_until_expected, WebSocketCheck};
 
+use crate::services::session::Launcher;
 use crate::tally::{Failure, Observations, Sample};
 use crate::template::Endpoints;
 use crate::units::Duration;
@@ -85,13 +86,13 @@ impl Check {
         }
     }
 
-    fn prepare(&self, endpoints: &Endpoints) -> Result<Probe, Failure> {
+    fn prepare(&self, endpoints: &Endpoints, launcher: &Launcher) -> Result<Probe, Failure> {
         Ok(match self {
             Check::Http(c) => Probe::Http(c.prepare(endpoints)?),
             Check::Tcp(c) => Probe::Tcp(c.prepare(endpoints)?),
             Check::WebSocket(c) => Probe::WebSocket(c.prepare(endpoints)?),
             Check::Tls(c) => Probe::Tls(c.prepare(endpoints)?),
-            Check::Command(c) => Probe::Command(c.prepare(endpoints)?),
+            Check::Command(c) => Probe::Command(c.prepare(endpoints, launcher)?),
             Check::Postgres(c) => Probe::Postgres(c.prepare(endpoints)?),
             Check::Redis(c) => Probe::Redis(c.prepare(endpoints)?),
         })
@@ -127,16 +128,18 @@ pub struct Sampling {
 /// pausing `interval` between its samples. Each sample is bounded by the check's own
 /// timeout. Sampling stops early when `decided` says the outcome can no longer change
 /// (a FAIL that more samples cannot undo), or on cancellation (marked cut short).
+/// `launcher` starts the processes of `command` checks in the run's sessions.
 pub async fn observe(
     check: &Check,
     sampling: Sampling,
     endpoints: &Endpoints,
+    launcher: &Launcher,
     cancel: &CancellationToken,
     decided: &(dyn Fn(&Observations) -> bool + Sync),
     metrics: Option<&crate::metrics::CheckMetrics>,
 ) -> Observations {
     let start = Instant::now();
-    let probe = match check.prepare(endpoints) {
+    let probe = match check.prepare(endpoints, launcher) {
         Ok(p) => p,
         Err(f) => {
             let mut obs = Observations::default();

@@ -8,8 +8,27 @@ mod running;
 pub use adhoc::load_command;
 pub use running::{run_plan, Telemetry};
 
-/// `golive cleanup`: removes what runs left behind; exit 3 when Docker does not answer.
+/// `golive cleanup`: ends the processes killed runs left running and removes their
+/// containers and networks; exit 3 when Docker does not answer (the processes are
+/// ended first, without it).
 pub async fn cleanup(run: Option<&str>) -> i32 {
+    let swept = crate::services::ledger::sweep(run, crate::services::session::GRACE).await;
+    for e in &swept.ended {
+        println!(
+            "ended {} process(es) of `{}` (session {}, run {})",
+            e.processes, e.what, e.session, e.run_id
+        );
+    }
+    if swept.live_owner > 0 {
+        println!(
+            "left {} process session(s) alone: the golive that started them still runs",
+            swept.live_owner
+        );
+    }
+    println!(
+        "golive cleanup: {} process session(s) ended.",
+        swept.ended.len()
+    );
     let docker = match crate::services::Docker::connect().await {
         Ok(d) => d,
         Err(e) => {
@@ -104,8 +123,9 @@ pub enum Command {
     },
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
-    /// Remove the containers and networks runs left behind (a killed run cannot clean
-    /// up): everything labelled `golive.run`, or one run's with --run.
+    /// End the processes and remove the containers and networks that killed runs left
+    /// behind (a killed run cannot clean up): every run's, or one run's with --run.
+    /// Processes of a golive that still runs are left alone.
     Cleanup {
         /// Only this run id (`run.id` in its results.json, e.g. 20261121T223554Z-3f9a0c1d).
         #[arg(long)]

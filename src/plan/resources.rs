@@ -1,4 +1,4 @@
-//! Resource criteria on a service golive runs: `memory < 200MB` (peak resident memory),
+//! Resource criteria on a service golive runs: `memory < 200MB` (peak memory of all its processes),
 //! `memory_growth < 50MB` (least-squares growth over the run, for leak checks),
 //! `cpu < 25%` (mean CPU, percent of one core), `cpu_max < 90%`, `restarts == 0`,
 //! typed from a parsed comparison into a [`ResourceCriterion`].

@@ -4,7 +4,7 @@
 //! and start one again.
 
 use super::docker::{Docker, RUN_LABEL, SERVICE_LABEL};
-use super::tail::LogTail;
+use super::tail::{LineSplitter, LogTail};
 use super::ContainerForm;
 use crate::template::{Endpoint, Endpoints, ProcessVars};
 use testcontainers::core::logs::LogFrame;
@@ -86,10 +86,15 @@ pub async fn start(
     let tail = LogTail::new(watch);
     let consumer = {
         let (tail, name) = (tail.clone(), name.to_string());
+        // A frame may end mid-line: one splitter per stream carries the rest over.
+        let splitters: std::sync::Mutex<[LineSplitter; 2]> = Default::default();
         move |frame: &LogFrame| {
-            for line in String::from_utf8_lossy(frame.bytes()).lines() {
-                tail.push(&name, line);
-            }
+            let mut s = splitters.lock().unwrap_or_else(|p| p.into_inner());
+            let (i, bytes) = match frame {
+                LogFrame::StdOut(b) => (0, b),
+                LogFrame::StdErr(b) => (1, b),
+            };
+            s[i].feed(bytes, |l| tail.push(&name, l));
         }
     };
     let (cpus, memory) = (form.cpus, form.memory);

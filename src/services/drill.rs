@@ -174,7 +174,17 @@ async fn fire(
     };
     let limit = f.lasts.as_std() + startup.as_std();
     report.recovery_limit_ms = Some(limit.as_millis() as u64);
-    match ready::recovery(&probe, &endpoint, limit, cancel, shared, fired).await {
+    match ready::recovery(
+        &probe,
+        &endpoint,
+        limit,
+        cancel,
+        shared,
+        fired,
+        env.launcher(),
+    )
+    .await
+    {
         Some(took) => {
             report.recovery_ms = Some(took.as_millis() as u64);
             tracing::info!(service = %f.service, ms = took.as_millis() as u64, "Service recovered.");

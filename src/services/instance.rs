@@ -56,7 +56,7 @@ impl Instance {
     pub async fn command_ok(&self, argv: &[String]) -> Result<(), String> {
         match self {
             Instance::Container(c) => c.exec_ok(argv).await,
-            Instance::Process(_) => super::ready::local_command_ok(argv).await,
+            Instance::Process(p) => super::ready::local_command_ok(argv, &p.launcher).await,
         }
     }
 

@@ -2,16 +2,20 @@
 //! processes started by golive, or external URLs that are already running. The only
 //! module that talks to Docker or spawns long-lived processes. Each service is probed
 //! until ready or its startup timeout; a failure is an environment failure (exit 3) with
-//! the service's last log lines, and nothing golive started is left behind.
+//! the service's last log lines, and nothing golive started is left behind: every
+//! process runs in a session of its own that is ended whole, and is recorded in a
+//! ledger that `golive cleanup` reads after a killed run.
 
 mod container;
 pub mod docker;
 pub mod drill;
 mod external;
 mod instance;
+pub mod ledger;
 mod process;
 mod ready;
 pub mod resources;
+pub mod session;
 mod tail;
 
 pub use docker::Docker;
@@ -157,9 +161,15 @@ pub struct Environment {
     /// Ends the containers' stats streams.
     stats_stop: CancellationToken,
     docker: Option<Docker>,
+    launcher: session::Launcher,
 }
 
 impl Environment {
+    /// Starts the run's processes (command checks, readiness commands) in sessions.
+    pub fn launcher(&self) -> &session::Launcher {
+        &self.launcher
+    }
+
     /// What `service` used so far; `None` when golive does not run it (external).
     pub fn resources(&self, service: &str) -> Option<resources::ResourceSeries> {
         self.sampler.as_ref()?.snapshot(service)
@@ -226,7 +236,8 @@ impl Drop for Environment {
     /// An environment dropped without `shut_down` (a panic unwinding through the run):
     /// testcontainers removes each container as it drops; this removes the run's network
     /// and anything else carrying its label, on a thread of its own so it works from any
-    /// runtime state. Processes die with their `kill_on_drop` children.
+    /// runtime state. Processes die with their sessions, which SIGKILL what is left of
+    /// them when dropped.
     fn drop(&mut self) {
         self.stats_stop.cancel();
         if self.docker.take().is_none() {
@@ -383,6 +394,7 @@ pub async fn bring_up(
         sampler: None,
         stats_stop: CancellationToken::new(),
         docker: None,
+        launcher: session::Launcher::new(run_id),
     };
     let choices: Vec<_> = plans
         .iter()
@@ -446,6 +458,7 @@ pub async fn bring_up(
             &env.endpoints,
             &inner,
             cancel,
+            &env.launcher,
             &mut report,
         )
         .await;
@@ -514,6 +527,7 @@ async fn start_one(
     endpoints: &Endpoints,
     inner: &Endpoints,
     cancel: &CancellationToken,
+    launcher: &session::Launcher,
     report: &mut ServiceReport,
 ) -> Result<Started, String> {
     let watch = ready::watched_line(&plan.ready);
@@ -523,12 +537,20 @@ async fn start_one(
             report.provider = "external".into();
             let endpoint = external::endpoint(form, endpoints)?;
             let probe = ready::Ready::resolve(&plan.ready, endpoints, endpoint.port, golive);
-            ready::wait(&probe, &endpoint, plan.startup_timeout, cancel, None).await?;
+            ready::wait(
+                &probe,
+                &endpoint,
+                plan.startup_timeout,
+                cancel,
+                None,
+                launcher,
+            )
+            .await?;
             return Ok((endpoint.clone(), endpoint, None));
         }
         Choice::Process(form) => {
             report.provider = "process".into();
-            let p = process::start(&plan.name, form, golive, endpoints, watch)?;
+            let p = process::start(&plan.name, form, golive, endpoints, watch, launcher)?;
             let port = p.endpoint.port;
             (Instance::Process(p), port)
         }
@@ -564,6 +586,7 @@ async fn start_one(
         plan.startup_timeout,
         cancel,
         Some(&mut instance),
+        launcher,
     )
     .await
     {

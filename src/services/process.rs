@@ -1,23 +1,24 @@
 //! Local processes: started with a free port, their output kept as a short tail for
-//! the report, stopped with SIGTERM and a grace period, then SIGKILL. Each runs in its
-//! own process group so a terminal's Ctrl-C reaches golive alone, which then stops them
-//! in order; and each is told to die with golive (parent-death signal) so a killed
-//! golive leaves no orphans. Fault drills can kill, stop, pause and start one again
-//! with the same command and port.
+//! the report, stopped with SIGTERM and a grace period, then SIGKILL. Each runs in a
+//! session of its own (see [`super::session`]), so a terminal's Ctrl-C reaches golive
+//! alone, which then stops them in order, and so every process a service forks is
+//! signalled and waited for with it. Fault drills can kill, stop, pause and start one
+//! again with the same command and port.
 
+use super::session::{Launcher, Session};
 use super::tail::LogTail;
 use super::ProcessForm;
 use crate::template::{Endpoint, Endpoints, ProcessVars};
-use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
-const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+use super::session::GRACE;
 
 /// A process golive started.
 pub struct Running {
@@ -28,7 +29,11 @@ pub struct Running {
     env: Vec<(String, String)>,
     cwd: PathBuf,
     child: Option<tokio::process::Child>,
-    /// The current PID (0 while not running), read by the resource sampler.
+    /// The session of the current process and all it forks.
+    session: Option<Session>,
+    pub(super) launcher: Launcher,
+    /// The current session id, the leader's PID (0 while not running), read by the
+    /// resource sampler.
     pid: Arc<AtomicU32>,
     pub tail: LogTail,
     readers: Vec<JoinHandle<()>>,
@@ -59,6 +64,7 @@ pub fn start(
     golive: &str,
     endpoints: &Endpoints,
     watch: Option<String>,
+    launcher: &Launcher,
 ) -> Result<Running, String> {
     let port = free_port()?;
     let vars = ProcessVars { port, golive };
@@ -82,19 +88,14 @@ pub fn start(
             .collect(),
         cwd: form.cwd.clone(),
         child: None,
+        session: None,
+        launcher: launcher.clone(),
         pid: Arc::default(),
         tail: LogTail::new(watch),
         readers: Vec::new(),
     };
     running.spawn()?;
     Ok(running)
-}
-
-async fn keep_tail(stream: impl AsyncRead + Unpin, tail: LogTail, name: String) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tail.push(&name, &line);
-    }
 }
 
 impl Running {
@@ -106,32 +107,24 @@ impl Running {
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        // SAFETY: the closure runs in the child between fork and exec and only makes the
-        // async-signal-safe prctl(2) call.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
+            .stderr(Stdio::piped());
+        let (mut child, session) = self
+            .launcher
+            .spawn(&mut cmd, &self.name)
             .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+        self.session = Some(session);
         let pid = child.id().unwrap_or(0);
         tracing::info!(service = %self.name, pid, url = %self.endpoint.url, "Service process started.");
         self.pid.store(pid, Ordering::Relaxed);
         if let Some(out) = child.stdout.take() {
             let t = self.tail.clone();
             self.readers
-                .push(tokio::spawn(keep_tail(out, t, self.name.clone())));
+                .push(tokio::spawn(super::tail::keep(out, t, self.name.clone())));
         }
         if let Some(err) = child.stderr.take() {
             let t = self.tail.clone();
             self.readers
-                .push(tokio::spawn(keep_tail(err, t, self.name.clone())));
+                .push(tokio::spawn(super::tail::keep(err, t, self.name.clone())));
         }
         self.child = Some(child);
         Ok(())
@@ -142,34 +135,40 @@ impl Running {
         self.pid.clone()
     }
 
-    /// `Some(status)` once the process has exited.
+    /// `Some(status)` once the process has exited. It is not reaped here: until the
+    /// session is ended, its PID (the session id) stays golive's.
     pub fn exited(&mut self) -> Option<String> {
-        let Some(child) = self.child.as_mut() else {
+        if self.child.is_none() {
             return Some("it is not running".into());
-        };
-        match child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            Ok(None) => None,
+        }
+        let pid = Pid::from_raw(self.pid.load(Ordering::Relaxed) as i32);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::Exited(_, code)) => Some(format!("exit status: {code}")),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Some(format!("signal: {} ({sig})", sig as i32)),
+            Ok(_) => None,
             Err(e) => Some(format!("cannot be waited for: {e}")),
         }
     }
 
     fn signal_group(&self, sig: Signal) -> Result<(), String> {
-        let pid = self.pid.load(Ordering::Relaxed);
-        if pid == 0 {
-            return Err("the process is not running".into());
+        match &self.session {
+            Some(s) => s.signal(sig),
+            None => Err("the process is not running".into()),
         }
-        killpg(Pid::from_raw(pid as i32), sig).map_err(|e| format!("{sig} failed: {e}"))
     }
 
-    /// SIGKILL to the whole process group, like a crash or the OOM killer.
+    /// SIGKILL to every process of the service, like a crash or the OOM killer.
     pub async fn kill(&mut self) -> Result<(), String> {
-        self.signal_group(Signal::SIGKILL)?;
+        let Some(session) = self.session.as_mut() else {
+            return Err("the process is not running".into());
+        };
+        session.kill().await;
         self.reap().await;
         Ok(())
     }
 
-    /// SIGSTOP / SIGCONT to the process group.
+    /// SIGSTOP / SIGCONT to every process of the service.
     pub fn pause(&self) -> Result<(), String> {
         self.signal_group(Signal::SIGSTOP)
     }
@@ -178,18 +177,13 @@ impl Running {
         self.signal_group(Signal::SIGCONT)
     }
 
-    /// Graceful stop without forgetting how to start it again.
+    /// Graceful stop of the service and all it forked, without forgetting how to start
+    /// it again.
     pub async fn halt(&mut self) {
-        if self.exited().is_none() {
-            let pid = self.pid.load(Ordering::Relaxed);
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
-            let waited = match self.child.as_mut() {
-                Some(c) => tokio::time::timeout(GRACE, c.wait()).await.is_ok(),
-                None => true,
-            };
-            if !waited {
-                tracing::warn!(service = %self.name, "Service ignored SIGTERM; killing it.");
-                let _ = self.signal_group(Signal::SIGKILL);
+        if let Some(session) = self.session.as_mut() {
+            let killed = session.end(GRACE).await;
+            if killed > 0 {
+                tracing::warn!(service = %self.name, killed, "Service ignored SIGTERM; killed its processes.");
             }
         }
         self.reap().await;
@@ -197,8 +191,10 @@ impl Running {
 
     async fn reap(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.wait().await;
+            // Bounded: a process in uninterruptible sleep outlives SIGKILL for a while.
+            let _ = tokio::time::timeout(GRACE, c.wait()).await;
         }
+        self.session = None;
         self.pid.store(0, Ordering::Relaxed);
         for r in self.readers.drain(..) {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), r).await;

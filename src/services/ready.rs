@@ -2,6 +2,7 @@
 //! exits, or the run is cancelled. Also used by fault drills to time recovery.
 
 use super::instance::Instance;
+use super::session::{Launcher, RunError};
 use super::ReadyProbe;
 use crate::template::{Endpoint, Endpoints, ProcessVars};
 use crate::units::Duration;
@@ -54,6 +55,7 @@ pub async fn wait(
     timeout: Duration,
     cancel: &CancellationToken,
     mut instance: Option<&mut Instance>,
+    launcher: &Launcher,
 ) -> Result<(), String> {
     let deadline = Instant::now() + timeout.as_std();
     let client = client()?;
@@ -63,7 +65,7 @@ pub async fn wait(
                 return Err(format!("it stopped before it was ready ({status})"));
             }
         }
-        let last = match once(ready, endpoint, &client, instance.as_deref()).await {
+        let last = match once(ready, endpoint, &client, instance.as_deref(), launcher).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -86,12 +88,15 @@ pub async fn recovery(
     cancel: &CancellationToken,
     instance: &tokio::sync::Mutex<Instance>,
     since: Instant,
+    launcher: &Launcher,
 ) -> Option<std::time::Duration> {
     let client = client().ok()?;
     loop {
         let passed = {
             let i = instance.lock().await;
-            once(ready, endpoint, &client, Some(&i)).await.is_ok()
+            once(ready, endpoint, &client, Some(&i), launcher)
+                .await
+                .is_ok()
         };
         if passed {
             return Some(since.elapsed());
@@ -121,27 +126,28 @@ pub(super) fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the readiness client: {e}"))
 }
 
-/// Runs `argv` on this machine; Ok when it exits 0 within the probe timeout.
-pub async fn local_command_ok(argv: &[String]) -> Result<(), String> {
+/// Output of a readiness command kept for its error message.
+const KEEP_OUTPUT: usize = 4 << 10;
+
+/// Runs `argv` on this machine, in a session of its own; Ok when it exits 0 within the
+/// probe timeout.
+pub async fn local_command_ok(argv: &[String], launcher: &Launcher) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("the command is empty")?;
-    let run = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(PROBE_TIMEOUT, run).await {
-        Ok(Ok(out)) if out.status.success() => Ok(()),
-        Ok(Ok(out)) => Err(format!(
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    match launcher.run(cmd, "ready", PROBE_TIMEOUT, KEEP_OUTPUT).await {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
             "`{}` exited with {}: {}",
             argv.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         )),
-        Ok(Err(e)) => Err(format!("cannot run `{program}`: {e}")),
-        Err(_) => Err(format!(
+        Err(RunError::TimedOut) => Err(format!(
             "`{}` did not finish within {PROBE_TIMEOUT:?}",
             argv.join(" ")
         )),
+        Err(e) => Err(format!("`{program}`: {e}")),
     }
 }
 
@@ -150,6 +156,7 @@ async fn once(
     endpoint: &Endpoint,
     client: &reqwest::Client,
     instance: Option<&Instance>,
+    launcher: &Launcher,
 ) -> Result<(), String> {
     match ready {
         Ready::Tcp => {
@@ -181,7 +188,7 @@ async fn once(
         },
         Ready::Command(argv) => match instance {
             Some(i) => i.command_ok(argv).await,
-            None => local_command_ok(argv).await,
+            None => local_command_ok(argv, launcher).await,
         },
     }
 }

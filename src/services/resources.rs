@@ -1,6 +1,7 @@
 //! Resource sampling of the services golive started: CPU % and memory every second, read
-//! from /proc for local processes and from the Docker stats API for containers, into the
-//! same series. The series feed resource criteria (`memory < 200MB`,
+//! from /proc for local processes (summed over every process of the service's session,
+//! so a shell wrapper is measured with what it runs) and from the Docker stats API for
+//! containers (the container's cgroup), into the same series. The series feed resource criteria (`memory < 200MB`,
 //! `cpu < 25%`, `memory_growth < 50MB`, `restarts == 0`) and the report.
 
 use serde::{Deserialize, Serialize};
@@ -95,7 +96,8 @@ fn slope(samples: &[ResourceSample]) -> Option<f64> {
 /// Where a service's figures come from.
 #[derive(Clone)]
 pub enum Source {
-    /// A local process; the PID changes when a drill starts it again (0: not running).
+    /// A local process's session id (its leader's PID); it changes when a drill starts
+    /// the service again (0: not running).
     Process(Arc<AtomicU32>),
     /// A container, read from its Docker stats stream.
     Container(super::docker::StatsFeed),
@@ -111,8 +113,9 @@ impl Source {
                 if pid == 0 {
                     return None;
                 }
-                read_proc(pid)
-                    .map(|(ticks, rss)| ((ticks as f64 * ns_per_tick) as u64, rss, Instant::now()))
+                super::session::usage(pid as i32).map(|(ticks, memory)| {
+                    ((ticks as f64 * ns_per_tick) as u64, memory, Instant::now())
+                })
             }
             Source::Container(feed) => feed.latest(),
         }
@@ -161,7 +164,13 @@ impl Sampler {
                     _ = st.cancelled() => break,
                 }
                 for w in &watched {
-                    let reading = w.source.read(ns_per_tick);
+                    // /proc is read off the async workers: a session's figures take a
+                    // scan of every process, which probes timed meanwhile must not wait on.
+                    let source = w.source.clone();
+                    let reading = tokio::task::spawn_blocking(move || source.read(ns_per_tick))
+                        .await
+                        .ok()
+                        .flatten();
                     let gen = w.restarts.load(Ordering::Relaxed);
                     let mut all = s.lock().unwrap_or_else(|p| p.into_inner());
                     let entry = all.entry(w.name.clone()).or_default();
@@ -240,28 +249,6 @@ fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// (utime + stime in clock ticks, resident bytes) of `pid`, from /proc.
-fn read_proc(pid: u32) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces; fields start after its closing parenthesis.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some((utime + stime, rss_kb * 1024))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,13 +284,5 @@ mod tests {
         assert!((s.memory_slope_bytes_per_min.unwrap() - 120e6).abs() < 2e6);
         assert_eq!(s.memory_max_bytes, 80_500_000);
         assert_eq!(s.cpu_mean_percent, Some(10.0));
-    }
-
-    #[test]
-    fn reads_this_process() {
-        let (ticks, rss) = read_proc(std::process::id()).unwrap();
-        assert!(rss > 1 << 20, "{rss}");
-        let _ = ticks;
-        assert!(read_proc(u32::MAX - 1).is_none());
     }
 }
