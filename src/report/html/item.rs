@@ -121,10 +121,18 @@ fn criteria(cs: &[JudgedCriterion]) -> Markup {
     }
 }
 
-/// The one-sided bounds on the share a claim limits, at the run's confidence.
+/// The one-sided bounds on the share a claim limits, at the run's confidence, rounded
+/// outward (the lower down, the upper up) as the verdict lines round them, so the column
+/// never shows a tighter interval than was supported. Beside a limit of 100% the
+/// rounding keeps three significant digits.
 fn bounds(c: &JudgedCriterion) -> String {
-    let pct = |v: Option<f64>| v.map(crate::evidence::percent);
-    match (pct(c.lower_bound), pct(c.upper_bound)) {
+    let lower = c
+        .lower_bound
+        .map(|v| crate::evidence::percent_bound(v, 1.0, false));
+    let upper = c
+        .upper_bound
+        .map(|v| crate::evidence::percent_bound(v, 1.0, true));
+    match (lower, upper) {
         (Some(lo), Some(hi)) => format!("{lo} – {hi}"),
         (Some(lo), None) => format!("≥ {lo}"),
         (None, Some(hi)) => format!("≤ {hi}"),
@@ -236,5 +244,18 @@ mod tests {
         assert_eq!(quantity(50_000_000.0, "B"), "50 MB");
         assert_eq!(quantity(0.0, "count"), "0");
         assert_eq!(quantity(200.0, "/s"), "200/s");
+    }
+
+    #[test]
+    fn bounds_round_outward() {
+        let c: JudgedCriterion = serde_json::from_value(serde_json::json!({
+            "id": "x#0", "criterion": "error_rate < 1%", "metric": "error_rate", "op": "<",
+            "threshold": {"value": 1.0, "unit": "%"}, "outcome": "INCONCLUSIVE",
+            "observed_value": 0.0, "n": 100, "lower_bound": 0.000123456,
+            "upper_bound": 0.029513, "samples_needed": 299, "why": "", "expected": "",
+            "observed": "", "bound": null, "weak": false
+        }))
+        .expect("criterion");
+        assert_eq!(bounds(&c), "0.0123% – 2.96%");
     }
 }
