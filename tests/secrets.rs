@@ -120,7 +120,7 @@ fn outputs(run: &Run) -> Vec<(String, String)> {
         ("stdout".to_string(), run.stdout.clone()),
         ("stderr".to_string(), run.stderr.clone()),
     ];
-    for f in ["results.json", "report.md", "junit.xml"] {
+    for f in ["results.json", "report.md", "report.html", "junit.xml"] {
         let text = std::fs::read_to_string(run.dir.join(f))
             .unwrap_or_else(|e| panic!("{f}: {e}; stderr:\n{}", run.stderr));
         all.push((f.to_string(), text));

@@ -1,14 +1,16 @@
-//! Reports: the one model (`model`) and thin renderers of it (JSON, Markdown, JUnit).
+//! Reports: the one model (`model`) and thin renderers of it (JSON, Markdown, HTML, JUnit).
 //! The only module that writes report files; every file is written atomically
 //! (temporary file in the same folder, then rename), so a reader never sees half a report.
 
 mod build;
+mod html;
 mod junit;
 mod markdown;
 mod merge;
 pub mod model;
 
 pub use build::{apply, build, claims_of, RunFacts};
+pub use html::render as html;
 pub use junit::render as junit;
 pub use markdown::{coverage, render as markdown};
 pub use merge::{merge, MergeError};
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Json,
     Md,
+    Html,
     Junit,
 }
 
@@ -30,6 +33,7 @@ impl Format {
         match self {
             Format::Json => json(report),
             Format::Md => markdown(report),
+            Format::Html => html(report),
             Format::Junit => junit(report),
         }
     }
@@ -38,6 +42,7 @@ impl Format {
         match self {
             Format::Json => "results.json",
             Format::Md => "report.md",
+            Format::Html => "report.html",
             Format::Junit => "junit.xml",
         }
     }
@@ -168,7 +173,7 @@ impl RunDir {
         // Give the reserved space back to the file system for the reports themselves.
         self.reserved.set_len(0)?;
         drop(self.reserved);
-        [Format::Json, Format::Md, Format::Junit]
+        [Format::Json, Format::Md, Format::Html, Format::Junit]
             .into_iter()
             .map(|f| {
                 let p = self.path.join(f.file_name());
