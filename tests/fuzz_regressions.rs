@@ -43,7 +43,8 @@ fn hostile() -> Vec<(String, Vec<u8>)> {
             b"a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: &d [*c, *c]\nphases: [*d]\n"
                 .to_vec(),
         ),
-        ("deep".into(), "[".repeat(2_000).into_bytes()),
+        ("deep".into(), "[".repeat(400_000).into_bytes()),
+        ("deep maps".into(), "a:\n ".repeat(50_000).into_bytes()),
     ]
 }
 

@@ -80,6 +80,7 @@ pub fn render(r: &Report) -> String {
                         }
                     }
                     @if !r.services.is_empty() { (services(r)) }
+                    (waivers(r))
                     (signoffs(r))
                 }
                 footer { "golive " (r.golive_version) " · results.json schema v" (r.schema_version)
@@ -196,6 +197,38 @@ fn services(r: &Report) -> Markup {
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Every waiver with its owner, expiry and what became of it.
+fn waivers(r: &Report) -> Markup {
+    use crate::verdict::WaiverState;
+    html! {
+        @if !r.waivers.is_empty() {
+            section.waivers {
+                h2 { "Waivers" }
+                table {
+                    thead { tr { th { "Waiver" } th { "Item" } th { "Covers" } th { "Owner" } th { "Expires" } th { "State" } th { "Reason" } } }
+                    tbody { @for w in &r.waivers { tr {
+                        td { (code(&w.waiver.id)) }
+                        td { (code(&w.waiver.item)) }
+                        td { @match (&w.waiver.criterion, &w.waiver.exclude_request) {
+                            (_, Some(req)) => { "excludes request " (code(req)) },
+                            (Some(c), None) => (code(c)),
+                            (None, None) => "every criterion",
+                        } }
+                        td { (t(&w.waiver.owner)) }
+                        td { (w.waiver.expires.to_string()) }
+                        td { @match w.state {
+                            WaiverState::Applied => "applied",
+                            WaiverState::Expired => strong.pending { "expired" },
+                            WaiverState::Unused => "unused",
+                        } ": " (t(&w.why)) }
+                        td { (t(&w.waiver.reason)) @if let Some(l) = &w.waiver.link { " (" (t(l)) ")" } }
+                    } } }
+                }
+            }
+        }
+    }
 }
 
 fn signoffs(r: &Report) -> Markup {
