@@ -71,13 +71,19 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         },
         Command::Demo(args) => golive::demo::run(args, golive, interrupt_token()).await,
         Command::Run(args) => {
-            let plan = match golive::plan::plan_file(&args.checklist) {
+            let mut plan = match golive::plan::plan_file(&args.checklist) {
                 Ok(p) => p,
                 Err(diags) => {
                     cli::print_diagnostics(&diags);
                     return exit::INVALID_INPUT;
                 }
             };
+            for file in &args.waivers {
+                if let Err(diags) = golive::plan::add_waivers_file(&mut plan, file) {
+                    cli::print_diagnostics(&diags);
+                    return exit::INVALID_INPUT;
+                }
+            }
             log_secrets.set(&plan.redactor);
             let signoffs = match cli::signoffs(&plan, &args.common.sign) {
                 Ok(s) => s,

@@ -366,6 +366,10 @@ mod tests {
         for (digits, lowest, highest) in [(0, 1, 1000), (6, 1, 1000), (3, 0, 1000), (3, 1, 1)] {
             assert!(decode_histogram(&crafted(digits, lowest, highest)).is_err());
         }
+        // The 52 characters: a normal range, but 4 GiB of counts claimed.
+        let err =
+            decode_histogram("HISTFAAAAB94nJNpmSz8HwgYIIAZSjOCiGuTlzDYf4AIAADaUAiD").unwrap_err();
+        assert!(err.contains("bytes of counts"), "{err}");
         // A well-formed empty header of golive's own range reads back.
         assert!(decode_histogram(&crafted(3, 1, 3_600_000_000)).is_ok());
         // Garbage and a wrong cookie are errors, not panics.

@@ -165,4 +165,17 @@ fn two_cos_runs_merge_and_every_criterion_kind_is_judged_again() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    // 52 characters whose header claims 4 GiB of counts: refused before any allocation.
+    let (code, err) = bad(
+        &|r| {
+            r["phases"][0]["items"][0]["evidence"]["samples"]["latency_histogram"] =
+                "HISTFAAAAB94nJNpmSz8HwgYIIAZSjOCiGuTlzDYf4AIAADaUAiD".into()
+        },
+        "bomb.json",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("bomb.json") && err.contains("bytes of counts"),
+        "{err}"
+    );
 }

@@ -110,6 +110,68 @@ fn a_waiver_in_force_gives_go_with_the_item_waived_and_an_expired_one_gives_no_g
 }
 
 #[test]
+fn waivers_can_come_from_a_file_given_to_run() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = root().join("tests/fixtures/run/waivers");
+    std::fs::copy(
+        src.join("known-issue.yaml"),
+        tmp.path().join("known-issue.yaml"),
+    )
+    .expect("copy");
+    let text = std::fs::read_to_string(src.join("checklist.yaml")).expect("fixture");
+    let (checklist, waivers) = text.split_at(text.find("waivers:").expect("waivers block"));
+    let checklist = checklist
+        .replace("      - id: trading-load", "      - id: x-unused-load")
+        .split("      - id: x-unused-load")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(tmp.path().join("checklist.yaml"), checklist).expect("write");
+    let only_first = waivers
+        .split("  - id: stale-health")
+        .next()
+        .unwrap()
+        .replace("EXPIRES", "2999-12-31");
+    std::fs::write(tmp.path().join("waivers.yaml"), &only_first).expect("write");
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(tmp.path().join("checklist.yaml"))
+        .arg("--waivers")
+        .arg(tmp.path().join("waivers.yaml"))
+        .args(["--provider", "process", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("run golive");
+    let run = common::finish(out, dir, tempfile::tempdir().expect("temp dir"));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.item("volume-leaders")["outcome"], "WAIVED");
+
+    // A waiver file naming an item the checklist lacks: exit 2 naming that file.
+    std::fs::write(
+        tmp.path().join("waivers.yaml"),
+        only_first.replace("item: volume-leaders", "item: no-such-item"),
+    )
+    .expect("write");
+    let out = golive()
+        .arg("run")
+        .arg(tmp.path().join("checklist.yaml"))
+        .arg("--waivers")
+        .arg(tmp.path().join("waivers.yaml"))
+        .args(["--provider", "process", "--out"])
+        .arg(tmp.path().join("run2"))
+        .output()
+        .expect("run golive");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("waivers.yaml:") && err.contains("no item `no-such-item`"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("run2").exists());
+}
+
+#[test]
 fn bad_waivers_are_invalid_input_naming_the_field() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let src = root().join("tests/fixtures/run/waivers");

@@ -180,6 +180,10 @@ pub struct LoadArgs {
 pub struct RunArgs {
     /// The checklist to run.
     pub checklist: PathBuf,
+    /// A YAML file of waivers (`waivers: [...]`, as in a checklist), added to the
+    /// checklist's own (repeatable).
+    #[arg(long = "waivers", value_name = "FILE")]
+    pub waivers: Vec<PathBuf>,
     #[command(flatten)]
     pub common: CommonRunArgs,
 }

@@ -1,8 +1,9 @@
 //! The statistics that decide whether a measurement supports a go-live claim
-//! (`shared/notes/evidence.md`). Every judgement ends as PASS (the claim holds at the
-//! configured confidence), FAIL (the observed value breaks it) or INCONCLUSIVE (it looks
-//! right but too little was measured), and carries the counts, the bound and a one-line
-//! `why` written the way evidence.md asks numbers to be written.
+//! (`docs/evidence.md`). Every judgement is two-sided: PASS (the measurement supports the
+//! claim at the configured confidence), FAIL (it refutes the claim at the same
+//! confidence) or INCONCLUSIVE (neither, on whichever side the observation lies), and
+//! carries the counts, both bounds and a one-line `why` written the way evidence.md asks
+//! numbers to be written.
 //!
 //! Nothing here does I/O or panics: a caller hands in counts or a histogram and gets back a
 //! value it can report.
@@ -31,9 +32,10 @@ use std::fmt;
 pub enum Outcome {
     /// The claim holds at the configured confidence.
     Pass,
-    /// The observed value breaks the claim.
+    /// The measurement refutes the claim at the configured confidence.
     Fail,
-    /// The observed value meets the claim, but too few samples support it (or none exist).
+    /// Neither supported nor refuted: too few samples on whichever side the observation
+    /// lies (or none at all).
     Inconclusive,
     /// A FAIL covered by a waiver that is in force (a known issue with an owner and an
     /// expiry): shown as such everywhere, never as PASS, and it does not block.

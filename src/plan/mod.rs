@@ -12,6 +12,7 @@ mod resources;
 mod scenario;
 mod services;
 mod waivers;
+pub use waivers::add_file as add_waivers_file;
 
 pub use adhoc::{adhoc_load, plan_file_with_args, plan_scenario_run, AdhocLoad};
 pub use criteria::build as build_criterion;

@@ -9,6 +9,39 @@ use crate::spec::WaiverSpec;
 use crate::verdict::{Claim, Waiver};
 use std::collections::HashSet;
 
+/// Adds the waivers of a `--waivers` file (`waivers: [...]`, the checklist's format) to
+/// `plan`, validated against its items exactly as the checklist's own are; every problem
+/// comes back located in that file.
+pub fn add_file(
+    plan: &mut super::Plan,
+    path: &std::path::Path,
+) -> Result<(), Vec<crate::diag::Diagnostic>> {
+    let source = crate::spec::read_source(path)?;
+    let file: crate::spec::WaiverFile = serde_yaml_ng::from_str(&source.text)
+        .map_err(|e| vec![crate::diag::from_serde_error(path, &source.index, &e)])?;
+    let mut ctx = Ctx {
+        diags: crate::diag::Diagnostics::new(&source.path, &source.index),
+        others: Vec::new(),
+        services: plan.services.iter().map(|s| s.name.clone()).collect(),
+        base_dir: std::path::PathBuf::from("."),
+        secrets: Default::default(),
+    };
+    let added = build(&file.waivers, "waivers", &plan.phases, &mut ctx);
+    for (i, w) in file.waivers.iter().enumerate() {
+        if plan.waivers.iter().any(|x| x.id == w.id) {
+            ctx.diags.error(
+                &format!("waivers[{i}].id"),
+                format!("waiver id `{}` is also used by the checklist", w.id),
+            );
+        }
+    }
+    if !ctx.diags.is_empty() {
+        return Err(ctx.diags.into_vec());
+    }
+    plan.waivers.extend(added);
+    Ok(())
+}
+
 pub(super) fn build(
     specs: &[WaiverSpec],
     base: &str,
