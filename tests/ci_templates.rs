@@ -39,11 +39,28 @@ struct Ran {
     code: Option<i32>,
     args: String,
     stdout: String,
+    stderr: String,
     dir: tempfile::TempDir,
 }
 
 /// Runs `script` under bash in a fresh folder with the stub golive first on PATH.
+///
+/// A stub written a moment ago can fail to exec with ETXTBSY ("Text file busy", bash's
+/// exit 126) when another test thread forks while the file is still open for writing
+/// (the child holds the descriptor until its own exec). That is the test harness, not the
+/// templates, so such a run is tried again in a fresh folder.
 fn run(script: &str, env: &[(&str, &str)], exit: i32) -> Ran {
+    for _ in 0..5 {
+        let ran = run_once(script, env, exit);
+        if !(ran.code == Some(126) && ran.stderr.contains("Text file busy")) {
+            return ran;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    run_once(script, env, exit)
+}
+
+fn run_once(script: &str, env: &[(&str, &str)], exit: i32) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let bin = stub(dir.path());
     let path = format!(
@@ -66,6 +83,7 @@ fn run(script: &str, env: &[(&str, &str)], exit: i32) -> Ran {
         code: out.status.code(),
         args: std::fs::read_to_string(dir.path().join("args.txt")).unwrap_or_default(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         dir,
     }
 }
