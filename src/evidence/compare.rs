@@ -197,6 +197,9 @@ pub fn error_change(
 mod tests {
     use super::*;
 
+    /// (value, count) pairs.
+    type Bins<'a> = &'a [(u64, u64)];
+
     fn counts(values: &[(u64, u64)]) -> Vec<(u64, u64)> {
         values.to_vec()
     }
@@ -209,7 +212,7 @@ mod tests {
     /// `mannwhitneyu(current, base, method="asymptotic", use_continuity=True)`.
     #[test]
     fn mann_whitney_matches_scipy_with_ties() {
-        let cases: [(&[(u64, u64)], &[(u64, u64)], f64, f64); 3] = [
+        let cases: [(Bins, Bins, f64, f64); 3] = [
             // base [1,2,2,3,4], current [2,3,3,5,6,6]: U = 24, p = 0.1130…
             (
                 &[(1, 1), (2, 2), (3, 1), (4, 1)],

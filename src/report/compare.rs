@@ -3,6 +3,7 @@
 //! significant change, or inconclusive. Only assembles and renders; the statistics live
 //! in the evidence module.
 
+use super::markdown::{cell as md_cell, code};
 use super::Report;
 use crate::evidence::compare::{error_change, latency_change, mann_whitney, Change, MannWhitney};
 use crate::evidence::{latency, percent, thousands};
@@ -272,12 +273,12 @@ fn cell(before: Option<u64>, after: Option<u64>, r: Option<f64>) -> String {
 /// measured item.
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
-        "# Before and after: {}\n\nBase: `{}` (run {})  \nCurrent: `{}` (run {})\n\n",
+        "# Before and after: {}\n\nBase: {} (run {})  \nCurrent: {} (run {})\n\n",
         c.verdict.as_str(),
-        c.base.file,
-        c.base.run_id,
-        c.current.file,
-        c.current.run_id
+        code(&c.base.file),
+        code(&c.base.run_id),
+        code(&c.current.file),
+        code(&c.current.run_id)
     );
     if c.checklist_differs {
         s.push_str(&format!(
@@ -302,8 +303,8 @@ pub fn markdown(c: &Comparison) -> String {
     );
     for i in &c.items {
         s.push_str(&format!(
-            "| `{}` | {} / {} | {} | {} | {} | {} → {} | {} | {} | **{}** |\n",
-            i.id,
+            "| {} | {} / {} | {} | {} | {} | {} → {} | {} | {} | **{}** |\n",
+            md_cell(&code(&i.id)),
             thousands(i.base.n),
             thousands(i.current.n),
             cell(i.base.p50_us, i.current.p50_us, i.p50_ratio),
@@ -319,7 +320,7 @@ pub fn markdown(c: &Comparison) -> String {
     }
     s.push('\n');
     for i in &c.items {
-        s.push_str(&format!("- `{}`: {}\n", i.id, i.why));
+        s.push_str(&format!("- {}: {}\n", code(&i.id), i.why));
     }
     s
 }
@@ -329,10 +330,7 @@ fn short(sha: &str) -> &str {
 }
 
 fn quoted(ids: &[String]) -> String {
-    ids.iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
 }
 
 /// The comparison as JSON.
