@@ -132,11 +132,7 @@ pub fn compare(base: &Report, current: &Report, files: (&str, &str)) -> Comparis
     let verdict = items
         .iter()
         .fold(Change::NoSignificantChange, |v, i| v.worst(i.verdict));
-    let exit_code = match verdict {
-        Change::Regression => exit::NO_GO,
-        Change::Inconclusive => exit::INCONCLUSIVE,
-        Change::Improvement | Change::NoSignificantChange => exit::GO,
-    };
+    let exit_code = exit_code(verdict);
     let run_ref = |r: &Report, file: &str| RunRef {
         file: file.to_string(),
         run_id: r.run.id.clone(),
@@ -152,6 +148,15 @@ pub fn compare(base: &Report, current: &Report, files: (&str, &str)) -> Comparis
         not_measured,
         verdict,
         exit_code,
+    }
+}
+
+/// 1 on a regression, 4 when something could not be judged, else 0.
+fn exit_code(verdict: Change) -> i32 {
+    match verdict {
+        Change::Regression => exit::NO_GO,
+        Change::Inconclusive => exit::INCONCLUSIVE,
+        Change::Improvement | Change::NoSignificantChange => exit::GO,
     }
 }
 
@@ -340,3 +345,7 @@ pub fn json(c: &Comparison) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+#[path = "compare_tests.rs"]
+mod tests;
