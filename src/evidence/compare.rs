@@ -72,7 +72,9 @@ pub struct MannWhitney {
 }
 
 /// The test from two histograms. Both must share bucket edges (every histogram golive
-/// decodes does), so a bucket is one tied value. `None` when either side is empty.
+/// decodes does), so a bucket is one tied value: samples within the histogram's
+/// resolution (3 significant digits, 0.1%) of each other count as ties, which the tie
+/// correction accounts for. `None` when either side is empty.
 pub fn mann_whitney(base: &Histogram<u64>, current: &Histogram<u64>) -> Option<MannWhitney> {
     mann_whitney_counts(&bins(base), &bins(current))
 }
