@@ -38,6 +38,7 @@ fn main() {
         Command::Validate { files } => cli::validate(&files),
         Command::Schema { results, scenario } => cli::schema(results, scenario),
         Command::Merge { results, output } => cli::merge(&results, &output),
+        Command::Compare(args) => cli::compare::run(&args),
         Command::Report {
             results,
             format,
@@ -112,7 +113,8 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         Command::Validate { .. }
         | Command::Schema { .. }
         | Command::Report { .. }
-        | Command::Merge { .. } => exit::GO,
+        | Command::Merge { .. }
+        | Command::Compare(_) => exit::GO,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The command line: subcommands, their flags, and how each maps to an exit code.
 
 mod adhoc;
+pub mod compare;
 pub mod image;
 mod progress;
 mod running;
@@ -121,6 +122,9 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Compare a run against a baseline run, item by item: latency (Mann-Whitney U) and
+    /// errors (Fisher exact). Exit 1 on a regression, 4 when something is inconclusive.
+    Compare(compare::CompareArgs),
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
     /// End the processes and remove the containers and networks that killed runs left

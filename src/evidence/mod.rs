@@ -9,6 +9,7 @@
 //! value it can report.
 
 mod bounds;
+pub mod compare;
 mod format;
 mod mean;
 mod proportion;

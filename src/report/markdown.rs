@@ -28,7 +28,7 @@ fn line(s: &str) -> String {
 }
 
 /// Text for a table cell: on one line, `|` escaped.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     line(s).replace('|', "\\|")
 }
 
@@ -39,7 +39,7 @@ fn backtick_run(s: &str) -> usize {
 
 /// `s` as inline code, on one line, delimited by more backticks than it holds. In a
 /// table, pass the result through [`cell`] as well.
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let s = line(s);
     let ticks = "`".repeat(backtick_run(&s) + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {

@@ -3,6 +3,7 @@
 //! (temporary file in the same folder, then rename), so a reader never sees half a report.
 
 mod build;
+pub mod compare;
 mod html;
 mod junit;
 mod markdown;
