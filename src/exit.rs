@@ -15,3 +15,8 @@ pub const INCONCLUSIVE: i32 = 4;
 pub const ROLLBACK: i32 = 5;
 /// Interrupted by SIGINT or SIGTERM (the report is still written).
 pub const INTERRUPTED: i32 = 130;
+/// `golive verify`: a sign-off in the run folder does not verify (a bad signature, an
+/// unknown key, evidence changed after signing, a ledger entry removed or edited).
+pub const INVALID_SIGNOFF: i32 = 6;
+/// `golive verify`: everything that is signed verifies, but some sign-offs are unsigned.
+pub const UNSIGNED_SIGNOFF: i32 = 7;

@@ -64,6 +64,7 @@ macro_rules! print {
     }};
 }
 
+pub mod attest;
 pub mod check;
 pub mod cli;
 pub mod criteria;

@@ -39,6 +39,9 @@ fn main() {
         Command::Schema { results, scenario } => cli::schema(results, scenario),
         Command::Merge { results, output } => cli::merge(&results, &output),
         Command::Compare(args) => cli::compare::run(&args),
+        Command::Keygen(args) => cli::keygen(&args),
+        Command::Sign(args) => cli::sign(&args),
+        Command::Verify { run_dir, keys } => cli::verify(&run_dir, keys.as_deref()),
         Command::Report {
             results,
             format,
@@ -114,7 +117,10 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         | Command::Schema { .. }
         | Command::Report { .. }
         | Command::Merge { .. }
-        | Command::Compare(_) => exit::GO,
+        | Command::Compare(_)
+        | Command::Keygen(_)
+        | Command::Sign(_)
+        | Command::Verify { .. } => exit::GO,
     }
 }
 

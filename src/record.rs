@@ -48,6 +48,10 @@ pub struct ItemEvidence {
     pub resources: Option<ResourceSummary>,
     /// Who signed a manual item, and when.
     pub signed: Option<Signature>,
+    /// Who rejected a manual item after the run (`golive sign --reject`), and why: the
+    /// item FAILs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejection>,
 }
 
 /// A sign-off given for a manual item.
@@ -57,6 +61,24 @@ pub struct Signature {
     pub by: String,
     /// RFC 3339, UTC.
     pub at: String,
+    /// The id (SHA-256 of the public key, hex) of the Ed25519 key whose attestation in
+    /// `signoffs.jsonl` carries this sign-off; absent for an unsigned one (`run --sign`,
+    /// or `golive sign` without `--key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// A sign-off refused for a manual item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub by: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub reason: String,
+    /// As [`Signature::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A check item's samples: counts, the latency histogram, and when and how they were
@@ -223,6 +245,9 @@ impl ItemEvidence {
         };
         if self.signed.is_none() {
             self.signed = other.signed.clone();
+        }
+        if self.rejected.is_none() {
+            self.rejected = other.rejected.clone();
         }
         if self.skipped.is_none() {
             self.skipped = other.skipped.clone();

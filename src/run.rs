@@ -178,6 +178,7 @@ pub async fn run(
                 result.signed = opts.signoffs.get(&item.id).map(|by| Signature {
                     by: by.clone(),
                     at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    key: None,
                 });
             }
             (_, Err(why)) => result.skipped = Some(why),

@@ -41,9 +41,10 @@ fn is_leaf(module: &str) -> bool {
 const COMPILER: &str = "plan";
 
 /// What neither the compiler nor the runtime may import: the drivers that wire them
-/// (`run`, `report`, `cli`, `demo`) and the reference system they are tested against
-/// (`sandbox`), whose fault vocabulary the compiler reads from the `faults` leaf.
-const ABOVE: [&str; 5] = ["run", "report", "cli", "demo", "sandbox"];
+/// (`run`, `report`, `cli`, `demo`, and `attest`, which signs and verifies sign-offs over a
+/// run folder) and the reference system they are tested against (`sandbox`), whose fault
+/// vocabulary the compiler reads from the `faults` leaf.
+const ABOVE: [&str; 6] = ["run", "report", "cli", "demo", "sandbox", "attest"];
 
 /// Modules bound only by "no cycle": the spec types users write (read by the compiler and,
 /// for a few enums, the runtime) and Docker image building (used by services and cli).

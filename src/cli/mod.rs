@@ -5,9 +5,11 @@ pub mod compare;
 pub mod image;
 mod progress;
 mod running;
+mod signoff;
 
 pub use adhoc::load_command;
 pub use running::{run_plan, Telemetry};
+pub use signoff::{keygen, sign, verify, KeygenArgs, SignArgs};
 
 /// `golive cleanup`: ends the processes killed runs left running and removes their
 /// containers and networks; exit 3 when Docker does not answer (the processes are
@@ -137,6 +139,20 @@ pub enum Command {
     },
     /// Build or list golive's offline images for the container provider.
     Image(image::ImageArgs),
+    /// Make an Ed25519 key pair for signing off after the run.
+    Keygen(KeygenArgs),
+    /// Sign off (or reject) a manual item of a finished run, bound to its evidence; the
+    /// run is judged again and its reports rewritten. Exits with the run's new code.
+    Sign(SignArgs),
+    /// Check a run folder's sign-offs: signatures, evidence digest, roles, ledger chain.
+    /// Exit 0 valid, 6 invalid, 7 valid but with unsigned sign-offs.
+    Verify {
+        /// The run folder.
+        run_dir: PathBuf,
+        /// Folder of public keys (*.pub from `golive keygen`).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

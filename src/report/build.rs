@@ -120,15 +120,18 @@ fn redacted(report: Report, redactor: &crate::redact::Redactor) -> Report {
 fn unjudged(item: &ItemPlan, evidence: ItemEvidence) -> ItemReport {
     let claims = item.claims();
     let (kind, signoff) = match &item.body {
-        ItemBody::Manual(m) => (
-            "manual".to_string(),
-            Some(SignoffReport {
+        ItemBody::Manual(m) => {
+            let mut signoff = SignoffReport {
                 role: m.role.clone(),
                 instructions: m.instructions.clone(),
-                signed_by: evidence.signed.as_ref().map(|s| s.by.clone()),
-                signed_at: evidence.signed.as_ref().map(|s| s.at.clone()),
-            }),
-        ),
+                signed_by: None,
+                signed_at: None,
+                signature: None,
+                rejected: None,
+            };
+            signoff.refresh(&evidence);
+            ("manual".to_string(), Some(signoff))
+        }
         ItemBody::Load(_) => ("load".to_string(), None),
         ItemBody::Resources(_) => ("resources".to_string(), None),
         ItemBody::Check(c) => (c.check.kind().to_string(), None),
@@ -170,6 +173,30 @@ pub fn claims_of(report: &Report) -> Vec<ItemClaims> {
             claims: i.claims.clone(),
         })
         .collect()
+}
+
+/// Judges a stored report again from its evidence and claims (as `golive merge` does),
+/// at `now`: after its evidence changed, e.g. a sign-off given after the run. Sign-off
+/// entries are refreshed from the evidence first.
+pub fn rejudge(
+    report: &mut Report,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::record::CorruptHistogram> {
+    for item in report.phases.iter_mut().flat_map(|p| p.items.iter_mut()) {
+        if let Some(s) = item.signoff.as_mut() {
+            s.refresh(&item.evidence);
+        }
+    }
+    let policy = crate::verdict::Policy {
+        confidence: crate::evidence::Confidence::new(report.run.confidence).unwrap_or_default(),
+        now,
+        waivers: report.waivers.iter().map(|w| w.waiver.clone()).collect(),
+    };
+    let claims = claims_of(report);
+    let evidence: Vec<_> = report.items().map(|i| i.evidence.clone()).collect();
+    let judgement = crate::verdict::judge_run(&claims, &evidence, &report.run.end, &policy)?;
+    apply(report, &judgement);
+    Ok(())
 }
 
 /// Lays `judgement` (of the report's items, in order) over `report`: outcomes, criteria,

@@ -225,10 +225,15 @@ pub fn render(r: &Report) -> String {
                     "| {} | {} | {} | {} |",
                     cell(&sg.role),
                     cell(&code(&i.id)),
-                    sg.signed_by
-                        .as_deref()
-                        .map(cell)
-                        .unwrap_or_else(|| "**pending**".into()),
+                    match (&sg.signed_by, &sg.rejected) {
+                        (Some(by), _) => format!(
+                            "{} ({})",
+                            cell(by),
+                            cell(sg.signature.as_deref().unwrap_or("unsigned"))
+                        ),
+                        (None, Some(r)) => format!("**rejected** by {}", cell(&r.by)),
+                        (None, None) => "**pending**".into(),
+                    },
                     cell(sg.signed_at.as_deref().unwrap_or("—"))
                 );
             }

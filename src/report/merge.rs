@@ -5,9 +5,7 @@
 //! criterion kind (resources, recovery times and rollback rules included).
 
 use super::model::*;
-use crate::evidence::Confidence;
 use crate::record::RunEnd;
-use crate::verdict::{judge_run, Policy};
 
 /// Why results could not be merged.
 #[derive(Debug, thiserror::Error)]
@@ -65,19 +63,10 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
         item.failures = super::build::failure_reasons(&item.evidence);
         item.target = item.evidence.target.clone();
     }
-    let policy = Policy {
-        confidence: Confidence::new(first.run.confidence).unwrap_or_default(),
-        now: chrono::Utc::now(),
-        waivers: first.waivers.iter().map(|w| w.waiver.clone()).collect(),
-    };
-    let claims = super::build::claims_of(&out);
-    let evidence: Vec<_> = out.items().map(|i| i.evidence.clone()).collect();
-    let judgement =
-        judge_run(&claims, &evidence, &out.run.end, &policy).map_err(|e| MergeError::Mismatch {
-            file: files[0].clone(),
-            reason: e.to_string(),
-        })?;
-    super::build::apply(&mut out, &judgement);
+    super::build::rejudge(&mut out, chrono::Utc::now()).map_err(|e| MergeError::Mismatch {
+        file: files[0].clone(),
+        reason: e.to_string(),
+    })?;
     out.verdict_reason = format!(
         "{} (merged from {} runs)",
         out.verdict_reason,
@@ -99,12 +88,13 @@ fn worse_end(a: &RunEnd, b: &RunEnd) -> RunEnd {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::criteria::{Criterion, CriterionKind};
+    use crate::evidence::Confidence;
     use crate::evidence::Tail;
     use crate::expr::Op;
     use crate::record::{ItemEvidence, SampleEvidence};
     use crate::tally::{Failure, FailureClass, Observations};
+    use crate::verdict::Policy;
     use crate::verdict::{judge_item, Claim, ItemClaims, ItemKind};
 
     fn criterion(text: &str, kind: CriterionKind) -> Claim {

@@ -10,7 +10,7 @@ mod markdown;
 mod merge;
 pub mod model;
 
-pub use build::{apply, build, claims_of, RunFacts};
+pub use build::{apply, build, claims_of, rejudge, RunFacts};
 pub use html::render as html;
 pub use junit::render as junit;
 pub use markdown::{coverage, render as markdown};

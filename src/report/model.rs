@@ -131,6 +131,27 @@ pub struct SignoffReport {
     pub signed_by: Option<String>,
     /// RFC 3339, UTC.
     pub signed_at: Option<String>,
+    /// How the sign-off is attested: `ed25519:<key id>` when an attestation signed with
+    /// that key is in the run folder's `signoffs.jsonl`, `unsigned` when nothing proves
+    /// who gave it (`run --sign`, `golive sign` without `--key`); absent while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Who rejected the item after the run, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<crate::record::Rejection>,
+}
+
+impl SignoffReport {
+    /// `signed_by`, `signed_at`, `signature` and `rejected` as `ev` says.
+    pub fn refresh(&mut self, ev: &ItemEvidence) {
+        self.signed_by = ev.signed.as_ref().map(|s| s.by.clone());
+        self.signed_at = ev.signed.as_ref().map(|s| s.at.clone());
+        self.signature = ev.signed.as_ref().map(|s| match &s.key {
+            Some(k) => format!("ed25519:{k}"),
+            None => "unsigned".to_string(),
+        });
+        self.rejected.clone_from(&ev.rejected);
+    }
 }
 
 impl Report {

@@ -140,7 +140,9 @@ pub fn judge_run(
             id: claims.id.clone(),
             severity: claims.severity,
             outcome: j.outcome,
-            pending_signoff: matches!(claims.kind, ItemKind::Manual { .. }) && ev.signed.is_none(),
+            pending_signoff: matches!(claims.kind, ItemKind::Manual { .. })
+                && ev.signed.is_none()
+                && ev.rejected.is_none(),
         })
         .collect();
     let decision = decide(&summary, &state);
@@ -200,6 +202,14 @@ pub fn judge_item(
     let mut applied: Vec<String> = Vec::new();
     let mut criteria = match &item.kind {
         ItemKind::Manual { role } => {
+            if let Some(r) = &ev.rejected {
+                return Ok(JudgedItem {
+                    outcome: Outcome::Fail,
+                    why: format!("rejected by {} ({role}) at {}: {}", r.by, r.at, r.reason),
+                    criteria: Vec::new(),
+                    waivers_applied: Vec::new(),
+                });
+            }
             return Ok(match &ev.signed {
                 Some(s) => JudgedItem {
                     outcome: Outcome::Pass,

@@ -49,8 +49,11 @@ pub fn render(i: &ItemReport) -> Markup {
                 p.signoff {
                     "Sign-off by the " (t(&sg.role)) ": "
                     @match &sg.signed_by {
-                        Some(by) => { strong { (t(by)) } @if let Some(at) = &sg.signed_at { " at " (t(at)) } }
-                        None => { strong.pending { "pending" } }
+                        Some(by) => { strong { (t(by)) } @if let Some(at) = &sg.signed_at { " at " (t(at)) } " (" (t(sg.signature.as_deref().unwrap_or("unsigned"))) ")" }
+                        None => @match &sg.rejected {
+                            Some(r) => { strong.pending { "rejected" } " by " (t(&r.by)) " at " (t(&r.at)) ": " (t(&r.reason)) }
+                            None => { strong.pending { "pending" } }
+                        }
                     }
                 }
                 @if let Some(how) = &sg.instructions { p.instructions { (t(how)) } }

@@ -242,7 +242,11 @@ fn signoffs(r: &Report) -> Markup {
                     tbody { @for (i, sg) in items.iter().filter_map(|i| i.signoff.as_ref().map(|s| (i, s))) { tr {
                         td { (t(&sg.role)) }
                         td { (code(&i.id)) }
-                        td { @match &sg.signed_by { Some(by) => (t(by)), None => strong.pending { "pending" } } }
+                        td { @match (&sg.signed_by, &sg.rejected) {
+                            (Some(by), _) => { (t(by)) " (" (t(sg.signature.as_deref().unwrap_or("unsigned"))) ")" }
+                            (None, Some(r)) => { strong.pending { "rejected" } " by " (t(&r.by)) }
+                            (None, None) => strong.pending { "pending" },
+                        } }
                         td { (t(sg.signed_at.as_deref().unwrap_or("—"))) }
                     } } }
                 }
