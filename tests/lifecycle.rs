@@ -93,10 +93,9 @@ struct Running {
     seen: Vec<String>,
     _tmp: tempfile::TempDir,
     state: PathBuf,
-    run_id: String,
 }
 
-fn start(yaml: &str, run_id: &str) -> Running {
+fn start(yaml: &str, folder: &str) -> Running {
     let tmp = tempfile::tempdir().expect("temp dir");
     let file = tmp.path().join("checklist.yaml");
     std::fs::write(&file, yaml).expect("write checklist");
@@ -105,7 +104,7 @@ fn start(yaml: &str, run_id: &str) -> Running {
         .arg("run")
         .arg(&file)
         .args(["--provider", "process", "--out"])
-        .arg(tmp.path().join(run_id))
+        .arg(tmp.path().join(folder))
         .env("GOLIVE_STATE_DIR", &state)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -126,7 +125,6 @@ fn start(yaml: &str, run_id: &str) -> Running {
         seen: Vec::new(),
         _tmp: tmp,
         state,
-        run_id: run_id.to_string(),
     }
 }
 
@@ -148,6 +146,16 @@ impl Running {
         }
         let _ = self.child.kill();
         panic!("golive never wrote `{text}`:\n{}", self.seen.join("\n"));
+    }
+
+    /// The run id golive chose (unique per run, whatever the folder): its first stderr
+    /// line reads `golive: SYSTEM — FILE (run ID in DIR)`.
+    fn announced_run_id(&self) -> String {
+        self.seen
+            .iter()
+            .find_map(|l| l.split_once("(run ").map(|(_, rest)| rest.to_string()))
+            .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| panic!("no run id announced:\n{}", self.seen.join("\n")))
     }
 
     fn signal(&self, sig: nix::sys::signal::Signal) {
@@ -276,9 +284,10 @@ fn after_sigkill_golive_cleanup_ends_what_the_run_left() {
     let _sweep = Sweep(m.clone());
     let tmp = tempfile::tempdir().expect("temp dir");
     let yaml = checklist(&forking_service(&m, tmp.path(), "{ kind: tcp }"), SLOW);
-    let run_id = format!("lifecycle-kill9-{}", std::process::id());
-    let mut run = start(&yaml, &run_id);
+    let folder = format!("lifecycle-kill9-{}", std::process::id());
+    let mut run = start(&yaml, &folder);
     run.wait_for_line("→ slow");
+    let run_id = run.announced_run_id();
     run.signal(nix::sys::signal::Signal::SIGKILL);
     let (_, stderr, run) = run.finish();
     // The parent-death signal reaches the shell only; the rest keeps running.
@@ -288,7 +297,7 @@ fn after_sigkill_golive_cleanup_ends_what_the_run_left() {
         "a killed golive cannot stop them, so they remain: {left:?}\n{stderr}"
     );
     let out = golive()
-        .args(["cleanup", "--run", &run.run_id])
+        .args(["cleanup", "--run", &run_id])
         .env("GOLIVE_STATE_DIR", &run.state)
         .output()
         .expect("golive cleanup");
@@ -306,7 +315,7 @@ fn after_sigkill_golive_cleanup_ends_what_the_run_left() {
     assert_none_left(&m, "after golive cleanup", &stdout);
     // Its record is gone, so a second clean-up finds nothing.
     let again = golive()
-        .args(["cleanup", "--run", &run.run_id])
+        .args(["cleanup", "--run", &run_id])
         .env("GOLIVE_STATE_DIR", &run.state)
         .output()
         .expect("golive cleanup");
