@@ -18,6 +18,13 @@ const GOLIVE_IN_IMAGE: &str = "/golive";
 /// How long a container may take to stop before Docker kills it.
 const STOP_GRACE_S: i32 = 5;
 
+/// The least time the engine gets to create and start a container. `startup_timeout`
+/// bounds the service's readiness (golive's probe, which then reports "not ready within"
+/// with the log tail); the engine's own start can take seconds on a busy machine, and
+/// cutting it at a 3 s readiness budget would report an engine delay as a service that
+/// never got ready, with no log to show.
+const ENGINE_START_FLOOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Where the run's containers live.
 pub struct RunNetwork {
     pub docker: Docker,
@@ -105,7 +112,7 @@ pub async fn start(
         .with_label(RUN_LABEL, net.run_id.clone())
         .with_label(SERVICE_LABEL, name)
         .with_mapped_port(host_port, form.port.tcp())
-        .with_startup_timeout(startup_timeout)
+        .with_startup_timeout(startup_timeout.max(ENGINE_START_FLOOR))
         .with_log_consumer(consumer)
         .with_host_config_modifier(move |hc| {
             // Publish on loopback only: nothing outside this machine reaches the run.
@@ -154,6 +161,8 @@ fn start_error(e: &str, form: &ContainerForm, host_port: u16) -> String {
         format!("host port {host_port} is already in use, so `{image}` cannot publish port {}; free it or change `host_port`", form.port)
     } else if e.contains("failed to pull") || e.contains("No such image") {
         format!("image `{image}` is not present and golive never pulls; build it first")
+    } else if e.contains("startup timeout") {
+        format!("the engine did not start the container from `{image}` in time: {e}")
     } else {
         format!("container from `{image}` did not start: {e}")
     }
