@@ -4,6 +4,12 @@
 //! item gets when it lists none. A leaf: the compiler (`plan`) builds them from parsed
 //! expressions, and `load` and `verdict` judge them, without importing the compiler.
 
+mod baseline;
+
+pub use baseline::{
+    BaselineFigures, BaselineMeasure, BaselineOffset, BaselineSource, MIN_BASELINE_SAMPLES,
+};
+
 use crate::evidence::{fail_is_certain, Confidence, Tail};
 use crate::expr::Op;
 use crate::units::Duration;
@@ -14,6 +20,9 @@ use crate::units::Duration;
 pub struct Criterion {
     pub text: String,
     pub kind: CriterionKind,
+    /// For a claim written against a baseline run: where its threshold came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSource>,
 }
 
 /// What is claimed, in typed form.
@@ -46,6 +55,14 @@ pub enum CriterionKind {
     /// Achieved completions per second satisfy `op rate`: requests of a load run, or
     /// samples of a check item (failed ones count too; pair it with `error_rate`).
     Throughput { op: Op, per_second: f64 },
+    /// A claim against the same measure of a baseline run (`p95 <= baseline + 10%`), not
+    /// yet resolved: a run resolves it once it has read its baseline
+    /// ([`Criterion::resolve`]); unresolved it can only be INCONCLUSIVE.
+    Baseline {
+        measure: BaselineMeasure,
+        op: Op,
+        offset: BaselineOffset,
+    },
 }
 
 impl Criterion {
@@ -122,6 +139,7 @@ pub fn every_sample_passes() -> Criterion {
             op: Op::Eq,
             count: 0,
         },
+        baseline: None,
     }
 }
 

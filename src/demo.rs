@@ -71,6 +71,7 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
         signoffs,
         golive,
         metrics: None,
+        baseline: None,
     };
     run_plan(&plan, opts, &args.telemetry, cancel).await
 }

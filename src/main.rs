@@ -88,6 +88,13 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
                     return exit::INVALID_INPUT;
                 }
             }
+            let baseline = match cli::baseline(&mut plan, args.baseline.as_deref()) {
+                Ok(b) => b,
+                Err(e) => {
+                    cli::print_error(&e);
+                    return exit::INVALID_INPUT;
+                }
+            };
             log_secrets.set(&plan.redactor);
             let signoffs = match cli::signoffs(&plan, &args.common.sign) {
                 Ok(s) => s,
@@ -104,6 +111,7 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
                 signoffs,
                 golive,
                 metrics: None,
+                baseline,
             };
             cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
         }

@@ -27,6 +27,9 @@ pub struct RunOptions {
     pub golive: String,
     /// Live Prometheus metrics, when served or pushed.
     pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// The baseline run (`--baseline`, its file as given): the report carries a before/after
+    /// table against it. Its claims are resolved in the plan before the run.
+    pub baseline: Option<(String, Report)>,
 }
 
 /// Progress, for the command line to show as it happens.
@@ -326,7 +329,11 @@ pub async fn run(
         provider: format!("{:?}", opts.provider).to_lowercase(),
         services: service_reports,
     };
-    let report = report::build(plan, evidence, &judgement, facts);
+    let mut report = report::build(plan, evidence, &judgement, facts);
+    if let Some((file, base)) = &opts.baseline {
+        let compared = report::compare::compare(base, &report, (file, "this run"));
+        report.baseline = Some(compared);
+    }
     if let Some(m) = &opts.metrics {
         for item in report.items() {
             m.set_item_outcome(&item.id, item.outcome.as_str());

@@ -51,6 +51,7 @@ async fn scenario(
         signoffs: HashMap::new(),
         golive,
         metrics: None,
+        baseline: None,
     };
     run_plan(&plan, opts, &args.common.telemetry, cancel).await
 }

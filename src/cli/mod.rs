@@ -204,6 +204,11 @@ pub struct RunArgs {
     /// checklist's own (repeatable).
     #[arg(long = "waivers", value_name = "FILE")]
     pub waivers: Vec<PathBuf>,
+    /// The results.json of an earlier run of this checklist: claims such as
+    /// `p95 <= baseline + 10%` take their thresholds from it, and every report gets a
+    /// before/after table.
+    #[arg(long, value_name = "BASE/results.json")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonRunArgs,
 }
@@ -248,6 +253,48 @@ pub struct DemoArgs {
     pub provider: Provider,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// Reads the baseline run given with `--baseline` and resolves the plan's baseline claims
+/// against it. Refused: a plan with baseline claims and no baseline, a file that is not a
+/// results.json, a run of another system, and a claim whose item (or request) the baseline
+/// lacks; the error names the file and the claim.
+pub fn baseline(
+    plan: &mut Plan,
+    file: Option<&std::path::Path>,
+) -> Result<Option<(String, crate::report::Report)>, String> {
+    let checklist = plan.file.display().to_string();
+    let Some(file) = file else {
+        return match plan.baseline_claims().first() {
+            None => Ok(None),
+            Some(c) => Err(format!(
+                "{checklist}: the criterion {c} compares with a baseline run; give one with \
+                 --baseline BASE/results.json (the results.json of an earlier run of this checklist)"
+            )),
+        };
+    };
+    let base = crate::report::load_results(file)?;
+    let shown = file.display().to_string();
+    if base.checklist.system != plan.system {
+        return Err(format!(
+            "{shown}: checklist.system is `{}`, but {checklist} checks `{}`: a baseline must be \
+             an earlier run of the same system's checklist",
+            base.checklist.system, plan.system
+        ));
+    }
+    plan.resolve_baseline(|item, request| {
+        crate::report::compare::baseline_figures(&base, &shown, item, request)
+    })
+    .map_err(|missing| {
+        let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        format!(
+            "{shown}: the baseline run `{}` measured nothing to compare {} with; give a \
+             baseline that ran these items, or remove the claims from {checklist}",
+            base.run.id,
+            list.join(", ")
+        )
+    })?;
+    Ok(Some((shown, base)))
 }
 
 /// Prints diagnostics on stderr. Their messages quote what the user wrote (ids, keys),

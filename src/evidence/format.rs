@@ -96,7 +96,7 @@ pub(super) fn percent_beside(value: f64, limit: f64, rounding: Rounding) -> Stri
 }
 
 /// `"1 failure"`, `"12 failures"`, `"1,200 samples"`.
-pub(super) fn count_of(n: u64, noun: &str) -> String {
+pub fn count_of(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

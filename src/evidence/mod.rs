@@ -18,7 +18,7 @@ mod quantile;
 pub use bounds::{
     lower_bound, samples_needed_zero_failures, upper_bound, z_two_sided, MAX_SAMPLES_NEEDED,
 };
-pub use format::{latency, percent, percent_bound, quantile_name, thousands};
+pub use format::{count_of, latency, percent, percent_bound, quantile_name, thousands};
 pub use mean::{mean_interval, MeanInterval};
 pub use proportion::{fail_is_certain, judge_proportion, ProportionJudgement};
 pub use quantile::{judge_quantile, QuantileJudgement, Tail};

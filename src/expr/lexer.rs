@@ -13,6 +13,8 @@ pub enum Tok {
     LBracket,
     RBracket,
     Op(&'static str),
+    /// `+` or `-` between a value and an offset (`baseline + 10%`).
+    Sign(char),
 }
 
 pub fn lex(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
@@ -106,6 +108,10 @@ pub fn lex(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                     i += 1;
                 }
                 out.push((start, Tok::Number(chars[start..i].iter().collect())));
+            }
+            '+' | '-' => {
+                out.push((i, Tok::Sign(c)));
+                i += 1;
             }
             _ if c.is_alphabetic() || c == '_' || c == '$' => {
                 i += 1;

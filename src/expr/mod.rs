@@ -132,6 +132,20 @@ pub enum Value {
     Str(String),
     Bool(bool),
     Null,
+    /// The same measure in a baseline run, optionally moved by an offset
+    /// (`baseline + 10%`, `baseline - 5ms`).
+    Baseline {
+        offset: Option<BaselineOffset>,
+    },
+}
+
+/// `+ 10%` or `- 5ms` after `baseline`: a percentage of the baseline's value, or a
+/// duration added to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineOffset {
+    pub minus: bool,
+    /// A [`Value::Percent`] or a [`Value::Duration`].
+    pub amount: Box<Value>,
 }
 
 impl Value {
@@ -146,6 +160,7 @@ impl Value {
             Value::Str(_) => "a string",
             Value::Bool(_) => "a boolean",
             Value::Null => "null",
+            Value::Baseline { .. } => "a baseline",
         }
     }
 }
@@ -161,6 +176,10 @@ impl fmt::Display for Value {
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Null => f.write_str("null"),
+            Value::Baseline { offset: None } => f.write_str("baseline"),
+            Value::Baseline {
+                offset: Some(BaselineOffset { minus, amount }),
+            } => write!(f, "baseline {} {amount}", if *minus { '-' } else { '+' }),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `subject op value` by recursive descent over the tokens.
 
 use super::lexer::{lex, Tok};
-use super::{Comparison, Op, ParseError, PathSeg, Value};
+use super::{BaselineOffset, Comparison, Op, ParseError, PathSeg, Value};
 
 const SHAPE: &str = "write `subject operator value`, e.g. `p95 < 100ms` or `status == 200`";
 
@@ -47,6 +47,7 @@ fn describe(tok: &Tok) -> String {
         Tok::LBracket => "`[`".into(),
         Tok::RBracket => "`]`".into(),
         Tok::Op(o) => format!("`{o}`"),
+        Tok::Sign(c) => format!("`{c}`"),
     }
 }
 
@@ -164,6 +165,14 @@ impl Parser {
                 "true" => Ok(Value::Bool(true)),
                 "false" => Ok(Value::Bool(false)),
                 "null" => Ok(Value::Null),
+                "baseline" => self.baseline_offset(),
+                _ if w.starts_with("baseline-") => self.err(
+                    self.toks[self.pos - 1].0 + "baseline".len(),
+                    format!(
+                        "write the offset with spaces: `baseline - {}`",
+                        &w["baseline-".len()..]
+                    ),
+                ),
                 _ => self.err(
                     self.toks[self.pos - 1].0,
                     format!("`{w}` is not a value; put text in quotes: \"{w}\""),
@@ -177,6 +186,75 @@ impl Parser {
             None => self.err(
                 self.end,
                 format!("expected a value after the operator; {SHAPE}"),
+            ),
+        }
+    }
+}
+
+impl Parser {
+    /// After `baseline`: nothing, or `+`/`-` and a number with its unit (`baseline + 10%`,
+    /// `baseline - 5ms`).
+    fn baseline_offset(&mut self) -> Result<Value, ParseError> {
+        let minus = match self.toks.get(self.pos) {
+            None => return Ok(Value::Baseline { offset: None }),
+            Some((_, Tok::Sign(c))) => {
+                let minus = *c == '-';
+                self.pos += 1;
+                minus
+            }
+            // `baseline -10%`: the lexer read the sign into the number.
+            Some((_, Tok::Number(n))) if n.starts_with('-') => false,
+            Some((at, tok)) => {
+                return self.err(
+                    *at,
+                    format!(
+                        "unexpected {} after `baseline`; write `baseline`, `baseline + 10%` or `baseline - 5ms`",
+                        describe(tok)
+                    ),
+                )
+            }
+        };
+        match self.next() {
+            Some((at, Tok::Number(n))) => {
+                let v = number(&n).map_err(|message| ParseError {
+                    offset: at,
+                    message,
+                })?;
+                let v = match v {
+                    Value::Percent(_) | Value::Duration(_) if n.starts_with('-') => number(&n[1..])
+                        .map_err(|message| ParseError {
+                            offset: at,
+                            message,
+                        })?,
+                    v => v,
+                };
+                let minus = minus || n.starts_with('-');
+                match v {
+                    Value::Percent(_) | Value::Duration(_) => Ok(Value::Baseline {
+                        offset: Some(BaselineOffset {
+                            minus,
+                            amount: Box::new(v),
+                        }),
+                    }),
+                    other => self.err(
+                        at,
+                        format!(
+                            "a baseline offset is a percentage (`baseline + 10%`) or a duration (`baseline + 5ms`), not {}",
+                            other.kind()
+                        ),
+                    ),
+                }
+            }
+            Some((at, tok)) => self.err(
+                at,
+                format!(
+                    "expected an offset such as `10%` after the sign, found {}",
+                    describe(&tok)
+                ),
+            ),
+            None => self.err(
+                self.end,
+                "expected an offset such as `10%` after the sign".to_string(),
             ),
         }
     }

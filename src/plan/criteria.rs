@@ -2,9 +2,11 @@
 //! `success_rate >= 99.5%`, `mean < 50ms`, `max < 1s`, `failures == 0`), turned from a
 //! parsed comparison into a typed [`Criterion`] the verdict can judge.
 
-use crate::criteria::{quantile_of, Criterion, CriterionKind};
+use crate::criteria::{
+    quantile_of, BaselineMeasure, BaselineOffset as CritOffset, Criterion, CriterionKind,
+};
 use crate::evidence::Tail;
-use crate::expr::{Comparison, Op, PathSeg, Value};
+use crate::expr::{BaselineOffset, Comparison, Op, PathSeg, Value};
 use crate::units::Duration;
 
 /// Metrics a criterion may name.
@@ -38,6 +40,13 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
     };
     let at_value = |m: String| (c.value_at, m);
     let at_op = |m: String| (c.op_at, m);
+    if let Value::Baseline { offset } = &c.value {
+        return Ok(Criterion {
+            text: text.trim().to_string(),
+            kind: baseline(c, metric, offset.as_ref())?,
+            baseline: None,
+        });
+    }
     let kind = match metric {
         "error_rate" | "success_rate" | "availability" => {
             let p = match &c.value {
@@ -171,6 +180,88 @@ pub fn build(text: &str, c: &Comparison) -> Result<Criterion, (usize, String)> {
     Ok(Criterion {
         text: text.trim().to_string(),
         kind,
+        baseline: None,
+    })
+}
+
+/// `metric op baseline [± offset]`: a claim against the same measure of a baseline run.
+fn baseline(
+    c: &Comparison,
+    metric: &str,
+    offset: Option<&BaselineOffset>,
+) -> Result<CriterionKind, (usize, String)> {
+    let latency = |measure| (measure, true);
+    let (measure, is_latency) = match metric {
+        "mean" | "avg" => latency(BaselineMeasure::Mean),
+        "median" => latency(BaselineMeasure::Quantile { q: 0.5 }),
+        m if quantile_of(m).is_some() => latency(BaselineMeasure::Quantile {
+            q: quantile_of(m).unwrap_or(0.5),
+        }),
+        "error_rate" => (BaselineMeasure::ErrorRate, false),
+        "rps" => (BaselineMeasure::Throughput, false),
+        other => {
+            return Err((
+                c.subject_at,
+                format!(
+                    "`{other}` cannot be compared with a baseline; baseline claims name a pNN, mean, error_rate or rps (e.g. `p95 <= baseline + 10%`)"
+                ),
+            ))
+        }
+    };
+    let ops_ok = match measure {
+        BaselineMeasure::ErrorRate => matches!(c.op, Op::Lt | Op::Le),
+        BaselineMeasure::Throughput => matches!(c.op, Op::Gt | Op::Ge),
+        _ => matches!(c.op, Op::Lt | Op::Le | Op::Gt | Op::Ge),
+    };
+    if !ops_ok {
+        let fix = match measure {
+            BaselineMeasure::ErrorRate => "write `error_rate <= baseline`",
+            BaselineMeasure::Throughput => "write `rps >= baseline - 10%`",
+            _ => "compare with <, <=, > or >= (e.g. `p95 <= baseline + 10%`)",
+        };
+        return Err((
+            c.op_at,
+            format!("a baseline claim states what must hold: {fix}"),
+        ));
+    }
+    let offset = match offset {
+        None => CritOffset::None,
+        Some(o) => match (&*o.amount, is_latency) {
+            (Value::Percent(p), _) => {
+                let f = p.fraction();
+                CritOffset::Relative {
+                    fraction: if o.minus { -f } else { f },
+                }
+            }
+            (Value::Duration(d), true) => {
+                let us = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+                CritOffset::Latency {
+                    micros: if o.minus { -us } else { us },
+                }
+            }
+            (other, _) => {
+                return Err((
+                    c.value_at,
+                    format!(
+                        "{metric} moves from its baseline by a percentage (`baseline + 10%`), not by {}",
+                        other.kind()
+                    ),
+                ))
+            }
+        },
+    };
+    if let CritOffset::Relative { fraction } = offset {
+        if fraction <= -1.0 {
+            return Err((
+                c.value_at,
+                format!("`baseline - 100%` or less leaves nothing; give a reduction below 100% such as `{metric} {} baseline - 50%`", c.op),
+            ));
+        }
+    }
+    Ok(CriterionKind::Baseline {
+        measure,
+        op: c.op,
+        offset,
     })
 }
 

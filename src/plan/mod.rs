@@ -3,6 +3,7 @@
 //! problem in a file is reported at once with its location.
 
 mod adhoc;
+mod baseline;
 mod checks;
 mod claims;
 mod criteria;
@@ -15,6 +16,7 @@ mod waivers;
 pub use waivers::add_file as add_waivers_file;
 
 pub use adhoc::{adhoc_load, plan_file_with_args, plan_scenario_run, AdhocLoad};
+pub use baseline::BaselineClaim;
 pub use criteria::build as build_criterion;
 pub use expect::{build as build_expectation, KindSubjects};
 pub use scenario::plan_scenario;

@@ -72,6 +72,7 @@ pub fn build(
         summary: Summary::default(),
         services: facts.services,
         waivers: Vec::new(),
+        baseline: None,
         phases,
     };
     apply(&mut report, judgement);

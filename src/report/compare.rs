@@ -11,10 +11,12 @@ use crate::exit;
 use crate::record::ItemEvidence;
 use crate::tally::decode_histogram;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The comparison of two runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Comparison {
     pub base: RunRef,
     pub current: RunRef,
@@ -31,7 +33,8 @@ pub struct Comparison {
     pub exit_code: i32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunRef {
     pub file: String,
     pub run_id: String,
@@ -39,7 +42,8 @@ pub struct RunRef {
 }
 
 /// One side of an item: counts and latency percentiles (µs).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Side {
     /// Latency samples (successful probes or requests).
     pub n: u64,
@@ -51,7 +55,8 @@ pub struct Side {
     pub p99_us: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItemComparison {
     pub id: String,
     pub base: Side,
@@ -68,6 +73,52 @@ pub struct ItemComparison {
     pub verdict: Change,
     /// One line: why this verdict.
     pub why: String,
+}
+
+/// The figures a baseline claim of item `item` (request `request`, for a load threshold
+/// on one request) takes its threshold from, in `base` read from `file`; `None` when the
+/// baseline has no such item or request, or measured nothing there.
+pub fn baseline_figures(
+    base: &Report,
+    file: &str,
+    item: &str,
+    request: Option<&str>,
+) -> Option<crate::criteria::BaselineFigures> {
+    let e = &base.items().find(|i| i.id == item)?.evidence;
+    let decode = |h: &Option<String>| h.as_deref().and_then(|t| decode_histogram(t).ok());
+    let (latency, samples, failures, rate) = match (&e.samples, &e.load, request) {
+        (Some(s), _, None) => (
+            decode(&s.latency_histogram),
+            s.taken,
+            s.failed,
+            (s.span_s > 0.0).then(|| s.taken as f64 / s.span_s),
+        ),
+        (_, Some(l), None) => (
+            decode(&l.overall.latency_histogram),
+            l.overall.requests,
+            l.overall.errors,
+            Some(l.achieved_rps),
+        ),
+        (_, Some(l), Some(name)) => {
+            let scope = l.by_request.iter().find(|s| s.name == name)?;
+            let rate = (l.duration_s > 0.0).then(|| scope.requests as f64 / l.duration_s);
+            (
+                decode(&scope.latency_histogram),
+                scope.requests,
+                scope.errors,
+                rate,
+            )
+        }
+        _ => return None,
+    };
+    Some(crate::criteria::BaselineFigures {
+        run_id: base.run.id.clone(),
+        file: file.to_string(),
+        samples,
+        failures,
+        latency,
+        rate,
+    })
 }
 
 /// Latency histogram and (requests, errors) of an item: the check's samples or the load's
@@ -277,9 +328,25 @@ fn cell(before: Option<u64>, after: Option<u64>, r: Option<f64>) -> String {
 /// The comparison as Markdown: a header, what could not be matched, one table row per
 /// measured item.
 pub fn markdown(c: &Comparison) -> String {
-    let mut s = format!(
-        "# Before and after: {}\n\nBase: {} (run {})  \nCurrent: {} (run {})\n\n",
+    format!(
+        "# Before and after: {}\n\n{}",
         c.verdict.as_str(),
+        markdown_body(c)
+    )
+}
+
+/// The comparison as a section of a run's report.md.
+pub fn markdown_section(c: &Comparison) -> String {
+    format!(
+        "## Before and after the baseline: {}\n\n{}\n",
+        c.verdict.as_str(),
+        markdown_body(c)
+    )
+}
+
+fn markdown_body(c: &Comparison) -> String {
+    let mut s = format!(
+        "Base: {} (run {})  \nCurrent: {} (run {})\n\n",
         code(&c.base.file),
         code(&c.base.run_id),
         code(&c.current.file),

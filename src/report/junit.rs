@@ -46,7 +46,7 @@ pub fn render(report: &Report) -> String {
         for item in &phase.items {
             testcase(&mut x, &phase.id, file, item);
         }
-        suite_close(&mut x, report);
+        suite_close(&mut x, report, "");
     }
     verdict_suite(&mut x, report, report.phases.len(), (&timestamp, host));
     x.push_str("</testsuites>\n");
@@ -99,12 +99,12 @@ fn suite_open(
     x.push_str("    </properties>\n");
 }
 
-fn suite_close(x: &mut String, report: &Report) {
+fn suite_close(x: &mut String, report: &Report, more: &str) {
     let _ = writeln!(
         x,
         "    <system-out>{}</system-out>\n    <system-err></system-err>\n  </testsuite>",
         text(&format!(
-            "golive verdict: {} ({})",
+            "golive verdict: {} ({}){more}",
             report.verdict.label(),
             report.verdict_reason
         ))
@@ -148,7 +148,13 @@ fn verdict_suite(x: &mut String, report: &Report, id: usize, when: (&str, &str))
     } else {
         x.push_str("/>\n");
     }
-    suite_close(x, report);
+    // The before/after table, where CI test views show a suite's output.
+    let before_after = report
+        .baseline
+        .as_ref()
+        .map(|c| format!("\n\n{}", super::compare::markdown_section(c)))
+        .unwrap_or_default();
+    suite_close(x, report, &before_after);
 }
 
 fn item_time(item: &ItemReport) -> f64 {

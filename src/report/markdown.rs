@@ -140,6 +140,9 @@ pub fn render(r: &Report) -> String {
     }
 
     waivers(&mut m, r);
+    if let Some(c) = &r.baseline {
+        m.push_str(&super::compare::markdown_section(c));
+    }
 
     for phase in &r.phases {
         let _ = writeln!(m, "## {}\n", line(&phase.title));

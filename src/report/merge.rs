@@ -103,6 +103,7 @@ mod tests {
             criterion: Criterion {
                 text: text.into(),
                 kind,
+                baseline: None,
             },
         }
     }

@@ -32,6 +32,9 @@ pub struct Report {
     /// Every waiver of the run and what became of it (applied, expired, unused).
     #[serde(default)]
     pub waivers: Vec<crate::verdict::WaiverOutcome>,
+    /// Before and after: this run against the baseline run given with `--baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::compare::Comparison>,
     pub phases: Vec<PhaseReport>,
 }
 

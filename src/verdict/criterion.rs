@@ -2,7 +2,7 @@
 //! operator, threshold with its unit, observed value, n, both bounds, outcome) and a
 //! stable id; the display strings beside them are derived from those numbers here, once.
 
-use crate::criteria::{Criterion, CriterionKind};
+use crate::criteria::{BaselineMeasure, Criterion, CriterionKind};
 use crate::evidence::{self, Confidence, Outcome, Tail};
 use crate::expr::Op;
 use crate::tally::Observations;
@@ -157,6 +157,14 @@ fn identity(c: &Criterion) -> (String, Op, Threshold) {
         CriterionKind::Throughput { op, per_second } => {
             ("rps".into(), *op, Threshold::new(*per_second, "/s"))
         }
+        CriterionKind::Baseline { measure, op, .. } => {
+            let unit = match measure {
+                BaselineMeasure::ErrorRate => "%",
+                BaselineMeasure::Throughput => "/s",
+                _ => "ms",
+            };
+            (measure.name(), *op, Threshold::new(0.0, unit))
+        }
     }
 }
 
@@ -177,7 +185,28 @@ fn no_data(mut out: JudgedCriterion, obs: &Observations) -> JudgedCriterion {
 pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> JudgedCriterion {
     let (metric, op, threshold) = identity(c);
     let base = JudgedCriterion::unjudged(&c.text, &metric, op, threshold);
+    if let CriterionKind::Baseline { .. } = c.kind {
+        let mut out = base;
+        out.expected = c.text.clone();
+        out.why = match &c.baseline {
+            Some(source) => format!(
+                "no threshold could be taken from the {}: {}",
+                source.describe(),
+                source.unusable.as_deref().unwrap_or("it has no figure for this measure")
+            ),
+            None => "no baseline run was given to compare with (golive run --baseline BASE/results.json)".into(),
+        };
+        return out;
+    }
     let mut out = judge_measured(c, obs, conf, base);
+    if let Some(source) = &c.baseline {
+        out.expected = format!("{} ({})", out.expected, source.describe());
+        out.why = format!("{}; threshold from {}", out.why, source.threshold_text());
+        if let (Some(why), Outcome::Pass | Outcome::Fail) = (&source.unusable, out.outcome) {
+            out.outcome = Outcome::Inconclusive;
+            out.why = format!("{}; but {why}, so the threshold says too little", out.why);
+        }
+    }
     let latency_claim = matches!(
         c.kind,
         CriterionKind::Quantile { .. } | CriterionKind::Mean { .. } | CriterionKind::Extreme { .. }
@@ -420,7 +449,7 @@ fn judge_measured(
         }
         CriterionKind::Failures { op, count } => failures(obs, *op, *count, out),
         CriterionKind::Throughput { op, per_second } => {
-            out.expected = format!("rps {op} {per_second}/s");
+            out.expected = format!("rps {op} {}/s", round_rate(*per_second));
             let (Some(rate), true) = (obs.rate, obs.samples > 0) else {
                 return no_data(out, obs);
             };
@@ -440,6 +469,17 @@ fn judge_measured(
             );
             out
         }
+        // Unresolved: `judge` has said why before measuring anything.
+        CriterionKind::Baseline { .. } => out,
+    }
+}
+
+/// A rate as written (`120`), or to one decimal when it is not whole (a baseline's).
+fn round_rate(r: f64) -> String {
+    if r.fract() == 0.0 {
+        format!("{r}")
+    } else {
+        format!("{r:.1}")
     }
 }
 

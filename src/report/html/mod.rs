@@ -7,6 +7,7 @@
 //! escaped by maud wherever it goes, and shown with its control characters escaped as in
 //! the other formats.
 
+mod baseline;
 mod charts;
 mod item;
 mod plots;
@@ -81,6 +82,7 @@ pub fn render(r: &Report) -> String {
                     }
                     @if !r.services.is_empty() { (services(r)) }
                     (waivers(r))
+                    @if let Some(c) = &r.baseline { (baseline::render(c)) }
                     (signoffs(r))
                 }
                 footer { "golive " (r.golive_version) " · results.json schema v" (r.schema_version)
