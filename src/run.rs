@@ -331,7 +331,8 @@ pub async fn run(
     };
     let mut report = report::build(plan, evidence, &judgement, facts);
     if let Some((file, base)) = &opts.baseline {
-        let compared = report::compare::compare(base, &report, (file, "this run"));
+        let this_run = opts.out_dir.join("results.json").display().to_string();
+        let compared = report::compare::compare(base, &report, (file, &this_run));
         report.baseline = Some(compared);
     }
     if let Some(m) = &opts.metrics {

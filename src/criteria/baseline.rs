@@ -294,3 +294,155 @@ fn resolved_kind(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(kind: CriterionKind) -> Criterion {
+        Criterion {
+            text: "claim".into(),
+            kind,
+            baseline: None,
+        }
+    }
+
+    /// `n` successful samples at 1..=n ms and `failures` failed ones.
+    fn figures(n: u64, failures: u64) -> BaselineFigures {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for ms in 1..=n {
+            h.record(ms * 1000).unwrap();
+        }
+        BaselineFigures {
+            run_id: "base".into(),
+            file: "base/results.json".into(),
+            samples: n + failures,
+            failures,
+            latency: Some(h),
+            rate: Some(200.0),
+        }
+    }
+
+    fn resolved(kind: CriterionKind, base: &BaselineFigures) -> Criterion {
+        claim(kind).resolve(base, Confidence::DEFAULT)
+    }
+
+    #[test]
+    fn takes_the_threshold_from_the_baseline() {
+        let base = figures(100, 0);
+        // p95 of 1..=100 ms is 95 ms; + 10% is 104.5 ms (the bucket's top end, 95.0x ms).
+        let c = resolved(
+            CriterionKind::Baseline {
+                measure: BaselineMeasure::Quantile { q: 0.95 },
+                op: Op::Le,
+                offset: BaselineOffset::Relative { fraction: 0.1 },
+            },
+            &base,
+        );
+        match c.kind {
+            CriterionKind::Quantile {
+                q,
+                threshold,
+                tail: Tail::Below,
+            } => {
+                assert_eq!(q, 0.95);
+                let ms = threshold.as_micros() as f64 / 1e3;
+                assert!((104.5..104.6).contains(&ms), "{ms}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let source = c.baseline.unwrap();
+        assert_eq!((source.n, source.unusable.as_deref()), (100, None));
+        assert_eq!(source.threshold_text(), "baseline p95 95 ms + 10%");
+        // Mean of 1..=100 ms is 50.5 ms; - 50% is 25.25 ms.
+        let c = resolved(
+            CriterionKind::Baseline {
+                measure: BaselineMeasure::Mean,
+                op: Op::Le,
+                offset: BaselineOffset::Relative { fraction: -0.5 },
+            },
+            &base,
+        );
+        match c.kind {
+            CriterionKind::Mean {
+                threshold,
+                below: true,
+            } => {
+                let ms = threshold.as_micros() as f64 / 1e3;
+                assert!((25.2..25.3).contains(&ms), "{ms}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = resolved(
+            CriterionKind::Baseline {
+                measure: BaselineMeasure::Quantile { q: 0.5 },
+                op: Op::Lt,
+                offset: BaselineOffset::Latency { micros: -10_000 },
+            },
+            &base,
+        );
+        assert!(
+            matches!(c.kind, CriterionKind::Quantile { threshold, .. } if (40_000..40_100).contains(&threshold.as_micros())),
+            "{c:?}"
+        );
+        let c = resolved(
+            CriterionKind::Baseline {
+                measure: BaselineMeasure::Throughput,
+                op: Op::Ge,
+                offset: BaselineOffset::Relative { fraction: -0.05 },
+            },
+            &base,
+        );
+        assert!(
+            matches!(c.kind, CriterionKind::Throughput { op: Op::Ge, per_second } if (per_second - 190.0).abs() < 1e-9),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn an_error_rate_claim_follows_the_baseline_rate() {
+        let error_rate = |offset| CriterionKind::Baseline {
+            measure: BaselineMeasure::ErrorRate,
+            op: Op::Le,
+            offset,
+        };
+        // 10 failed of 200: 5%; 87% fewer is 0.65%.
+        let c = resolved(
+            error_rate(BaselineOffset::Relative { fraction: -0.87 }),
+            &figures(190, 10),
+        );
+        assert!(
+            matches!(c.kind, CriterionKind::FailureRate { limit, written_as_success: false } if (limit - 0.0065).abs() < 1e-12),
+            "{c:?}"
+        );
+        // A baseline without failures asks for none: no sample can show a rate below 0.
+        let c = resolved(error_rate(BaselineOffset::None), &figures(200, 0));
+        assert_eq!(
+            c.kind,
+            CriterionKind::Failures {
+                op: Op::Eq,
+                count: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_thin_or_failed_baseline_sets_no_usable_threshold() {
+        let p95 = CriterionKind::Baseline {
+            measure: BaselineMeasure::Quantile { q: 0.95 },
+            op: Op::Le,
+            offset: BaselineOffset::None,
+        };
+        let thin = resolved(p95.clone(), &figures(20, 0));
+        let why = thin.baseline.unwrap().unusable.unwrap();
+        assert!(why.contains("20 samples; at least 50"), "{why}");
+        // 60 of 100 failed: the p95's rank falls among the failures.
+        let failed = resolved(p95, &figures(40, 60));
+        assert!(
+            failed.needs_baseline(),
+            "no threshold, still a baseline claim"
+        );
+        let why = failed.baseline.unwrap().unusable.unwrap();
+        assert!(why.contains("falls among its 60 failed samples"), "{why}");
+    }
+}

@@ -116,6 +116,10 @@ pub fn lex(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             _ if c.is_alphabetic() || c == '_' || c == '$' => {
                 i += 1;
                 while i < chars.len() && (chars[i].is_alphanumeric() || "_-$".contains(chars[i])) {
+                    // `baseline-10%`: the word ends where the offset's sign begins.
+                    if chars[i] == '-' && chars[start..i].iter().collect::<String>() == "baseline" {
+                        break;
+                    }
                     i += 1;
                 }
                 out.push((start, Tok::Word(chars[start..i].iter().collect())));

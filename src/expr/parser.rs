@@ -216,19 +216,16 @@ impl Parser {
         };
         match self.next() {
             Some((at, Tok::Number(n))) => {
-                let v = number(&n).map_err(|message| ParseError {
+                // `baseline -10%`: the lexer read the sign into the number.
+                let (signed, body) = match n.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, n.as_str()),
+                };
+                let v = number(body).map_err(|message| ParseError {
                     offset: at,
                     message,
                 })?;
-                let v = match v {
-                    Value::Percent(_) | Value::Duration(_) if n.starts_with('-') => number(&n[1..])
-                        .map_err(|message| ParseError {
-                            offset: at,
-                            message,
-                        })?,
-                    v => v,
-                };
-                let minus = minus || n.starts_with('-');
+                let minus = minus || signed;
                 match v {
                     Value::Percent(_) | Value::Duration(_) => Ok(Value::Baseline {
                         offset: Some(BaselineOffset {
@@ -387,10 +384,57 @@ mod tests {
                 Op::Ne,
                 Value::Number(0.0),
             ),
+            (
+                "error_rate <= baseline",
+                vec![key("error_rate")],
+                Op::Le,
+                Value::Baseline { offset: None },
+            ),
         ];
         for (input, subject, op, value) in table {
             let c = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!((c.subject, c.op, c.value), (subject, op, value), "{input}");
+        }
+    }
+
+    #[test]
+    fn reads_a_baseline_and_its_offset() {
+        let offset = |input: &str| match parse(input) {
+            Ok(Comparison {
+                value: Value::Baseline { offset: Some(o) },
+                ..
+            }) => (o.minus, o.amount.to_string()),
+            other => panic!("{input}: {other:?}"),
+        };
+        assert_eq!(offset("p95 <= baseline + 10%"), (false, "10%".into()));
+        assert_eq!(offset("mean <= baseline - 50%"), (true, "50%".into()));
+        assert_eq!(offset("mean<=baseline+5ms"), (false, "5ms".into()));
+        assert_eq!(offset("p99 < baseline -20%"), (true, "20%".into()));
+        assert_eq!(offset("p99 < baseline-20%"), (true, "20%".into()));
+        let c = parse("p95 <= baseline + 10%").unwrap();
+        assert_eq!(c.value.to_string(), "baseline + 10%");
+        for (input, at, needle) in [
+            ("p95 <= baseline +", 17, "expected an offset"),
+            (
+                "p95 <= baseline + 3",
+                18,
+                "a percentage (`baseline + 10%`) or a duration",
+            ),
+            (
+                "p95 <= baseline 10%",
+                16,
+                "unexpected `10%` after `baseline`",
+            ),
+            ("p95 <= baseline + x", 18, "expected an offset"),
+            (
+                "p95 <= 10% + baseline",
+                11,
+                "unexpected `+` after the value",
+            ),
+        ] {
+            let e = parse(input).unwrap_err();
+            assert!(e.message.contains(needle), "{input}: {}", e.message);
+            assert_eq!(e.offset, at, "{input}: {}", e.message);
         }
     }
 

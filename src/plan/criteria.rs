@@ -371,6 +371,82 @@ mod tests {
     }
 
     #[test]
+    fn types_baseline_claims() {
+        let table = [
+            (
+                "p95 <= baseline + 10%",
+                BaselineMeasure::Quantile { q: 0.95 },
+                Op::Le,
+                CritOffset::Relative { fraction: 0.1 },
+            ),
+            (
+                "mean <= baseline - 50%",
+                BaselineMeasure::Mean,
+                Op::Le,
+                CritOffset::Relative { fraction: -0.5 },
+            ),
+            (
+                "error_rate <= baseline",
+                BaselineMeasure::ErrorRate,
+                Op::Le,
+                CritOffset::None,
+            ),
+            (
+                "rps >= baseline - 5%",
+                BaselineMeasure::Throughput,
+                Op::Ge,
+                CritOffset::Relative { fraction: -0.05 },
+            ),
+            (
+                "p99 < baseline + 20ms",
+                BaselineMeasure::Quantile { q: 0.99 },
+                Op::Lt,
+                CritOffset::Latency { micros: 20_000 },
+            ),
+        ];
+        for (text, m, o, off) in table {
+            match criterion(text).unwrap() {
+                CriterionKind::Baseline {
+                    measure,
+                    op,
+                    offset,
+                } => {
+                    assert_eq!((measure, op), (m, o), "{text}");
+                    match (offset, off) {
+                        (
+                            CritOffset::Relative { fraction: a },
+                            CritOffset::Relative { fraction: b },
+                        ) => assert!((a - b).abs() < 1e-12, "{text}"),
+                        (a, b) => assert_eq!(a, b, "{text}"),
+                    }
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let table = [
+            (
+                "failures <= baseline",
+                0,
+                "cannot be compared with a baseline",
+            ),
+            (
+                "error_rate >= baseline",
+                11,
+                "write `error_rate <= baseline`",
+            ),
+            ("rps <= baseline", 4, "write `rps >= baseline - 10%`"),
+            ("p95 == baseline", 4, "compare with <, <=, > or >="),
+            ("error_rate <= baseline + 5ms", 14, "by a percentage"),
+            ("mean <= baseline - 100%", 8, "leaves nothing"),
+        ];
+        for (text, offset, needle) in table {
+            let (at, message) = criterion(text).unwrap_err();
+            assert!(message.contains(needle), "{text}: {message}");
+            assert_eq!(at, offset, "{text}: {message}");
+        }
+    }
+
+    #[test]
     fn rejects_with_a_reason() {
         let table = [
             ("p95 < 100", 6, "has no unit"),

@@ -202,7 +202,7 @@ pub fn judge(c: &Criterion, obs: &Observations, conf: Confidence) -> JudgedCrite
     if let Some(source) = &c.baseline {
         out.expected = format!("{} ({})", out.expected, source.describe());
         out.why = format!("{}; threshold from {}", out.why, source.threshold_text());
-        if let (Some(why), Outcome::Pass | Outcome::Fail) = (&source.unusable, out.outcome) {
+        if let Some(why) = &source.unusable {
             out.outcome = Outcome::Inconclusive;
             out.why = format!("{}; but {why}, so the threshold says too little", out.why);
         }
