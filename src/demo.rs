@@ -73,5 +73,5 @@ pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i
         metrics: None,
         baseline: None,
     };
-    run_plan(&plan, opts, &args.telemetry, cancel).await
+    run_plan(&plan, opts, &args.telemetry, cancel, false).await
 }

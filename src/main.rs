@@ -34,8 +34,24 @@ fn main() {
         )
         .with_writer(log_secrets.clone())
         .init();
+    cli.color.apply();
+    cli::set_quiet(cli.quiet);
     let code = match cli.command {
         Command::Validate { files } => cli::validate(&files),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "golive", &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => exit::GO,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::GO,
+                Err(e) => {
+                    eprintln!("error: cannot write the completion script: {e}");
+                    exit::ENVIRONMENT
+                }
+            }
+        }
         Command::Schema { results, scenario } => cli::schema(results, scenario),
         Command::Merge { results, output } => cli::merge(&results, &output),
         Command::Compare(args) => cli::compare::run(&args),
@@ -113,7 +129,14 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
                 metrics: None,
                 baseline,
             };
-            cli::run_plan(&plan, opts, &args.common.telemetry, interrupt_token()).await
+            cli::run_plan(
+                &plan,
+                opts,
+                &args.common.telemetry,
+                interrupt_token(),
+                args.json,
+            )
+            .await
         }
         Command::Load(args) => {
             let on_plan = |r: &Redactor| log_secrets.set(r);
@@ -122,6 +145,7 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         Command::Cleanup { run } => cli::cleanup(run.as_deref()).await,
         Command::Image(args) => cli::image::run(args).await,
         Command::Validate { .. }
+        | Command::Completions { .. }
         | Command::Schema { .. }
         | Command::Report { .. }
         | Command::Merge { .. }

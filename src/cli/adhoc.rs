@@ -53,7 +53,7 @@ async fn scenario(
         metrics: None,
         baseline: None,
     };
-    run_plan(&plan, opts, &args.common.telemetry, cancel).await
+    run_plan(&plan, opts, &args.common.telemetry, cancel, args.json).await
 }
 
 async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
@@ -128,7 +128,7 @@ async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {
                     "{}",
                     serde_json::to_string_pretty(&json).unwrap_or_default()
                 );
-            } else {
+            } else if !super::progress::quiet() {
                 println!("{}", progress.shown(&load_summary(&o.result)));
                 for c in &judged {
                     println!(

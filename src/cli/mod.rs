@@ -4,6 +4,7 @@ mod adhoc;
 pub mod compare;
 pub mod image;
 mod progress;
+pub use progress::set_quiet;
 mod running;
 mod signoff;
 
@@ -70,26 +71,97 @@ use clap::{Parser, Subcommand};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// `golive --version`: the crate version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GOLIVE_COMMIT"),
+    ")"
+);
+
+/// Shown after `golive --help`: examples, the exit codes, the environment.
+const AFTER_HELP: &str = "\
+Examples:
+  golive demo                                   the reference system against its checklist
+  golive validate checks/                       every checklist and scenario in a folder
+  golive run checks/portfolio-golive.yaml --sign code-review='Ana Ruiz'
+  golive run checks/trade-x-pro-before-after.yaml --baseline last/results.json
+  golive load --url http://127.0.0.1:8080/health --rate 200/s --duration 30s
+  golive compare last/results.json this/results.json
+
+Exit codes:
+  0  GO (or: valid, no regression)      4  INCONCLUSIVE: evidence too thin, sign-offs pending
+  1  NO-GO: a blocker failed             5  ROLLBACK: a rollback rule fired during load
+  2  invalid input or usage              6  verify: a sign-off does not verify
+  3  environment failure                 7  verify: valid, but some sign-offs are unsigned
+  130 interrupted (the report is still written)
+
+Environment:
+  GOLIVE_RUNS_DIR   where run folders go when --out is not given (default golive-runs)
+  GOLIVE_PROVIDER, GOLIVE_BASELINE, GOLIVE_METRICS_ADDR, GOLIVE_PUSHGATEWAY, GOLIVE_KEYS,
+  GOLIVE_COLOR, GOLIVE_QUIET        the flags of the same name
+  NO_COLOR          no colour, as --color never; GOLIVE_LOG  log filter (default warn)";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "golive",
-    version,
-    about = "Turns a go-live checklist into executable evidence and a verdict."
+    version = VERSION,
+    about = "Turns a go-live checklist into executable evidence and a verdict.",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing but errors: no progress, no summary (the reports are still written).
+    #[arg(short, long, global = true, env = "GOLIVE_QUIET")]
+    pub quiet: bool,
+    /// Colour on standard output: `auto` when it is a terminal and NO_COLOR is unset.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "GOLIVE_COLOR"
+    )]
+    pub color: ColorWhen,
+}
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Sets the choice for everything golive prints through `anstream`.
+    pub fn apply(self) {
+        let choice = match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a checklist: bring services up, run every item, judge, write the reports.
     Run(RunArgs),
-    /// Validate checklists; every problem is reported as file:line:col.
+    /// Validate checklists and load scenarios; every problem is reported as
+    /// file:line:col.
     Validate {
-        /// Checklist files.
+        /// Checklist or scenario files, folders (every .yaml and .yml file in them, at any
+        /// depth), or `-` for standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Print a shell completion script: `golive completions bash > /etc/bash_completion.d/golive`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Print the JSON Schema of checklists (for editors), of scenarios, or of results.json.
     Schema {
@@ -150,7 +222,7 @@ pub enum Command {
         /// The run folder.
         run_dir: PathBuf,
         /// Folder of public keys (*.pub from `golive keygen`).
-        #[arg(long)]
+        #[arg(long, env = "GOLIVE_KEYS")]
         keys: Option<PathBuf>,
     },
 }
@@ -207,8 +279,11 @@ pub struct RunArgs {
     /// The results.json of an earlier run of this checklist: claims such as
     /// `p95 <= baseline + 10%` take their thresholds from it, and every report gets a
     /// before/after table.
-    #[arg(long, value_name = "BASE/results.json")]
+    #[arg(long, value_name = "BASE/results.json", env = "GOLIVE_BASELINE")]
     pub baseline: Option<PathBuf>,
+    /// Print the results object (results.json) on standard output instead of the summary.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub common: CommonRunArgs,
 }
@@ -220,7 +295,7 @@ pub struct CommonRunArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Which form runs each service.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto", env = "GOLIVE_PROVIDER")]
     pub provider: Provider,
     /// Sign a manual item: ITEM_ID=NAME (repeatable).
     #[arg(long = "sign", value_name = "ITEM_ID=NAME")]
@@ -232,10 +307,10 @@ pub struct CommonRunArgs {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TelemetryArgs {
     /// Serve live Prometheus metrics at http://ADDR/metrics during the run (e.g. 127.0.0.1:9464).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "GOLIVE_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Push metrics to this Pushgateway during the run and once more after the verdict.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "GOLIVE_PUSHGATEWAY")]
     pub pushgateway: Option<String>,
 }
 
@@ -249,7 +324,7 @@ pub struct DemoArgs {
     pub out: Option<PathBuf>,
     /// Where the reference system runs: `auto` takes a container when Docker answers
     /// and the image is built (`golive image build`), else a local process.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto", env = "GOLIVE_PROVIDER")]
     pub provider: Provider,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
@@ -316,9 +391,32 @@ pub fn print_error(e: &dyn std::fmt::Display) {
 }
 
 /// `golive validate`: exit 0 when every file is valid, else 2.
-pub fn validate(files: &[PathBuf]) -> i32 {
+pub fn validate(paths: &[PathBuf]) -> i32 {
     let mut code = exit::GO;
-    for f in files {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let found = yaml_files(p);
+            if found.is_empty() {
+                print_error(&format!(
+                    "{}: no .yaml or .yml file in this folder",
+                    p.display()
+                ));
+                code = exit::INVALID_INPUT;
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    for f in &files {
+        // A waivers file found beside the checklists is not one (`run --waivers` reads it).
+        if paths.iter().all(|p| p != f)
+            && crate::spec::read_source(f).is_ok_and(|s| s.index.keys_of("") == ["waivers"])
+        {
+            println!("{}: skipped (a waivers file)", f.display());
+            continue;
+        }
         // A file whose top level has `executor` is a load scenario.
         let scenario = crate::spec::read_source(f)
             .is_ok_and(|s| s.index.keys_of("").iter().any(|k| k == "executor"));
@@ -354,6 +452,32 @@ pub fn validate(files: &[PathBuf]) -> i32 {
         }
     }
     code
+}
+
+/// The .yaml and .yml files under `dir`, at any depth, sorted; hidden folders and
+/// `target` are left out.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    stack.push(path);
+                }
+            } else if kind.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `golive schema`.
@@ -426,7 +550,10 @@ pub fn signoffs(plan: &Plan, flags: &[String]) -> Result<HashMap<String, String>
 /// A new run's id and its folder: `--out` when given, else `golive-runs/<run id>`.
 pub fn run_folder(out: Option<PathBuf>) -> (String, PathBuf) {
     let id = run::new_run_id(chrono::Utc::now());
-    let dir = out.unwrap_or_else(|| PathBuf::from("golive-runs").join(&id));
+    let runs = std::env::var_os("GOLIVE_RUNS_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from("golive-runs"), PathBuf::from);
+    let dir = out.unwrap_or_else(|| runs.join(&id));
     (id, dir)
 }
 

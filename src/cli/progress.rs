@@ -13,6 +13,17 @@ use std::time::{Duration, Instant};
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
+/// `--quiet`: nothing but errors on the terminal.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub struct Progress {
     bar: Mutex<Option<indicatif::ProgressBar>>,
     tty: bool,
@@ -42,10 +53,15 @@ impl Progress {
     }
 
     fn say(&self, line: &str) {
-        eprintln!("{}", self.shown(line));
+        if !quiet() {
+            eprintln!("{}", self.shown(line));
+        }
     }
 
     pub fn event(&self, e: Event) {
+        if quiet() {
+            return;
+        }
         match e {
             Event::ServiceReady {
                 name,

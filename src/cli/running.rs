@@ -80,18 +80,21 @@ pub async fn run_plan(
     mut opts: RunOptions,
     telemetry: &TelemetryArgs,
     cancel: CancellationToken,
+    json: bool,
 ) -> i32 {
     let progress = Progress::new(plan.redactor.clone());
-    eprintln!(
-        "{}",
-        progress.shown(&format!(
-            "golive: {} — {} (run {} in {})",
-            plan.system,
-            plan.file.display(),
-            opts.run_id,
-            opts.out_dir.display()
-        ))
-    );
+    if !super::progress::quiet() {
+        eprintln!(
+            "{}",
+            progress.shown(&format!(
+                "golive: {} — {} (run {} in {})",
+                plan.system,
+                plan.file.display(),
+                opts.run_id,
+                opts.out_dir.display()
+            ))
+        );
+    }
     let labels = RunLabels {
         run_id: opts.run_id.clone(),
         system: plan.system.clone(),
@@ -114,7 +117,12 @@ pub async fn run_plan(
     let pushed = telemetry.finish().await;
     match outcome {
         Ok(outcome) => {
-            print_summary(&outcome.report, &outcome.files, &progress);
+            if json {
+                // The results object as results.json holds it (secrets already masked).
+                print!("{}", crate::report::json(&outcome.report));
+            } else if !super::progress::quiet() {
+                print_summary(&outcome.report, &outcome.files, &progress);
+            }
             if let Err(e) = pushed {
                 eprintln!(
                     "{}",
@@ -137,17 +145,21 @@ pub async fn run_plan(
 /// the user's and the services' text).
 fn print_summary(r: &Report, files: &[PathBuf], progress: &Progress) {
     use crate::evidence::Outcome;
+    use anstyle::{AnsiColor, Style};
+    let paint = |color: AnsiColor| Style::new().fg_color(Some(color.into())).bold();
     println!();
     for item in r.items() {
-        let mark = match item.outcome {
-            Outcome::Pass => "PASS        ",
-            Outcome::Fail => "FAIL        ",
-            Outcome::Inconclusive => "INCONCLUSIVE",
-            Outcome::Waived => "WAIVED      ",
+        let (mark, style) = match item.outcome {
+            Outcome::Pass => ("PASS        ", paint(AnsiColor::Green)),
+            Outcome::Fail => ("FAIL        ", paint(AnsiColor::Red)),
+            Outcome::Inconclusive => ("INCONCLUSIVE", paint(AnsiColor::Yellow)),
+            Outcome::Waived => ("WAIVED      ", paint(AnsiColor::Cyan)),
         };
-        println!(
-            "{}",
-            progress.shown(&format!("  {mark} {:<28} {}", item.id, item.why))
+        // Colour goes through anstream, which drops it when stdout is no terminal, under
+        // NO_COLOR, or with --color never; the text itself is escaped first.
+        anstream::println!(
+            "  {style}{mark}{style:#} {}",
+            progress.shown(&format!("{:<28} {}", item.id, item.why))
         );
         if let Some(coverage) = crate::report::coverage(item) {
             println!(
@@ -157,13 +169,15 @@ fn print_summary(r: &Report, files: &[PathBuf], progress: &Progress) {
         }
     }
     println!();
-    println!(
-        "{}",
-        progress.shown(&format!(
-            "VERDICT: {} — {}",
-            r.verdict.label(),
-            r.verdict_reason
-        ))
+    let style = match r.verdict {
+        crate::verdict::Verdict::Go => paint(AnsiColor::Green),
+        crate::verdict::Verdict::Inconclusive => paint(AnsiColor::Yellow),
+        crate::verdict::Verdict::NoGo | crate::verdict::Verdict::Rollback => paint(AnsiColor::Red),
+    };
+    anstream::println!(
+        "{style}VERDICT: {}{style:#} — {}",
+        r.verdict.label(),
+        progress.shown(&r.verdict_reason)
     );
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     println!(

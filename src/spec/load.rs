@@ -30,6 +30,30 @@ fn whole_file(path: &Path, message: String, hint: Option<&str>) -> Vec<Diagnosti
 /// dropped) whose YAML nests at most [`crate::diag::shape::MAX_DEPTH`] levels and writes
 /// no key twice in one mapping.
 pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        // Standard input, as `golive validate -` reads it: read once, whoever asks first
+        // (telling a scenario from a checklist reads it too); paths in it are relative to
+        // the current folder.
+        static STDIN: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+        let read = STDIN.get_or_init(|| {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut b)
+                .map(|_| b)
+                .map_err(|e| e.to_string())
+        });
+        bytes = read
+            .clone()
+            .map_err(|e| whole_file(path, format!("cannot read standard input: {e}"), None))?;
+    } else {
+        read_file(path, &mut bytes)?;
+    }
+    source_of(path, bytes)
+}
+
+fn read_file(path: &Path, bytes: &mut Vec<u8>) -> Result<(), Vec<Diagnostic>> {
     // Only a regular file: opening a FIFO would wait for a writer forever, and a device
     // could stream without end.
     let meta = std::fs::metadata(path)
@@ -48,10 +72,13 @@ pub fn read_source(path: &Path) -> Result<Source, Vec<Diagnostic>> {
     }
     let file = std::fs::File::open(path)
         .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
-    let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
+        .read_to_end(bytes)
         .map_err(|e| whole_file(path, format!("cannot read the file: {e}"), None))?;
+    Ok(())
+}
+
+fn source_of(path: &Path, bytes: Vec<u8>) -> Result<Source, Vec<Diagnostic>> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(whole_file(
             path,
