@@ -297,6 +297,11 @@ impl Drop for Pushgateway {
     }
 }
 
+/// The group of run `run_id` under `job` on the Pushgateway at `url`.
+fn target(url: &str, job: &str, run_id: &str) -> metrics::PushTarget {
+    metrics::PushTarget::new(url, job, run_id, None)
+}
+
 /// The labels of a series pushed to the group of `job` and `run_id`, plus `extra`.
 fn group<'a>(
     job: &'a str,
@@ -313,7 +318,7 @@ async fn pushes_land_in_the_runs_group_and_the_last_one_replaces_the_rest() {
     let gateway = Pushgateway::start().await;
     let m = realistic(RUN_ID);
     m.set_rates("spike", Some(500.0), 80.0);
-    metrics::push(&m, &gateway.url, "golive-ci")
+    metrics::push(&m, &target(&gateway.url, "golive-ci", RUN_ID))
         .await
         .expect("first push");
     let group = |extra: &[(&'static str, &'static str)]| group("golive-ci", RUN_ID, extra);
@@ -340,7 +345,8 @@ async fn pushes_land_in_the_runs_group_and_the_last_one_replaces_the_rest() {
         .ok(Duration::from_millis(3), Duration::from_millis(2));
     m.set_rates("spike", None, 0.0);
     m.set_verdict("NO_GO");
-    metrics::push(&m, &format!("{}/", gateway.url), "golive-ci")
+    let slash = format!("{}/", gateway.url);
+    metrics::push(&m, &target(&slash, "golive-ci", RUN_ID))
         .await
         .expect("final push");
     let pushed = gateway.series().await;
@@ -367,9 +373,12 @@ async fn pushes_land_in_the_runs_group_and_the_last_one_replaces_the_rest() {
     );
 
     // Another run keeps its own group.
-    metrics::push(&realistic("other-run"), &gateway.url, "golive-ci")
-        .await
-        .expect("other run");
+    metrics::push(
+        &realistic("other-run"),
+        &target(&gateway.url, "golive-ci", "other-run"),
+    )
+    .await
+    .expect("other run");
     let pushed = gateway.series().await;
     assert_eq!(
         get(&pushed, "golive_requests_total", &group(&steady)),
@@ -386,8 +395,7 @@ async fn periodic_pushes_run_until_cancelled_and_failures_name_the_url() {
     let cancel = CancellationToken::new();
     let pusher = tokio::spawn(metrics::push_periodically(
         m.clone(),
-        gateway.url.clone(),
-        "periodic".into(),
+        target(&gateway.url, "periodic", RUN_ID),
         Duration::from_millis(100),
         cancel.clone(),
     ));
@@ -406,7 +414,9 @@ async fn periodic_pushes_run_until_cancelled_and_failures_name_the_url() {
         .unwrap();
 
     // An empty job is refused by the Pushgateway: the error says where and what.
-    let err = metrics::push(&m, &gateway.url, "").await.unwrap_err();
+    let err = metrics::push(&m, &target(&gateway.url, "", RUN_ID))
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(
         matches!(err, metrics::PushError::Status { status: 400, .. }),
@@ -418,10 +428,47 @@ async fn periodic_pushes_run_until_cancelled_and_failures_name_the_url() {
     );
     // Nothing listens on a port just freed: a request error, naming the URL.
     let url = format!("http://127.0.0.1:{}", free_port());
-    let err = metrics::push(&m, &url, "golive").await.unwrap_err();
+    let err = metrics::push(&m, &target(&url, "golive", RUN_ID))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, metrics::PushError::Request { .. }) && err.to_string().contains(&url),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_stable_group_holds_the_latest_run_and_is_deleted_on_request() {
+    let gateway = Pushgateway::start().await;
+    let gate = |run: &str| metrics::PushTarget::new(&gateway.url, "golive", run, Some("gate"));
+    let info = |run: &'static str| {
+        vec![
+            ("job", "golive"),
+            ("group", "gate"),
+            ("instance", ""),
+            ("run_id", run),
+            ("system", "Stock Portfolio Management System"),
+            ("checklist", "portfolio-golive.yaml"),
+        ]
+    };
+    metrics::push(&realistic("run-1"), &gate("run-1"))
+        .await
+        .unwrap();
+    metrics::push(&realistic("run-2"), &gate("run-2"))
+        .await
+        .unwrap();
+    let pushed = gateway.series().await;
+    assert_eq!(get(&pushed, "golive_run_info", &info("run-2")), Some(1.0));
+    assert_eq!(
+        get(&pushed, "golive_run_info", &info("run-1")),
+        None,
+        "the next run replaces the group: no stale verdict stays behind"
+    );
+    metrics::delete(&gate("run-2")).await.expect("delete");
+    let pushed = gateway.series().await;
+    assert!(
+        !pushed.keys().any(|(name, _)| name.starts_with("golive_")),
+        "the group is gone: {pushed:#?}"
     );
 }
 

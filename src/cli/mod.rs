@@ -312,6 +312,33 @@ pub struct TelemetryArgs {
     /// Push metrics to this Pushgateway during the run and once more after the verdict.
     #[arg(long, value_name = "URL", env = "GOLIVE_PUSHGATEWAY")]
     pub pushgateway: Option<String>,
+    /// After the verdict, keep serving /metrics until one scrape has read the final
+    /// values, or this long at most (0s: stop at once).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        env = "GOLIVE_METRICS_LINGER"
+    )]
+    pub metrics_linger: crate::units::Duration,
+    /// Push to the stable group `job/golive/group/NAME` instead of one group per run, so
+    /// each run replaces the last one's values.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "pushgateway",
+        env = "GOLIVE_PUSH_GROUP"
+    )]
+    pub push_group: Option<String>,
+    /// Delete the pushed group this long after the final push (golive waits), so a
+    /// finished run's values stop feeding alerts; kept when not given.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "pushgateway",
+        env = "GOLIVE_PUSH_DELETE_AFTER"
+    )]
+    pub push_delete_after: Option<crate::units::Duration>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -4,7 +4,7 @@
 use super::progress::Progress;
 use super::TelemetryArgs;
 use crate::exit;
-use crate::metrics::{self, Metrics, RunLabels};
+use crate::metrics::{self, Metrics, PushTarget, RunLabels};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::run::{self, RunOptions};
@@ -15,11 +15,16 @@ use tokio_util::sync::CancellationToken;
 
 /// How often metrics are pushed during a run (a final push follows the verdict).
 const PUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often a lingering /metrics checks whether the final values were scraped.
+const LINGER_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Metrics served and pushed for one run.
 pub struct Telemetry {
     pub metrics: Option<Arc<Metrics>>,
-    push_url: Option<String>,
+    push: Option<PushTarget>,
+    serving: bool,
+    linger: std::time::Duration,
+    delete_after: Option<std::time::Duration>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -29,7 +34,12 @@ impl Telemetry {
     pub async fn start(args: &TelemetryArgs, labels: RunLabels) -> Result<Telemetry, String> {
         let mut t = Telemetry {
             metrics: None,
-            push_url: args.pushgateway.clone(),
+            push: args.pushgateway.as_deref().map(|url| {
+                PushTarget::new(url, "golive", &labels.run_id, args.push_group.as_deref())
+            }),
+            serving: args.metrics_addr.is_some(),
+            linger: args.metrics_linger.as_std(),
+            delete_after: args.push_delete_after.map(|d| d.as_std()),
             stop: CancellationToken::new(),
             tasks: Vec::new(),
         };
@@ -41,15 +51,15 @@ impl Telemetry {
             let (bound, task) = metrics::serve(m.clone(), addr, t.stop.clone())
                 .await
                 .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
-            eprintln!("golive: metrics at http://{bound}/metrics");
+            if !super::progress::quiet() {
+                eprintln!("golive: metrics at http://{bound}/metrics");
+            }
             t.tasks.push(task);
         }
-        if let Some(url) = &args.pushgateway {
-            let (m2, url, stop) = (m.clone(), url.clone(), t.stop.clone());
+        if let Some(target) = &t.push {
+            let (m2, target, stop) = (m.clone(), target.clone(), t.stop.clone());
             t.tasks.push(tokio::spawn(async move {
-                if let Err(e) =
-                    metrics::push_periodically(m2, url, "golive".into(), PUSH_EVERY, stop).await
-                {
+                if let Err(e) = metrics::push_periodically(m2, target, PUSH_EVERY, stop).await {
                     tracing::warn!(error = %e, "Pushing metrics failed.");
                 }
             }));
@@ -58,15 +68,45 @@ impl Telemetry {
         Ok(t)
     }
 
-    /// The final push (after the verdict is set), then stops serving.
-    pub async fn finish(self) -> Result<(), String> {
+    /// Once the verdict is set: the final push; then /metrics stays up until a scrape has
+    /// read the final values or the linger time is over, and the pushed group is deleted
+    /// when asked, `--push-delete-after` after the final push. An interruption (`cancel`)
+    /// ends the waiting at once (the group is then deleted straight away).
+    pub async fn finish(self, cancel: &CancellationToken) -> Result<(), String> {
         let mut result = Ok(());
-        if let (Some(m), Some(url)) = (&self.metrics, &self.push_url) {
-            result = metrics::push(m, url, "golive")
-                .await
-                .map_err(|e| e.to_string());
+        let Some(m) = &self.metrics else {
+            return result;
+        };
+        m.mark_final();
+        if let Some(target) = &self.push {
+            result = metrics::push(m, target).await.map_err(|e| e.to_string());
+        }
+        let pushed_at = tokio::time::Instant::now();
+        if self.serving && !self.linger.is_zero() {
+            if !super::progress::quiet() {
+                eprintln!(
+                    "golive: /metrics stays up until the verdict is scraped, {:.0} s at most (--metrics-linger)",
+                    self.linger.as_secs_f64()
+                );
+            }
+            let until = pushed_at + self.linger;
+            while m.final_scrapes() == 0 && tokio::time::Instant::now() < until {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(LINGER_POLL) => {}
+                }
+            }
         }
         self.stop.cancel();
+        if let (Some(target), Some(after)) = (&self.push, self.delete_after) {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep_until(pushed_at + after) => {}
+            }
+            if let Err(e) = metrics::delete(target).await {
+                result = result.and(Err(e.to_string()));
+            }
+        }
         for t in self.tasks {
             let _ = t.await;
         }
@@ -112,22 +152,16 @@ pub async fn run_plan(
         }
     };
     opts.metrics = telemetry.metrics.clone();
-    let outcome = run::run(plan, opts, cancel, &|e| progress.event(e)).await;
+    let outcome = run::run(plan, opts, cancel.clone(), &|e| progress.event(e)).await;
     progress.finish();
-    let pushed = telemetry.finish().await;
-    match outcome {
+    // The summary first: lingering for a scrape or a group's deletion comes after it.
+    let code = match &outcome {
         Ok(outcome) => {
             if json {
                 // The results object as results.json holds it (secrets already masked).
                 print!("{}", crate::report::json(&outcome.report));
             } else if !super::progress::quiet() {
                 print_summary(&outcome.report, &outcome.files, &progress);
-            }
-            if let Err(e) = pushed {
-                eprintln!(
-                    "{}",
-                    progress.shown(&format!("warning: the final metrics push failed: {e}"))
-                );
             }
             outcome.report.exit_code
         }
@@ -138,7 +172,14 @@ pub async fn run_plan(
                 run::OutputError::Io { .. } => exit::ENVIRONMENT,
             }
         }
+    };
+    if let Err(e) = telemetry.finish(&cancel).await {
+        eprintln!(
+            "{}",
+            progress.shown(&format!("warning: the final metrics push failed: {e}"))
+        );
     }
+    code
 }
 
 /// The summary on stdout; each line shown as `progress` shows its own (ids and reasons are

@@ -16,7 +16,7 @@ mod serve;
 mod tests;
 
 pub use handles::{CheckMetrics, RequestMetrics};
-pub use push::{push, push_periodically, PushError};
+pub use push::{delete, push, push_periodically, PushError, PushTarget};
 pub use serve::serve;
 
 use names::{OUTCOMES, VERDICTS};
@@ -84,6 +84,10 @@ pub struct Metrics {
     service_memory: IntGaugeVec,
     service_restarts: IntCounterVec,
     drill_recovery: GaugeVec,
+    /// Set once the verdict and exit code are final ([`Metrics::mark_final`]).
+    is_final: std::sync::atomic::AtomicBool,
+    /// Scrapes that read the final values.
+    final_scrapes: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -117,6 +121,8 @@ impl Metrics {
             service_memory: int_gauge(&r, &n::SERVICE_MEMORY),
             service_restarts: int_counter(&r, &n::SERVICE_RESTARTS),
             drill_recovery: gauge(&r, &n::DRILL_RECOVERY),
+            is_final: std::sync::atomic::AtomicBool::new(false),
+            final_scrapes: std::sync::atomic::AtomicU64::new(0),
             registry: r,
         };
         // Set once and never read back: no need to keep the handles.
@@ -139,6 +145,30 @@ impl Metrics {
     }
 
     /// The run id the Pushgateway groups this run's metrics under.
+    /// The verdict, exit code and item outcomes are set for good: scrapes from now on
+    /// read the final values (counted by [`Metrics::final_scrapes`]).
+    pub fn mark_final(&self) {
+        self.is_final
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The exposition for a scrape, counted when it holds the final values (final
+    /// before rendering, so a count never stands for a scrape of earlier values).
+    pub(crate) fn render_scrape(&self) -> String {
+        let is_final = self.is_final.load(std::sync::atomic::Ordering::SeqCst);
+        let body = self.render();
+        if is_final {
+            self.final_scrapes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        body
+    }
+
+    /// Scrapes that read the final values so far.
+    pub fn final_scrapes(&self) -> u64 {
+        self.final_scrapes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn run_id(&self) -> &str {
         &self.run_id
     }

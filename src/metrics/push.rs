@@ -38,12 +38,64 @@ pub enum PushError {
     },
 }
 
-/// Pushes the current exposition to the Pushgateway at `url` (`http://` or `https://`,
-/// with or without a trailing `/`), grouped by `job` and the run's id.
-pub async fn push(metrics: &Metrics, url: &str, job: &str) -> Result<(), PushError> {
-    let target = group_url(url, job, metrics.run_id());
-    let client = client(&target)?;
-    push_with(&client, metrics, &target).await
+/// Where a run's metrics are pushed: the Pushgateway at `url` (`http://` or `https://`,
+/// with or without a trailing `/`), group `job/{job}/run_id/{run id}` by default, or
+/// `job/{job}/group/{name}` with a stable group (`--push-group`), which each run replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    url: String,
+}
+
+impl PushTarget {
+    pub fn new(url: &str, job: &str, run_id: &str, group: Option<&str>) -> PushTarget {
+        let key = match group {
+            Some(name) => ("group", name),
+            None => ("run_id", run_id),
+        };
+        PushTarget {
+            url: format!(
+                "{}/metrics/{}/{}",
+                url.trim_end_matches('/'),
+                segment("job", job),
+                segment(key.0, key.1),
+            ),
+        }
+    }
+
+    /// The group's URL, as errors may show it (user-info password masked).
+    pub fn shown(&self) -> String {
+        shown(&self.url)
+    }
+}
+
+/// Pushes the current exposition to `target`.
+pub async fn push(metrics: &Metrics, target: &PushTarget) -> Result<(), PushError> {
+    let client = client(&target.url)?;
+    push_with(&client, metrics, &target.url).await
+}
+
+/// Deletes `target`'s group from the Pushgateway, so a finished run's last values stop
+/// feeding alerts and panels (`--push-delete-after`).
+pub async fn delete(target: &PushTarget) -> Result<(), PushError> {
+    let client = client(&target.url)?;
+    let answer = client
+        .delete(&target.url)
+        .send()
+        .await
+        .map_err(|source| PushError::Request {
+            url: target.shown(),
+            source: source.without_url(),
+        })?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = answer.text().await.unwrap_or_default();
+    Err(PushError::Status {
+        url: target.shown(),
+        status: status.as_u16(),
+        body: truncate(body.trim(), BODY_LIMIT),
+    })
 }
 
 /// Pushes every `every` until `cancel` fires, logging (not returning) failures: a
@@ -52,13 +104,11 @@ pub async fn push(metrics: &Metrics, url: &str, job: &str) -> Result<(), PushErr
 /// last state pushed is the decided one.
 pub async fn push_periodically(
     metrics: Arc<Metrics>,
-    url: String,
-    job: String,
+    target: PushTarget,
     every: Duration,
     cancel: CancellationToken,
 ) -> Result<(), PushError> {
-    let target = group_url(&url, &job, metrics.run_id());
-    let client = client(&target)?;
+    let client = client(&target.url)?;
     let mut tick = tokio::time::interval(every.max(MIN_INTERVAL));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate; the run has recorded nothing yet
@@ -67,7 +117,7 @@ pub async fn push_periodically(
             _ = cancel.cancelled() => return Ok(()),
             _ = tick.tick() => {}
         }
-        if let Err(e) = push_with(&client, &metrics, &target).await {
+        if let Err(e) = push_with(&client, &metrics, &target.url).await {
             tracing::warn!(error = %e, "Cannot push metrics; will retry.");
         }
     }
@@ -119,16 +169,6 @@ async fn push_with(
     })
 }
 
-/// `{url}/metrics/job/{job}/run_id/{run_id}`, each value as a path segment.
-pub(super) fn group_url(url: &str, job: &str, run_id: &str) -> String {
-    format!(
-        "{}/metrics/{}/{}",
-        url.trim_end_matches('/'),
-        segment("job", job),
-        segment("run_id", run_id),
-    )
-}
-
 /// `name/value`, or the Pushgateway's `name@base64/…` form when the value is empty or
 /// holds anything but a safe character: a `/` would otherwise split the path and
 /// percent-decoding differs between proxies.
@@ -161,18 +201,31 @@ fn truncate(s: &str, limit: usize) -> String {
 mod tests {
     use super::*;
 
+    fn group_url(url: &str, job: &str, run_id: &str, group: Option<&str>) -> String {
+        PushTarget::new(url, job, run_id, group).url
+    }
+
     #[test]
-    fn group_url_puts_job_and_run_id_in_the_path() {
+    fn the_group_is_the_run_or_a_stable_name() {
         assert_eq!(
-            group_url("http://127.0.0.1:9091/", "golive", "20261121T223554Z-3f9a"),
+            group_url(
+                "http://127.0.0.1:9091/",
+                "golive",
+                "20261121T223554Z-3f9a",
+                None
+            ),
             "http://127.0.0.1:9091/metrics/job/golive/run_id/20261121T223554Z-3f9a"
+        );
+        assert_eq!(
+            group_url("http://h", "golive", "r", Some("portfolio-gate")),
+            "http://h/metrics/job/golive/group/portfolio-gate"
         );
     }
 
     #[test]
     fn unsafe_values_are_base64_encoded() {
         assert_eq!(
-            group_url("http://h", "ci/gate", ""),
+            group_url("http://h", "ci/gate", "", None),
             "http://h/metrics/job@base64/Y2kvZ2F0ZQ==/run_id@base64/="
         );
     }
@@ -185,9 +238,8 @@ mod tests {
             system: "s".into(),
             checklist: "c".into(),
         });
-        let e = push(&metrics, "http://ada:hunter22@127.0.0.1:9", "golive")
-            .await
-            .unwrap_err();
+        let target = PushTarget::new("http://ada:hunter22@127.0.0.1:9", "golive", "r", None);
+        let e = push(&metrics, &target).await.unwrap_err();
         let text = format!("{e} {e:?}");
         assert!(!text.contains("hunter22"), "{text}");
         assert!(text.contains("http://ada:***@127.0.0.1:9/"), "{text}");

@@ -122,7 +122,10 @@ async fn connection(
 }
 
 async fn exposition(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render())
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        metrics.render_scrape(),
+    )
 }
 
 async fn index() -> &'static str {
