@@ -501,6 +501,9 @@ fn live_metrics_of_a_real_run_pass_promtool_and_reach_a_real_pushgateway() {
             &metrics_addr,
             "--pushgateway",
             &format!("http://127.0.0.1:{gw_port}"),
+            // Nobody scrapes the final values here: stop serving at once.
+            "--metrics-linger",
+            "0s",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
