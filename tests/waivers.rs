@@ -193,6 +193,14 @@ fn bad_waivers_are_invalid_input_naming_the_field() {
             "waivers[2].exclude.request",
             "its requests: portfolio, volume-leaders",
         ),
+        (
+            (
+                "exclude: { request: volume-leaders }",
+                "exclude: { request: volume-leaders, status: 700 }",
+            ),
+            "waivers[2].exclude.status",
+            "`700` is not an HTTP status",
+        ),
     ] {
         let bad = text
             .replacen(edit.0, edit.1, 1)
