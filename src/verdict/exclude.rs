@@ -103,7 +103,9 @@ impl<'a> Exclusions<'a> {
         let secs = obs.duration.as_secs_f64().max(1e-9);
         obs.rate = Some(obs.samples as f64 / secs);
         if obs.failures == 0 {
-            // Every failure that named a reason was left out.
+            // Every failure was left out, so no reason may be named as an example of one.
+            // (Reasons are not kept by status: while other failures remain, a left-out
+            // one's reason can still be shown among theirs as an example.)
             obs.reasons.clear();
         }
         Ok(Some(format!("excluding {}", said.join(", "))))
