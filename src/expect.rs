@@ -171,11 +171,12 @@ pub fn judge_http_response(
         return Err(Failure::new(
             FailureClass::of_status(status),
             format!("expected status < 400, got {status}"),
-        ));
+        )
+        .with_status(status));
     }
     for e in expect {
         e.check(response)
-            .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
+            .map_err(|r| Failure::new(FailureClass::Expectation, r).with_status(status))?;
     }
     Ok(())
 }

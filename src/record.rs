@@ -353,6 +353,9 @@ fn merge_scope(a: &mut ScopeResult, b: &ScopeResult, at: &str) -> Result<(), Cor
     for (k, v) in &b.errors_by_class {
         *a.errors_by_class.entry(k.clone()).or_default() += v;
     }
+    for (k, v) in &b.errors_by_status {
+        *a.errors_by_status.entry(*k).or_default() += v;
+    }
     for (class, reason, count) in &b.error_reasons {
         match a
             .error_reasons

@@ -39,6 +39,9 @@ pub enum FailureClass {
 pub struct Failure {
     pub class: FailureClass,
     pub reason: String,
+    /// The HTTP status of the answer that failed, when there was one: a waiver can leave
+    /// one status of a load request out of the judged scope.
+    pub status: Option<u16>,
 }
 
 impl FailureClass {
@@ -70,6 +73,15 @@ impl Failure {
         Failure {
             class,
             reason: reason.into(),
+            status: None,
+        }
+    }
+
+    /// The same failure, of an answer with HTTP status `status`.
+    pub fn with_status(self, status: u16) -> Self {
+        Failure {
+            status: Some(status),
+            ..self
         }
     }
 }

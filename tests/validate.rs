@@ -132,6 +132,7 @@ fn the_json_schema_accepts_valid_checklists_and_rejects_misspelt_keys() {
     };
     for ok in [
         "checks/portfolio-golive.yaml",
+        "checks/mytrader-known-issue.yaml",
         "tests/fixtures/valid/every-kind.yaml",
         "tests/fixtures/valid/minimal.yaml",
     ] {

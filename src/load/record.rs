@@ -18,6 +18,9 @@ pub struct ScopeStats {
     pub requests: u64,
     pub errors: u64,
     pub by_class: BTreeMap<FailureClass, u64>,
+    /// Failed requests by the HTTP status they answered (those without an answer are not
+    /// here): what a waiver's `exclude: {request, status}` takes out.
+    pub by_status: BTreeMap<u16, u64>,
     pub reasons: Vec<(FailureClass, String, u64)>,
 }
 
@@ -29,6 +32,7 @@ impl Default for ScopeStats {
             requests: 0,
             errors: 0,
             by_class: BTreeMap::new(),
+            by_status: BTreeMap::new(),
             reasons: Vec::new(),
         }
     }
@@ -45,6 +49,9 @@ impl ScopeStats {
             Err(f) => {
                 self.errors += 1;
                 *self.by_class.entry(f.class).or_default() += 1;
+                if let Some(status) = f.status {
+                    *self.by_status.entry(status).or_default() += 1;
+                }
                 self.keep_reason(f.class, &f.reason, 1);
             }
         }
@@ -69,6 +76,9 @@ impl ScopeStats {
         self.errors += other.errors;
         for (c, n) in &other.by_class {
             *self.by_class.entry(*c).or_default() += n;
+        }
+        for (s, n) in &other.by_status {
+            *self.by_status.entry(*s).or_default() += n;
         }
         for (c, r, n) in &other.reasons {
             self.keep_reason(*c, r, *n);

@@ -53,6 +53,10 @@ pub struct ScopeResult {
     pub requests: u64,
     pub errors: u64,
     pub errors_by_class: BTreeMap<String, u64>,
+    /// Failed requests by the HTTP status they answered; failures without an answer
+    /// (timeouts, refused connections) are not here. Absent in records older than it.
+    #[serde(default)]
+    pub errors_by_status: BTreeMap<u16, u64>,
     /// The first distinct failure reasons, with counts.
     pub error_reasons: Vec<(String, String, u64)>,
     /// From the intended send time (what a user waiting on the schedule saw).
@@ -148,6 +152,7 @@ impl ScopeResult {
                 .iter()
                 .map(|(c, n)| (c.as_str().to_string(), *n))
                 .collect(),
+            errors_by_status: s.by_status.clone(),
             error_reasons: s
                 .reasons
                 .iter()
@@ -157,6 +162,59 @@ impl ScopeResult {
             service_time_ms: Percentiles::of(&s.service),
             latency_histogram: crate::tally::encode_histogram(&s.latency),
             service_time_histogram: crate::tally::encode_histogram(&s.service),
+        }
+    }
+}
+
+#[cfg(test)]
+impl LoadResult {
+    /// A finished open-model run of `secs` in which each named request had the given
+    /// outcomes (a success answering in 2 ms), for tests that judge or merge load
+    /// evidence without running a load.
+    pub(crate) fn of_outcomes(
+        requests: &[(&str, Vec<Result<(), crate::tally::Failure>>)],
+        secs: f64,
+    ) -> LoadResult {
+        let stats: Vec<ScopeStats> = requests
+            .iter()
+            .map(|(_, outcomes)| {
+                let mut s = ScopeStats::default();
+                for o in outcomes {
+                    s.record(o, 2_000, 1_500);
+                }
+                s
+            })
+            .collect();
+        let mut overall = ScopeStats::default();
+        for s in &stats {
+            overall.merge(s);
+        }
+        LoadResult {
+            scenario: "test".into(),
+            model: "open".into(),
+            planned_s: secs,
+            duration_s: secs,
+            warm_up_s: 0.0,
+            target_rps: Some(overall.requests as f64 / secs),
+            achieved_rps: overall.requests as f64 / secs,
+            requests: overall.requests,
+            errors: overall.errors,
+            warm_up_requests: 0,
+            dropped: 0,
+            late: 0,
+            max_in_flight: None,
+            send_lag_ms: None,
+            shortfall: None,
+            overall: ScopeResult::of("*", &overall),
+            by_request: requests
+                .iter()
+                .zip(&stats)
+                .map(|((n, _), s)| ScopeResult::of(n, s))
+                .collect(),
+            timeline: Vec::new(),
+            rules: Vec::new(),
+            rollback: None,
+            stopped_early: false,
         }
     }
 }

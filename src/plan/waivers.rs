@@ -1,7 +1,8 @@
-//! Waivers: each names an item (and optionally one of its criteria, or a load request to
-//! leave out), an owner, a reason and an expiry date. Everything that can be checked
-//! before a run is: the item and criterion exist, the request is one of the item's, the
-//! date is a date, ids are unique. Whether a waiver is in force is the judge's business
+//! Waivers: each names an item (and optionally one of its criteria, or a load request, or
+//! one HTTP status of a load request, to leave out), an owner, a reason and an expiry
+//! date. Everything that can be checked before a run is: the item and criterion exist, the
+//! request is one of the item's, the status is an HTTP status, the date is a date, ids are
+//! unique. Whether a waiver is in force is the judge's business
 //! (it has the clock).
 
 use super::{Ctx, ItemBody, PhasePlan};
@@ -129,6 +130,16 @@ pub(super) fn build(
                 ok = false;
             }
         }
+        if let Some(status) = w.exclude.as_ref().and_then(|e| e.status) {
+            if !(100..=599).contains(&status) {
+                ctx.diags.error_hint(
+                    &format!("{at}.exclude.status"),
+                    format!("`{status}` is not an HTTP status"),
+                    "write the status the known issue answers, from 100 to 599 (e.g. 500), or leave `status` out to exclude the whole request",
+                );
+                ok = false;
+            }
+        }
         let exclude_request = match (&w.exclude, &item.body) {
             (None, _) => None,
             (Some(e), ItemBody::Load(load)) => {
@@ -165,6 +176,7 @@ pub(super) fn build(
                 id: w.id.clone(),
                 item: w.item.clone(),
                 criterion: w.criterion.clone(),
+                exclude_status: w.exclude.as_ref().and_then(|e| e.status),
                 exclude_request,
                 reason: w.reason.trim().to_string(),
                 owner: w.owner.trim().to_string(),

@@ -296,8 +296,8 @@ fn waivers(m: &mut String, r: &Report) {
         "## Waivers\n\n| Waiver | Item | Covers | Owner | Expires | State | Reason |\n|---|---|---|---|---|---|---|"
     );
     for w in &r.waivers {
-        let covers = match (&w.waiver.criterion, &w.waiver.exclude_request) {
-            (_, Some(req)) => format!("excludes request `{req}`"),
+        let covers = match (&w.waiver.criterion, w.waiver.excludes()) {
+            (_, Some(x)) => format!("excludes {x}"),
             (Some(c), None) => format!("`{c}`"),
             (None, None) => "every criterion".into(),
         };

@@ -220,4 +220,52 @@ mod tests {
         assert_eq!((sm.taken, sm.failed), (sp.taken, sp.failed));
         assert_eq!(sm.latency_ms, sp.latency_ms);
     }
+
+    #[test]
+    fn merged_load_evidence_adds_the_failures_by_status_exactly() {
+        let fail = |status: Option<u16>| -> Result<(), Failure> {
+            Err(match status {
+                Some(s) => Failure::new(FailureClass::of_status(s), "bad status").with_status(s),
+                None => Failure::new(FailureClass::Timeout, "timed out"),
+            })
+        };
+        let leaders = |ok: usize, fives: usize, threes: usize, timeouts: usize| {
+            let mut v = vec![Ok(()); ok];
+            v.extend(std::iter::repeat_n(fail(Some(500)), fives));
+            v.extend(std::iter::repeat_n(fail(Some(503)), threes));
+            v.extend(std::iter::repeat_n(fail(None), timeouts));
+            v
+        };
+        let run = |a: (usize, usize, usize, usize)| {
+            crate::load::LoadResult::of_outcomes(
+                &[
+                    ("portfolio", vec![Ok(()); 300]),
+                    ("volume-leaders", leaders(a.0, a.1, a.2, a.3)),
+                ],
+                10.0,
+            )
+        };
+        let mut merged = ItemEvidence {
+            load: Some(run((5, 40, 2, 1))),
+            ..ItemEvidence::default()
+        };
+        merged
+            .merge(&ItemEvidence {
+                load: Some(run((7, 25, 0, 3))),
+                ..ItemEvidence::default()
+            })
+            .unwrap();
+        let load = merged.load.as_ref().unwrap();
+        let want: std::collections::BTreeMap<u16, u64> = [(500, 65), (503, 2)].into();
+        assert_eq!(load.overall.errors_by_status, want);
+        assert_eq!(load.by_request[1].errors_by_status, want);
+        assert!(load.by_request[0].errors_by_status.is_empty());
+        assert_eq!(load.by_request[1].errors, 71); // the 4 timeouts have no status
+
+        // A record written before the counts existed still reads: none recorded.
+        let mut old = serde_json::to_value(&load.overall).unwrap();
+        old.as_object_mut().unwrap().remove("errors_by_status");
+        let old: crate::load::result::ScopeResult = serde_json::from_value(old).unwrap();
+        assert!(old.errors_by_status.is_empty());
+    }
 }

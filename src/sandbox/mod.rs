@@ -7,6 +7,12 @@
 //! Routes: `GET /health`, `GET /api/portfolio`, `GET /api/quotes/{symbol}`,
 //! `POST /api/orders`, `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), and the
 //! fault-free admin routes `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
+//!
+//! One route is broken on purpose: `GET /api/market/volume-leaders` always answers 500
+//! with `{"error": ..}`, the known issue of the MyTrader checklist (a trading dashboard
+//! whose volume-leaders endpoint fails), which `checks/mytrader-known-issue.yaml` carries
+//! as a waiver. It is a fixture for that example, not an injected fault: it answers 500
+//! with or without `--fault` (whose faults apply to it as to every API route).
 
 mod admin;
 mod api;

@@ -83,6 +83,7 @@ fn router(state: AppState) -> Router {
         .route("/health", get(api::health))
         .route("/api/portfolio", get(api::portfolio))
         .route("/api/quotes/{symbol}", get(api::quote))
+        .route("/api/market/volume-leaders", get(api::volume_leaders))
         .route("/api/orders", post(api::place_order))
         .route("/api/orders/{id}", get(api::get_order))
         .route("/ws/market", get(market::upgrade))

@@ -72,12 +72,19 @@ pub struct WaiverSpec {
     pub expires: String,
 }
 
-/// What a waiver leaves out of a load item's judged scope.
+/// What a waiver leaves out of a load item's judged scope: a whole request, or only its
+/// failed answers with one HTTP status.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaiverExclude {
     /// A request name of the item's scenario: "error rate < 5% excluding the known issue".
     pub request: String,
+    /// An HTTP status (100 to 599): only the request's failed answers with this status are
+    /// left out, so its other failures (another status, timeouts) still count. Default:
+    /// the whole request.
+    #[serde(default)]
+    #[schemars(range(min = 100, max = 599))]
+    pub status: Option<u16>,
 }
 
 /// A file of waivers given with `--waivers`.

@@ -6,6 +6,7 @@
 
 use super::criterion::{counts_failures, judge, JudgedCriterion, Threshold};
 use super::decide::{decide, Decision, ItemJudgement, RunState};
+use super::exclude::Exclusions;
 use super::resources::judge_resource;
 use super::waiver::{Waiver, WaiverOutcome, WaiverState};
 use crate::criteria::{every_sample_passes, Criterion, ResourceCriterion};
@@ -162,11 +163,17 @@ pub fn judge_run(
                     format!("expired on {}: not applied", w.expires),
                 )
             } else if applied.is_empty() {
+                let what = match (&w.exclude_request, w.exclude_status) {
+                    (Some(r), Some(s)) => {
+                        format!("request `{r}` of `{}` never failed with status {s}", w.item)
+                    }
+                    (Some(r), None) => format!("request `{r}` of `{}` never failed", w.item),
+                    (None, _) => format!("nothing it covers in `{}` failed", w.item),
+                };
                 (
                     WaiverState::Unused,
                     format!(
-                        "nothing it covers in `{}` failed: the known issue may be fixed; remove the waiver",
-                        w.item
+                        "{what}: the known issue may be fixed or changed shape; remove the waiver"
                     ),
                 )
             } else {
@@ -301,41 +308,18 @@ pub fn judge_item(
             } else {
                 default.iter().chain(item.claims.iter()).collect()
             };
-            let excluded: Vec<&Waiver> = policy
-                .waivers_of(&item.id)
-                .filter(|w| w.exclude_request.is_some())
-                .collect();
-            for w in &excluded {
-                let had_errors = load
-                    .by_request
-                    .iter()
-                    .any(|s| Some(&s.name) == w.exclude_request.as_ref() && s.errors > 0);
-                if had_errors {
-                    applied.push(w.id.clone());
-                }
-            }
+            let exclusions = Exclusions::of(policy.waivers_of(&item.id));
+            applied.extend(exclusions.applied(load));
             let mut judged = Vec::new();
             for c in claims {
                 match c {
                     Claim::Samples { request, criterion } => {
                         let mut obs = scope_observations(load, request.as_deref())?;
-                        if request.is_none() {
-                            for w in &excluded {
-                                exclude(&mut obs, load, w)?;
-                            }
-                        }
+                        let left_out =
+                            exclusions.apply(&mut obs, load, request.as_deref(), criterion)?;
                         let mut j = judge(criterion, &obs, conf);
-                        if request.is_none() && !excluded.is_empty() {
-                            let names: Vec<String> = excluded
-                                .iter()
-                                .filter_map(|w| w.exclude_request.as_ref())
-                                .map(|r| format!("`{r}`"))
-                                .collect();
-                            j.why = format!(
-                                "{} (excluding request {} under a waiver)",
-                                j.why,
-                                names.join(", ")
-                            );
+                        if let Some(left_out) = left_out {
+                            j.why = format!("{} ({left_out})", j.why);
                         }
                         judged.push(j);
                     }
@@ -396,34 +380,6 @@ pub fn judge_item(
         criteria,
         waivers_applied: applied,
     })
-}
-
-/// Takes waiver `w`'s excluded request out of the all-requests observations `obs`.
-fn exclude(obs: &mut Observations, load: &LoadResult, w: &Waiver) -> Result<(), CorruptHistogram> {
-    let Some(scope) = load
-        .by_request
-        .iter()
-        .find(|s| Some(&s.name) == w.exclude_request.as_ref())
-    else {
-        return Ok(());
-    };
-    obs.samples = obs.samples.saturating_sub(scope.requests);
-    obs.failures = obs.failures.saturating_sub(scope.errors);
-    if let Some(h) = &scope.latency_histogram {
-        let h = decode_histogram(h).map_err(|reason| CorruptHistogram {
-            field: format!("load.by_request[{}].latency_histogram", scope.name),
-            reason,
-        })?;
-        obs.latency.subtract(&h).map_err(|e| CorruptHistogram {
-            field: format!("load.by_request[{}].latency_histogram", scope.name),
-            reason: format!("is not part of the overall histogram: {e:?}"),
-        })?;
-    }
-    let secs = obs.duration.as_secs_f64().max(1e-9);
-    obs.rate = Some(obs.samples as f64 / secs);
-    obs.reasons
-        .retain(|(_, r, _)| !scope.error_reasons.iter().any(|(_, x, _)| x == r));
-    Ok(())
 }
 
 /// The thresholds of a load run made without a checklist (`golive load --url`), judged

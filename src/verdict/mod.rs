@@ -5,6 +5,7 @@
 
 mod criterion;
 mod decide;
+mod exclude;
 mod judge;
 mod resources;
 mod waiver;

@@ -19,6 +19,10 @@ pub struct Waiver {
     pub criterion: Option<String>,
     /// A load item's request left out of the judged scope.
     pub exclude_request: Option<String>,
+    /// With `exclude_request`: only that request's failed answers with this HTTP status
+    /// are left out (its other failures still count); null leaves out the whole request.
+    #[serde(default)]
+    pub exclude_status: Option<u16>,
     pub reason: String,
     pub owner: String,
     pub link: Option<String>,
@@ -62,6 +66,16 @@ impl Waiver {
             .is_none_or(|c| normalise_criterion(c) == normalise_criterion(text))
     }
 
+    /// What it leaves out of a load item's judged scope, in words ("status 500 of request
+    /// `volume-leaders`", "request `volume-leaders`"); `None` when it leaves out nothing.
+    pub fn excludes(&self) -> Option<String> {
+        let request = self.exclude_request.as_deref()?;
+        Some(match self.exclude_status {
+            Some(status) => format!("status {status} of request `{request}`"),
+            None => format!("request `{request}`"),
+        })
+    }
+
     /// "waiver `x` (owner, until 2026-12-31): reason".
     pub fn label(&self) -> String {
         format!(
@@ -86,6 +100,7 @@ mod tests {
             item: "quotes".into(),
             criterion: Some("error_rate < 5%".into()),
             exclude_request: None,
+            exclude_status: None,
             reason: "volume leaders answers 500".into(),
             owner: "Ada".into(),
             link: None,
@@ -101,5 +116,18 @@ mod tests {
         assert!(!w.in_force(at("2026-12-01T00:00:00Z")));
         assert!(w.covers("error_rate<5%"));
         assert!(!w.covers("p95 < 100ms"));
+        assert_eq!(w.excludes(), None);
+    }
+
+    #[test]
+    fn says_what_it_excludes() {
+        let mut w = waiver("2026-11-30");
+        w.exclude_request = Some("volume-leaders".into());
+        assert_eq!(w.excludes().as_deref(), Some("request `volume-leaders`"));
+        w.exclude_status = Some(500);
+        assert_eq!(
+            w.excludes().as_deref(),
+            Some("status 500 of request `volume-leaders`")
+        );
     }
 }

@@ -214,7 +214,11 @@ fn waivers(r: &Report) -> Markup {
                         td { (code(&w.waiver.id)) }
                         td { (code(&w.waiver.item)) }
                         td { @match (&w.waiver.criterion, &w.waiver.exclude_request) {
-                            (_, Some(req)) => { "excludes request " (code(req)) },
+                            (_, Some(req)) => {
+                                "excludes "
+                                @if let Some(s) = w.waiver.exclude_status { "status " (s) " of " }
+                                "request " (code(req))
+                            },
                             (Some(c), None) => (code(c)),
                             (None, None) => "every criterion",
                         } }

@@ -37,6 +37,10 @@ async fn health_portfolio_and_quotes() {
     assert_eq!(status, 404);
     assert!(missing["error"].as_str().unwrap().contains("NOPE"));
     assert_eq!(s.get("/no/such/route").await.0, 404);
+    // The deliberate known issue of checks/mytrader-known-issue.yaml.
+    let (status, broken) = s.get("/api/market/volume-leaders").await;
+    assert_eq!(status, 500);
+    assert!(broken["error"].as_str().unwrap().contains("known issue"));
     s.stop().await;
 }
 
