@@ -143,12 +143,24 @@ fn parse_labels(mut rest: &str) -> BTreeMap<String, String> {
     labels
 }
 
+/// The value of the one series `name` whose labels include `labels` (every series also
+/// carries the run's `run_id` and `system`).
 fn get(series: &Series, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let labels = labels
+    let matching: Vec<f64> = series
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .filter(|((n, l), _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, v)| *v)
         .collect();
-    series.get(&(name.to_string(), labels)).copied()
+    assert!(
+        matching.len() <= 1,
+        "{name} {labels:?} matches {matching:?}"
+    );
+    matching.first().copied()
 }
 
 async fn fetch(url: &str) -> String {

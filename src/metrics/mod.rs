@@ -96,7 +96,14 @@ impl Metrics {
     pub fn new(run: &RunLabels) -> Metrics {
         use names as n;
         use register::{gauge, histogram, int_counter, int_gauge};
-        let r = Registry::new();
+        // Every series names its run and system (as k6 tags each sample with its test
+        // id): a dashboard picks one run, and the two copies of a run (scraped from
+        // /metrics and through the Pushgateway) are told apart by `job` alone.
+        let run_labels = std::collections::HashMap::from([
+            ("run_id".to_string(), run.run_id.clone()),
+            ("system".to_string(), run.system.clone()),
+        ]);
+        let r = Registry::new_custom(None, Some(run_labels)).unwrap_or_default();
         let metrics = Metrics {
             run_id: run.run_id.clone(),
             request_duration: histogram(&r, &n::REQUEST_DURATION),
@@ -127,7 +134,7 @@ impl Metrics {
         };
         // Set once and never read back: no need to keep the handles.
         int_gauge(&metrics.registry, &n::RUN_INFO)
-            .with_label_values(&[&run.run_id, &run.system, &run.checklist])
+            .with_label_values(&[&run.checklist])
             .set(1);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -221,8 +221,8 @@ pub const EXIT_CODE: MetricDef = def(
 pub const RUN_INFO: MetricDef = def(
     "golive_run_info",
     Gauge,
-    "Always 1; labels name the run, the system and the checklist.",
-    &["run_id", "system", "checklist"],
+    "Always 1; names the checklist (every series of golive carries run_id and system).",
+    &["checklist"],
 );
 pub const RUN_START_TIME: MetricDef = def(
     "golive_run_start_time_seconds",

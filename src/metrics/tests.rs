@@ -7,10 +7,13 @@ use prometheus::proto::{MetricFamily, MetricType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+const RUN_ID: &str = "20261121T223554Z-3f9a";
+const SYSTEM: &str = "Stock Portfolio Management System";
+
 fn metrics() -> Metrics {
     Metrics::new(&RunLabels {
-        run_id: "20261121T223554Z-3f9a".into(),
-        system: "Stock Portfolio Management System".into(),
+        run_id: RUN_ID.into(),
+        system: SYSTEM.into(),
         checklist: "portfolio-golive.yaml".into(),
     })
 }
@@ -76,11 +79,14 @@ fn value(m: &Metrics, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let f = family(m, name)?;
     let want: BTreeMap<&str, &str> = labels.iter().copied().collect();
     f.get_metric().iter().find_map(|s| {
-        let got: BTreeMap<&str, &str> = s
+        let mut got: BTreeMap<&str, &str> = s
             .get_label()
             .iter()
             .map(|l| (l.name(), l.value()))
             .collect();
+        // Every series names the run; the rest of its labels are what is compared.
+        assert_eq!(got.remove("run_id"), Some(RUN_ID), "{name}");
+        assert_eq!(got.remove("system"), Some(SYSTEM), "{name}");
         (got == want).then(|| match f.get_field_type() {
             MetricType::COUNTER => s.get_counter().get_value(),
             MetricType::GAUGE => s.get_gauge().get_value(),
@@ -107,11 +113,16 @@ fn registry_and_the_list_of_names_agree() {
         .gather()
         .iter()
         .map(|f| {
-            let labels = f.get_metric()[0]
+            let mut labels: BTreeSet<String> = f.get_metric()[0]
                 .get_label()
                 .iter()
                 .map(|l| l.name().to_string())
                 .collect();
+            assert!(
+                labels.remove("run_id") && labels.remove("system"),
+                "{} names its run",
+                f.name()
+            );
             (f.name().to_string(), (kind_of(f.get_field_type()), labels))
         })
         .collect();
@@ -136,8 +147,42 @@ fn rendering_has_every_family_with_its_type_and_help() {
         );
         assert!(text.contains(&format!("# HELP {} {}\n", d.name, d.help)));
     }
-    assert!(text.contains("golive_run_info{checklist=\"portfolio-golive.yaml\",run_id=\"20261121T223554Z-3f9a\",system=\"Stock Portfolio Management System\"} 1\n"));
-    assert!(text.contains("golive_request_duration_seconds_bucket{request=\"GET /api/portfolio\",scenario=\"steady\",le=\"0.025\"} 1\n"));
+    // Label order within a series is the encoder's; what matters is that they are there.
+    let line = |prefix: &str, labels: &[&str], value: &str| {
+        text.lines().any(|l| {
+            l.starts_with(prefix)
+                && l.ends_with(value)
+                && labels.iter().all(|label| l.contains(label))
+        })
+    };
+    let run = [
+        "run_id=\"20261121T223554Z-3f9a\"",
+        "system=\"Stock Portfolio Management System\"",
+    ];
+    assert!(
+        line(
+            "golive_run_info{",
+            &[&run[..], &["checklist=\"portfolio-golive.yaml\""]].concat(),
+            "} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        line(
+            "golive_request_duration_seconds_bucket{",
+            &[
+                &run[..],
+                &[
+                    "request=\"GET /api/portfolio\"",
+                    "scenario=\"steady\"",
+                    "le=\"0.025\""
+                ]
+            ]
+            .concat(),
+            "} 1"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -194,6 +194,7 @@ mod tests {
                 limit: 0.05,
                 written_as_success: false,
             },
+            baseline: None,
         }
     }
 
@@ -205,6 +206,7 @@ mod tests {
                 threshold: crate::units::Duration::from_std(std::time::Duration::from_millis(100)),
                 tail: Tail::Below,
             },
+            baseline: None,
         }
     }
 
