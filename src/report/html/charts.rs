@@ -141,7 +141,7 @@ impl Chart {
             nice_ticks(self.x_min, self.x_max, 8)
                 .0
                 .into_iter()
-                .filter(|(x, _)| *x <= self.x_max + 1e-9)
+                .filter(|(x, _)| (self.x_min - 1e-9..=self.x_max + 1e-9).contains(x))
                 .collect()
         } else {
             self.x_ticks.clone()
