@@ -57,7 +57,7 @@ fn main() {
         Command::Compare(args) => cli::compare::run(&args),
         Command::Keygen(args) => cli::keygen(&args),
         Command::Sign(args) => cli::sign(&args),
-        Command::Verify { run_dir, keys } => cli::verify(&run_dir, keys.as_deref()),
+        Command::Verify(args) => cli::verify(&args),
         Command::Report {
             results,
             format,
@@ -152,7 +152,7 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         | Command::Compare(_)
         | Command::Keygen(_)
         | Command::Sign(_)
-        | Command::Verify { .. } => exit::GO,
+        | Command::Verify(_) => exit::GO,
     }
 }
 

@@ -41,6 +41,12 @@ pub struct ItemEvidence {
     pub load: Option<LoadResult>,
     /// Why a load item could not start.
     pub load_error: Option<String>,
+    /// When a load item's load started, seconds on the run's clock (since `run.started_at`,
+    /// the clock of the services' resource readings): the origin of its timeline, rules
+    /// and drills, whose seconds count from it. Absent in records written before it was
+    /// kept, and after a merge of shards whose loads started at different times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_started_s: Option<f64>,
     /// Fault drills run during a load item.
     #[serde(default)]
     pub drills: Vec<DrillReport>,
@@ -239,6 +245,10 @@ impl ItemEvidence {
             _ => {}
         }
         self.drills.extend(other.drills.iter().cloned());
+        // Each shard ran on its own clock: one origin only stands when they agree.
+        if self.load_started_s != other.load_started_s {
+            self.load_started_s = None;
+        }
         self.resources = match (self.resources.take(), &other.resources) {
             (Some(a), Some(b)) => Some(worst_resources(a, b)),
             (a, b) => a.or_else(|| b.clone()),

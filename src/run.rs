@@ -116,6 +116,9 @@ pub async fn run(
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<RunOutcome, OutputError> {
     let started_at = chrono::Utc::now();
+    // The run's clock: resource readings and each load's start count from it, so a
+    // report can line up services' CPU and memory with load windows and drills.
+    let clock = std::time::Instant::now();
     let id = opts.run_id.clone();
     let out_err = |source| OutputError::of(&opts.out_dir, source);
     // Claim the folder and prove the report can be written before doing any work.
@@ -128,6 +131,7 @@ pub async fn run(
         &id,
         &opts.golive,
         &cancel,
+        clock,
         opts.metrics
             .clone()
             .map(|m| -> services::resources::OnSample {
@@ -247,13 +251,11 @@ pub async fn run(
                 result.target = Some(load.target.render(&env.endpoints, None));
                 let progress = |e: crate::load::LoadEvent| on_event(Event::Load(e));
                 let load_done = CancellationToken::new();
-                let drills = services::drill::run(
-                    env,
-                    &load.faults,
-                    std::time::Instant::now(),
-                    load_done.clone(),
-                    &cancel,
-                );
+                let load_start = std::time::Instant::now();
+                result.load_started_s =
+                    Some((load_start.duration_since(clock).as_secs_f64() * 1e3).round() / 1e3);
+                let drills =
+                    services::drill::run(env, &load.faults, load_start, load_done.clone(), &cancel);
                 let load_run = async {
                     let r = crate::load::run(
                         load,

@@ -225,7 +225,11 @@ async fn inspect(ws_url: &str, url: &str) -> Page {
     cdp.wait_event(&session, "Page.loadEventFired").await;
     let expression = "JSON.stringify({h1: document.querySelector('h1')?.innerText ?? '', \
         text: document.body.innerText, scripts: document.scripts.length, \
-        svgs: document.querySelectorAll('svg').length})";
+        svgs: document.querySelectorAll('svg').length, \
+        charts: [...document.querySelectorAll('svg[class]')].map(s => ({ \
+          class: s.getAttribute('class'), title: s.querySelector('title')?.textContent ?? '', \
+          points: Math.max(0, ...[...s.querySelectorAll('polyline')].map(p => p.points.numberOfItems)), \
+          marks: [...s.querySelectorAll('.mark-label')].map(t => t.textContent)}))})";
     let dom = cdp
         .call(
             s,
@@ -363,6 +367,35 @@ fn report_html_renders_in_chromium_alone_and_without_errors() {
         );
     }
     assert!(page.dom["svgs"].as_u64() >= Some(4), "{}", page.dom);
+
+    // The service's CPU and memory over the run, read from the rendered page: each a
+    // line of at least two readings, with the pause drill marked on the run's clock.
+    for (class, title) in [
+        ("c-cpu", "CPU of api over the run"),
+        ("c-memory", "Memory of api over the run"),
+    ] {
+        let charts = page.dom["charts"].as_array().expect("charts");
+        let chart = charts
+            .iter()
+            .find(|c| c["class"] == class)
+            .unwrap_or_else(|| panic!("no svg.{class} on the page: {}", page.dom["charts"]));
+        assert_eq!(chart["title"], title, "{chart}");
+        assert!(chart["points"].as_u64() >= Some(2), "{chart}");
+        assert!(
+            chart["marks"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m == "pause api")),
+            "{chart}"
+        );
+    }
+    let series = run.results()["services"][0]["series"]
+        .as_array()
+        .expect("the service's series in results.json");
+    assert!(series.len() >= 2 && series.len() <= 300, "{}", series.len());
+    assert!(
+        text.contains("readings, one about every"),
+        "the charts' caption is not on the page:\n{text}"
+    );
 }
 
 #[test]

@@ -319,3 +319,218 @@ fn sign_offs_given_during_the_run_or_without_a_key_are_unsigned() {
         "{out}"
     );
 }
+
+/// The DSSE pre-authentication encoding, written out here from the DSSE specification
+/// rather than taken from golive, so the signature is checked independently.
+fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn b64(s: &serde_json::Value) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.as_str().expect("a base64 string"))
+        .expect("base64")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The public key in a `golive keygen` .pub file (a tag, then 64 hex digits).
+fn public_key(file: &Path) -> ed25519_dalek::VerifyingKey {
+    let text = std::fs::read_to_string(file).unwrap();
+    let hex_key = text.split_whitespace().last().expect("a key");
+    let bytes: [u8; 32] = hex::decode(hex_key).unwrap().try_into().unwrap();
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap()
+}
+
+#[test]
+fn verify_emits_a_verification_summary_only_for_a_folder_that_verifies() {
+    let (run, keys) = pending_run();
+    let k = keys.path();
+    assert_eq!(
+        code(&sign(
+            &run,
+            "QA Lead",
+            "Ada Lovelace",
+            &k.join("keys/qa.key")
+        )),
+        4
+    );
+    assert_eq!(
+        code(&sign(
+            &run,
+            "Ops Lead",
+            "Grace Hopper",
+            &k.join("keys/ops.key")
+        )),
+        0
+    );
+    let keys_dir = k.join("keys");
+    let emit = |extra: &[&str], paths: &[&Path]| {
+        let mut args = vec!["verify", "@", "--keys", "@", "--emit", "vsa"];
+        args.extend_from_slice(extra);
+        let mut all: Vec<&Path> = vec![&run.dir, &keys_dir];
+        all.extend_from_slice(paths);
+        golive_in(&args, &all)
+    };
+
+    // Signed, to the default file: a DSSE envelope whose signature verifies.
+    let o = emit(&["--key", "@"], &[&k.join("keys/qa.key")]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).contains("Verification summary (PASSED"),
+        "{}",
+        text(&o)
+    );
+    let vsa_file = run.dir.join("vsa.intoto.jsonl");
+    let written = std::fs::read_to_string(&vsa_file).expect("vsa.intoto.jsonl written");
+    assert_eq!(written.lines().count(), 1, "{written}");
+    let envelope: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    let body = b64(&envelope["payload"]);
+    let sig = ed25519_dalek::Signature::from_slice(&b64(&envelope["signatures"][0]["sig"]))
+        .expect("an Ed25519 signature");
+    let qa = public_key(&k.join("keys/qa.pub"));
+    qa.verify_strict(&pae("application/vnd.in-toto+json", &body), &sig)
+        .expect("the summary's signature verifies with the signer's public key");
+    assert_eq!(
+        envelope["signatures"][0]["keyid"],
+        sha256_hex(qa.as_bytes()),
+        "{envelope}"
+    );
+    let ops = public_key(&k.join("keys/ops.pub"));
+    assert!(ops
+        .verify_strict(&pae("application/vnd.in-toto+json", &body), &sig)
+        .is_err());
+
+    // Its fields: the subject is the digest every sign-off signed (which verify checks
+    // against results.json), the policy the checklist's digest, the inputs the ledger.
+    let vsa: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(vsa["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        vsa["predicateType"],
+        "https://slsa.dev/verification_summary/v1"
+    );
+    let ledger = std::fs::read_to_string(run.dir.join("signoffs.jsonl")).unwrap();
+    let lines: Vec<&str> = ledger.lines().collect();
+    assert_eq!(lines.len(), 2);
+    let entry: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let signed: serde_json::Value =
+        serde_json::from_slice(&b64(&entry["envelope"]["payload"])).unwrap();
+    assert_eq!(vsa["subject"], signed["subject"], "{vsa:#}");
+    assert_eq!(vsa["subject"][0]["name"], "results.json#evidence");
+    let p = &vsa["predicate"];
+    assert_eq!(p["verificationResult"], "PASSED", "{p:#}");
+    assert_eq!(p["verifiedLevels"], serde_json::json!(["GOLIVE_GO"]));
+    assert_eq!(p["verifier"]["id"], "https://golive.dev/verifier");
+    assert_eq!(
+        p["verifier"]["version"]["golive"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(p["timeVerified"].as_str().unwrap().ends_with('Z'), "{p:#}");
+    let resource = p["resourceUri"].as_str().unwrap();
+    assert!(
+        resource.starts_with("file:///") && resource.ends_with("/results.json"),
+        "{resource}"
+    );
+    let r = results(&run.dir);
+    assert_eq!(p["policy"]["digest"]["sha256"], r["checklist"]["sha256"]);
+    assert_eq!(p["policy"]["name"], r["checklist"]["file"]);
+    let inputs = p["inputAttestations"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    for (input, line) in inputs.iter().zip(&lines) {
+        assert_eq!(
+            input["digest"]["sha256"],
+            sha256_hex(line.as_bytes()),
+            "{input}"
+        );
+        assert!(input["uri"].as_str().unwrap().contains("signoffs.jsonl#"));
+    }
+
+    // Issued once: the default file is not replaced unasked.
+    let o = emit(&["--key", "@"], &[&k.join("keys/qa.key")]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&vsa_file).unwrap(), written);
+
+    // Without a key: the plain statement, labelled unsigned, under its own name.
+    let o = emit(&[], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("unsigned"), "{}", text(&o));
+    let plain: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.dir.join("vsa.unsigned.json")).unwrap())
+            .unwrap();
+    assert_eq!(plain["subject"], vsa["subject"]);
+    assert_eq!(plain["predicate"]["verificationResult"], "PASSED");
+
+    // A verification that fails writes nothing.
+    let pristine = snapshot(&run.dir);
+    let json = std::fs::read_to_string(run.dir.join("results.json")).unwrap();
+    let at = json.find("\"evidence\"").unwrap();
+    let edited = format!(
+        "{}{}",
+        &json[..at],
+        json[at..].replacen("/health\"", "/heal_h\"", 1)
+    );
+    std::fs::write(run.dir.join("results.json"), edited).unwrap();
+    let out = run.dir.join("after-tampering.jsonl");
+    let o = emit(
+        &["--key", "@", "--out", "@"],
+        &[&k.join("keys/qa.key"), &out],
+    );
+    assert_eq!(code(&o), 6, "{}", text(&o));
+    assert!(
+        text(&o).contains("No verification summary written"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists(), "a failed verification wrote a summary");
+    restore(&run.dir, &pristine);
+
+    // A NO-GO run verifies, and its summary says FAILED.
+    let o = golive_in(
+        &[
+            "sign",
+            "@",
+            "--item",
+            "ops-signoff",
+            "--name",
+            "Grace Hopper",
+            "--key",
+            "@",
+            "--reject",
+            "--reason",
+            "no runbook",
+        ],
+        &[&run.dir, &k.join("keys/ops.key")],
+    );
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let out = run.dir.join("nogo.jsonl");
+    let o = emit(&["--out", "@"], &[&out]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let nogo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(nogo["predicate"]["verificationResult"], "FAILED");
+    assert_eq!(
+        nogo["predicate"]["verifiedLevels"],
+        serde_json::json!(["FAILED"])
+    );
+    assert_eq!(
+        nogo["predicate"]["inputAttestations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

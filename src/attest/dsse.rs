@@ -102,26 +102,35 @@ pub struct Subject {
     pub digest: std::collections::BTreeMap<String, String>,
 }
 
-/// An in-toto Statement v1.
+/// An in-toto Statement v1; a golive sign-off unless another predicate is named (the
+/// verification summary, `super::vsa`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Statement {
+pub struct Statement<P = Predicate> {
     #[serde(rename = "_type")]
     pub type_: String,
     pub subject: Vec<Subject>,
     #[serde(rename = "predicateType")]
     pub predicate_type: String,
-    pub predicate: Predicate,
+    pub predicate: P,
 }
 
 impl Statement {
     pub fn new(digest: &str, predicate: Predicate) -> Statement {
+        Statement::about(digest, PREDICATE_TYPE, predicate)
+    }
+}
+
+impl<P> Statement<P> {
+    /// A statement of `predicate_type` whose subject is the run's evidence record with
+    /// `digest`, the subject every golive attestation about a run shares.
+    pub fn about(digest: &str, predicate_type: &str, predicate: P) -> Statement<P> {
         Statement {
             type_: STATEMENT_TYPE.into(),
             subject: vec![Subject {
                 name: SUBJECT.into(),
                 digest: [("sha256".to_string(), digest.to_string())].into(),
             }],
-            predicate_type: PREDICATE_TYPE.into(),
+            predicate_type: predicate_type.into(),
             predicate,
         }
     }
@@ -170,7 +179,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 impl Envelope {
     /// `statement` in an envelope, signed with `key` when given.
-    pub fn seal(statement: &Statement, key: Option<&SigningKey>) -> Envelope {
+    pub fn seal<P: Serialize>(statement: &Statement<P>, key: Option<&SigningKey>) -> Envelope {
         let body = serde_json::to_vec(statement).unwrap_or_default();
         let signatures = key
             .map(|k| EnvelopeSignature {

@@ -14,6 +14,8 @@ pub type Problem = String;
 
 #[derive(Debug, Default)]
 pub struct Verification {
+    /// The evidence digest of results.json as it was checked.
+    pub digest: String,
     pub entries: usize,
     /// Entries whose signature verified.
     pub verified: usize,
@@ -48,6 +50,7 @@ pub fn verify_run(
         .collect();
     let lines = read_ledger(dir)?;
     let mut v = Verification {
+        digest: digest_now.clone(),
         entries: lines.len(),
         ..Verification::default()
     };

@@ -10,7 +10,7 @@ mod signoff;
 
 pub use adhoc::load_command;
 pub use running::{run_plan, Telemetry};
-pub use signoff::{keygen, sign, verify, KeygenArgs, SignArgs};
+pub use signoff::{keygen, sign, verify, Emit, KeygenArgs, SignArgs, VerifyArgs};
 
 /// `golive cleanup`: ends the processes killed runs left running and removes their
 /// containers and networks; exit 3 when Docker does not answer (the processes are
@@ -218,13 +218,8 @@ pub enum Command {
     Sign(SignArgs),
     /// Check a run folder's sign-offs: signatures, evidence digest, roles, ledger chain.
     /// Exit 0 valid, 6 invalid, 7 valid but with unsigned sign-offs.
-    Verify {
-        /// The run folder.
-        run_dir: PathBuf,
-        /// Folder of public keys (*.pub from `golive keygen`).
-        #[arg(long, env = "GOLIVE_KEYS")]
-        keys: Option<PathBuf>,
-    },
+    /// With --emit vsa, a valid folder also gets a SLSA Verification Summary.
+    Verify(VerifyArgs),
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,7 +1,8 @@
 //! `golive keygen`, `golive sign` and `golive verify`: sign-off after the run. `sign`
 //! appends an attestation to the run folder's ledger, records the decision on the item's
 //! evidence, judges the stored evidence again and rewrites every report; nothing in the
-//! folder changes when any input is wrong.
+//! folder changes when any input is wrong. `verify --emit vsa` writes a SLSA
+//! Verification Summary of a folder that verified, and nothing for one that did not.
 
 use super::print_error;
 use crate::attest::{self, Decision, Envelope, Predicate, Statement};
@@ -45,6 +46,39 @@ pub struct SignArgs {
     #[arg(long, requires = "reject")]
     pub reason: Option<String>,
 }
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Folder of public keys (*.pub from `golive keygen`).
+    #[arg(long, env = "GOLIVE_KEYS")]
+    pub keys: Option<PathBuf>,
+    /// After a valid verification (exit 0), also write this summary: `vsa`, a SLSA
+    /// Verification Summary (in-toto statement) of the run.
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
+    /// A private key from `golive keygen` to sign the summary with (a DSSE envelope);
+    /// without it the summary is written as a plain statement, unsigned.
+    #[arg(long, requires = "emit")]
+    pub key: Option<PathBuf>,
+    /// Where to write the summary, replacing a file there. Default: RUN_DIR/vsa.intoto.jsonl
+    /// (signed) or RUN_DIR/vsa.unsigned.json (no --key), never replaced.
+    #[arg(long, requires = "emit")]
+    pub out: Option<PathBuf>,
+}
+
+/// What `golive verify` can write besides its verdict.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// A SLSA Verification Summary (predicate https://slsa.dev/verification_summary/v1).
+    Vsa,
+}
+
+/// The default summary files: an in-toto bundle (one DSSE envelope a line) when signed; a
+/// plain statement under another name when not, so no tool takes it for a signed bundle.
+const VSA_SIGNED_FILE: &str = "vsa.intoto.jsonl";
+const VSA_UNSIGNED_FILE: &str = "vsa.unsigned.json";
 
 /// `golive keygen`.
 pub fn keygen(args: &KeygenArgs) -> i32 {
@@ -213,7 +247,8 @@ fn rewrite(dir: &Path, report: &report::Report) -> Result<(), i32> {
 }
 
 /// `golive verify`.
-pub fn verify(run_dir: &Path, keys_dir: Option<&Path>) -> i32 {
+pub fn verify(args: &VerifyArgs) -> i32 {
+    let keys_dir = args.keys.as_deref();
     let keys = match keys_dir.map(attest::read_public_keys).transpose() {
         Ok(k) => k,
         Err(e) => {
@@ -221,8 +256,41 @@ pub fn verify(run_dir: &Path, keys_dir: Option<&Path>) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    // The summary's key and file are checked before anything is verified, so a wrong
+    // one costs nothing and a summary already issued is never replaced unasked.
+    let vsa_key = match args
+        .key
+        .as_deref()
+        .map(attest::read_signing_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            print_error(&e);
+            return exit::INVALID_INPUT;
+        }
+    };
+    let vsa_path = args.emit.map(|Emit::Vsa| {
+        args.out.clone().unwrap_or_else(|| {
+            let name = match vsa_key {
+                Some(_) => VSA_SIGNED_FILE,
+                None => VSA_UNSIGNED_FILE,
+            };
+            args.run_dir.join(name)
+        })
+    });
+    if let (Some(path), None) = (&vsa_path, &args.out) {
+        if path.exists() {
+            print_error(&format!(
+                "{} already exists: a summary issued before is not replaced; give --out FILE \
+                 to write this one elsewhere (or to replace it), or move it away",
+                path.display()
+            ));
+            return exit::INVALID_INPUT;
+        }
+    }
     let keys = keys_dir.zip(keys.as_ref());
-    let v = match attest::verify_run(run_dir, keys) {
+    let v = match attest::verify_run(&args.run_dir, keys) {
         Ok(v) => v,
         Err(e) => {
             print_error(&e);
@@ -244,6 +312,41 @@ pub fn verify(run_dir: &Path, keys_dir: Option<&Path>) -> i32 {
     println!(
         "golive verify: {word} ({} ledger entries, {} signatures verified)",
         v.entries, v.verified
+    );
+    let Some(path) = vsa_path else {
+        return code;
+    };
+    if code != exit::GO {
+        // A summary vouches for the whole folder: not for one with a sign-off that does
+        // not verify, nor for one whose sign-offs nothing proves.
+        println!("No verification summary written: the verification did not pass.");
+        return code;
+    }
+    let statement = match attest::summarise(&args.run_dir, &v, chrono::Utc::now()) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e);
+            return exit::INVALID_INPUT;
+        }
+    };
+    let text = match &vsa_key {
+        Some(k) => serde_json::to_string(&Envelope::seal(&statement, Some(k))),
+        None => serde_json::to_string_pretty(&statement),
+    };
+    let text = text.unwrap_or_default() + "\n";
+    if let Err(e) = report::write_atomic(&path, &text) {
+        eprintln!("{}: cannot write: {e}", path.display());
+        return exit::ENVIRONMENT;
+    }
+    let label = match &vsa_key {
+        Some(k) => format!("signed with key {}", attest::key_id(&k.verifying_key())),
+        None => "unsigned: no --key".into(),
+    };
+    println!(
+        "Verification summary ({}, {}): {} ({label})",
+        statement.predicate.verification_result,
+        statement.predicate.verified_levels.join(", "),
+        path.display()
     );
     code
 }

@@ -120,7 +120,17 @@ pub struct ServiceReport {
     pub log_tail: Vec<String>,
     /// CPU and memory over the run (services golive started).
     pub resources: Option<resources::ResourceSummary>,
+    /// The readings behind `resources`, for charts: at most 300 (`SERIES_POINTS`), a longer
+    /// run's thinned by keeping each stretch's CPU and memory peaks; times are seconds on
+    /// the run's clock. Empty for services golive did not run, and in results written
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<resources::ResourceSample>,
 }
+
+/// The most readings a service's series keeps in the report: an hour at one a second
+/// thins to one per 12 s, enough for a chart 600 units wide, and results.json stays small.
+pub const SERIES_POINTS: usize = 300;
 
 impl ServiceReport {
     fn new(name: &str, provider: &str, status: &str) -> ServiceReport {
@@ -135,6 +145,7 @@ impl ServiceReport {
             image: None,
             log_tail: Vec::new(),
             resources: None,
+            series: Vec::new(),
         }
     }
 }
@@ -198,6 +209,7 @@ impl Environment {
             for (name, series) in sampler.stop().await {
                 if let Some(r) = self.reports.iter_mut().find(|r| r.name == name) {
                     r.resources = series.summary();
+                    r.series = resources::downsample(&series.samples, SERIES_POINTS);
                 }
             }
         }
@@ -355,13 +367,15 @@ fn missing_image(image: &str) -> String {
 }
 
 /// Brings every service up in start order. On failure, whatever was started is stopped
-/// and removed again, and the error comes back with every service's report.
+/// and removed again, and the error comes back with every service's report. Resource
+/// readings are timed from `run_start`, the run's clock.
 pub async fn bring_up(
     plans: &[ServicePlan],
     provider: Provider,
     run_id: &str,
     golive: &str,
     cancel: &CancellationToken,
+    run_start: Instant,
     on_sample: Option<resources::OnSample>,
 ) -> Result<Environment, (BringUpError, Vec<ServiceReport>)> {
     let wants_docker = plans
@@ -507,6 +521,7 @@ pub async fn bring_up(
         env.sampler = Some(resources::Sampler::start(
             watched,
             RESOURCE_EVERY,
+            run_start,
             on_sample,
         ));
     }

@@ -2,7 +2,8 @@
 //! from /proc for local processes (summed over every process of the service's session,
 //! so a shell wrapper is measured with what it runs) and from the Docker stats API for
 //! containers (the container's cgroup), into the same series. The series feed resource criteria (`memory < 200MB`,
-//! `cpu < 25%`, `memory_growth < 50MB`, `restarts == 0`) and the report.
+//! `cpu < 25%`, `memory_growth < 50MB`, `restarts == 0`) and the report, which keeps a
+//! bounded copy of each series ([`downsample`]) for its charts.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -12,11 +13,15 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// One reading of one service.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceSample {
-    /// Seconds since sampling started.
+    /// Seconds on the run's clock: since the run started (results.json's
+    /// `run.started_at`), the clock a load item's `load_started_s` is on, so a reading
+    /// lines up with load windows and drills (`load_started_s` + their seconds).
     pub t_s: f64,
-    /// CPU over the last interval, percent of one core; `None` for the first reading.
+    /// CPU over the last interval, percent of one core; `None` for the first reading
+    /// (and the first after a restart).
     pub cpu_percent: Option<f64>,
     pub memory_bytes: u64,
 }
@@ -77,6 +82,32 @@ impl ResourceSeries {
     }
 }
 
+/// At most `max` readings standing for `samples`, for a chart: consecutive readings are
+/// grouped into buckets of equal count, and each bucket becomes one reading at the middle
+/// of its time span with the bucket's highest CPU and highest memory, so a spike or a
+/// leak's peak survives the thinning (a mean would halve a one-second spike in a bucket of
+/// two). Fewer than `max` readings come back as they are, rounded for the report
+/// (ms, 0.01 %).
+pub fn downsample(samples: &[ResourceSample], max: usize) -> Vec<ResourceSample> {
+    let round = |v: f64, scale: f64| (v * scale).round() / scale;
+    let per_bucket = samples.len().div_ceil(max.max(1)).max(1);
+    samples
+        .chunks(per_bucket)
+        .filter_map(|bucket| {
+            let (first, last) = (bucket.first()?, bucket.last()?);
+            Some(ResourceSample {
+                t_s: round((first.t_s + last.t_s) / 2.0, 1e3),
+                cpu_percent: bucket
+                    .iter()
+                    .filter_map(|s| s.cpu_percent)
+                    .reduce(f64::max)
+                    .map(|c| round(c, 1e2)),
+                memory_bytes: bucket.iter().map(|s| s.memory_bytes).max().unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
 /// Least-squares slope of memory (bytes) over time (s); `None` with fewer than 3 samples.
 fn slope(samples: &[ResourceSample]) -> Option<f64> {
     if samples.len() < 3 {
@@ -134,7 +165,8 @@ pub struct Watched {
 /// metrics; the sampler itself knows nothing of Prometheus).
 pub type OnSample = Arc<dyn Fn(&str, &ResourceSample, u64) + Send + Sync>;
 
-/// Samples a set of services every `every` until stopped.
+/// Samples a set of services every `every` until stopped, timing each reading from
+/// `origin` (the run's start).
 pub struct Sampler {
     series: Arc<Mutex<HashMap<String, ResourceSeries>>>,
     restarts: HashMap<String, Arc<AtomicU64>>,
@@ -143,7 +175,12 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    pub fn start(watched: Vec<Watched>, every: Duration, on_sample: Option<OnSample>) -> Sampler {
+    pub fn start(
+        watched: Vec<Watched>,
+        every: Duration,
+        origin: Instant,
+        on_sample: Option<OnSample>,
+    ) -> Sampler {
         let series: Arc<Mutex<HashMap<String, ResourceSeries>>> = Arc::default();
         let stop = CancellationToken::new();
         let restarts = watched
@@ -153,7 +190,6 @@ impl Sampler {
         let (s, st) = (series.clone(), stop.clone());
         let task = tokio::spawn(async move {
             let ns_per_tick = 1e9 / ticks_per_second();
-            let start = Instant::now();
             // Last reading per service: (time, CPU ns, restarts seen then).
             let mut last: HashMap<String, (f64, u64, u64)> = HashMap::new();
             let mut tick = tokio::time::interval(every);
@@ -182,7 +218,7 @@ impl Sampler {
                     entry.exited = false;
                     // When the figures were read, not when this tick ran: a container's
                     // stats arrive on their own clock, and one not yet renewed is skipped.
-                    let t_s = at.saturating_duration_since(start).as_secs_f64();
+                    let t_s = at.saturating_duration_since(origin).as_secs_f64();
                     if last.get(&w.name).is_some_and(|(t0, ..)| *t0 >= t_s) {
                         continue;
                     }
@@ -284,5 +320,47 @@ mod tests {
         assert!((s.memory_slope_bytes_per_min.unwrap() - 120e6).abs() < 2e6);
         assert_eq!(s.memory_max_bytes, 80_500_000);
         assert_eq!(s.cpu_mean_percent, Some(10.0));
+    }
+
+    #[test]
+    fn downsampling_keeps_the_peaks_within_the_bound() {
+        // An hour at one reading a second: a one-second CPU spike and a memory peak, each
+        // in a single reading, must both survive thinning to 300 points.
+        let samples: Vec<_> = (0..3600)
+            .map(|t| ResourceSample {
+                t_s: t as f64,
+                cpu_percent: (t > 0).then_some(if t == 1234 { 97.5 } else { 5.0 }),
+                memory_bytes: if t == 2999 { 900_000_000 } else { 50_000_000 },
+            })
+            .collect();
+        for max in [300, 7, 1] {
+            let thin = downsample(&samples, max);
+            assert!(
+                thin.len() <= max && !thin.is_empty(),
+                "{max}: {}",
+                thin.len()
+            );
+            let cpu = thin
+                .iter()
+                .filter_map(|s| s.cpu_percent)
+                .fold(0.0, f64::max);
+            assert_eq!(cpu, 97.5, "{max}");
+            let memory = thin.iter().map(|s| s.memory_bytes).max();
+            assert_eq!(memory, Some(900_000_000), "{max}");
+            assert!(
+                thin.windows(2).all(|w| w[0].t_s < w[1].t_s),
+                "{max}: in time order"
+            );
+            assert!(thin[0].t_s >= 0.0 && thin[thin.len() - 1].t_s <= 3599.0);
+        }
+        // 3600 readings into buckets of 12: the spike's bucket, 1224..=1235, is centred
+        // at 1229.5 s.
+        let thin = downsample(&samples, 300);
+        assert_eq!(thin.len(), 300);
+        let spike = thin.iter().find(|s| s.cpu_percent == Some(97.5)).unwrap();
+        assert_eq!(spike.t_s, 1229.5);
+        // Few readings pass through unchanged, and none stays none.
+        assert_eq!(downsample(&samples[..5], 300), samples[..5].to_vec());
+        assert!(downsample(&[], 300).is_empty());
     }
 }

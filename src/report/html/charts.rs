@@ -21,6 +21,9 @@ const OFF_SCALE: f64 = 4.0;
 pub struct Chart {
     /// Said to screen readers and shown above the chart.
     pub title: String,
+    /// The SVG's class, naming what it plots (`c-latency`, `c-cpu`, ...), for the
+    /// stylesheet and for tests that look for a chart.
+    pub class: &'static str,
     pub x_label: String,
     pub y_unit: String,
     pub x_min: f64,
@@ -138,7 +141,7 @@ impl Chart {
             nice_ticks(self.x_min, self.x_max, 8)
                 .0
                 .into_iter()
-                .filter(|(x, _)| *x <= self.x_max + 1e-9)
+                .filter(|(x, _)| (self.x_min - 1e-9..=self.x_max + 1e-9).contains(x))
                 .collect()
         } else {
             self.x_ticks.clone()
@@ -147,7 +150,7 @@ impl Chart {
         html! {
             figure.chart {
                 figcaption.chart-title { (self.title) }
-                svg viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(self.title) {
+                svg class=(self.class) viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(self.title) {
                     title { (self.title) }
                     @for s in &self.spans {
                         rect class=(format!("span {}", s.class)) x=(n(px(s.from)))
@@ -303,6 +306,7 @@ mod tests {
     fn chart(threshold: f64) -> String {
         Chart {
             title: "p95 <over> time".into(),
+            class: "c-latency",
             x_label: "s".into(),
             y_unit: "ms".into(),
             x_min: 0.0,

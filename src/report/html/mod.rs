@@ -11,6 +11,7 @@ mod baseline;
 mod charts;
 mod item;
 mod plots;
+mod usage;
 
 use super::model::{ItemReport, Report};
 use crate::evidence::Outcome;
@@ -186,6 +187,7 @@ fn services(r: &Report) -> Markup {
                         ]))
                     }
                 }
+                (usage::over_time(r, sv))
             }
             @for sv in r.services.iter().filter(|s| s.error.is_some() && !s.log_tail.is_empty()) {
                 details open {

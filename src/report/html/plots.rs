@@ -133,6 +133,7 @@ pub fn load_charts(item: &ItemReport, load: &LoadResult) -> Vec<Chart> {
     let window = load.timeline[0].secs;
     let latency = Chart {
         title: format!("Latency per {window:.0} s window"),
+        class: "c-latency",
         x_label: "seconds into the load".into(),
         y_unit: "ms".into(),
         x_min: 0.0,
@@ -150,6 +151,7 @@ pub fn load_charts(item: &ItemReport, load: &LoadResult) -> Vec<Chart> {
     };
     let errors = Chart {
         title: format!("Error rate per {window:.0} s window"),
+        class: "c-errors",
         x_label: "seconds into the load".into(),
         y_unit: "%".into(),
         x_min: 0.0,
@@ -211,6 +213,7 @@ pub fn distribution(item: &ItemReport) -> Option<Chart> {
     .collect();
     Some(Chart {
         title: "Latency by percentile".into(),
+        class: "c-distribution",
         x_label: "percentile".into(),
         y_unit: "ms".into(),
         x_min: 0.0,
