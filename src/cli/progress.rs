@@ -29,6 +29,8 @@ pub struct Progress {
     tty: bool,
     last_plain: Mutex<Option<Instant>>,
     redactor: Redactor,
+    /// The rules' states as the last window left them, shown with every tick.
+    rules: Mutex<String>,
 }
 
 impl Progress {
@@ -38,6 +40,7 @@ impl Progress {
             bar: Mutex::new(None),
             tty: std::io::stderr().is_terminal(),
             last_plain: Mutex::new(None),
+            rules: Mutex::new(String::new()),
         }
     }
 
@@ -138,15 +141,15 @@ impl Progress {
                         )
                     })
                     .collect();
+                let rules_shown = if states.is_empty() {
+                    String::new()
+                } else {
+                    format!(" | {}", states.join(", "))
+                };
+                rules_shown.clone_into(&mut self.rules.lock().unwrap_or_else(|p| p.into_inner()));
                 let msg = format!(
-                    "rps {:.1} | p95 {p95} | errors {} | in flight {in_flight}{}",
-                    window.rps,
-                    window.errors,
-                    if states.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" | {}", states.join(", "))
-                    }
+                    "rps {:.1} | p95 {p95} | errors {} | in flight {in_flight}{rules_shown}",
+                    window.rps, window.errors,
                 );
                 if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                     bar.set_position(elapsed_s.floor() as u64);
@@ -155,6 +158,38 @@ impl Progress {
                 }
                 let mut last = self.last_plain.lock().unwrap_or_else(|p| p.into_inner());
                 if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) || !states.is_empty() {
+                    *last = Some(Instant::now());
+                    self.say(&format!("    {elapsed_s:.0}/{planned_s:.0}s {msg}"));
+                }
+            }
+            Event::Load(LoadEvent::Tick {
+                elapsed_s,
+                planned_s,
+                completed,
+                in_flight,
+                window_requests,
+                window_errors,
+                window_p95_ms,
+            }) => {
+                let p95 = window_p95_ms
+                    .map(|v| format!("{v:.1} ms"))
+                    .unwrap_or_else(|| "—".into());
+                let rate = if elapsed_s > 0.0 {
+                    completed as f64 / elapsed_s
+                } else {
+                    0.0
+                };
+                let rules = self.rules.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let msg = format!(
+                    "{completed} requests ({rate:.1}/s) | this window: p95 {p95}, errors {window_errors} of {window_requests} | in flight {in_flight}{rules}"
+                );
+                if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    bar.set_position(elapsed_s.floor() as u64);
+                    bar.set_message(self.shown(&msg));
+                    return;
+                }
+                let mut last = self.last_plain.lock().unwrap_or_else(|p| p.into_inner());
+                if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
                     *last = Some(Instant::now());
                     self.say(&format!("    {elapsed_s:.0}/{planned_s:.0}s {msg}"));
                 }

@@ -36,7 +36,22 @@ pub enum LoadEvent<'a> {
         in_flight: u64,
         rules: &'a [(String, RuleState)],
     },
+    /// Every [`TICK`] between window ends: the run so far, for live progress.
+    Tick {
+        elapsed_s: f64,
+        planned_s: f64,
+        /// Requests completed since the start (warm-up included).
+        completed: u64,
+        in_flight: u64,
+        /// The current window so far: requests, errors, p95 of its successes (ms).
+        window_requests: u64,
+        window_errors: u64,
+        window_p95_ms: Option<f64>,
+    },
 }
+
+/// How often live progress hears from a running load, whatever its window.
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// A finished load run: the report figures and the observations criteria are judged on.
 #[derive(Debug)]
@@ -175,9 +190,32 @@ pub async fn run(
     let mut index: u64 = 0;
     let mut reported_dropped = 0;
     let end = shared.start + planned;
+    let mut next_tick = shared.start + TICK;
     loop {
         let boundary = shared.start + base.mul_f64((index + 1) as f64);
         let until = boundary.min(end);
+        if next_tick < until {
+            // A progress tick between window ends; an interruption falls through to the
+            // window's end below, which sees it at once.
+            let ticked = tokio::select! {
+                _ = tokio::time::sleep_until(next_tick.into()) => true,
+                _ = cancel.cancelled() => false,
+            };
+            if ticked {
+                next_tick += TICK;
+                let (window_requests, window_errors, p95) = shared.windows.so_far();
+                on_event(LoadEvent::Tick {
+                    elapsed_s: (Instant::now() - shared.start).as_secs_f64(),
+                    planned_s: planned.as_secs_f64(),
+                    completed: shared.completed.load(Ordering::Relaxed),
+                    in_flight: shared.in_flight.load(Ordering::Relaxed),
+                    window_requests,
+                    window_errors,
+                    window_p95_ms: p95.map(|us| us as f64 / 1e3),
+                });
+                continue;
+            }
+        }
         let interrupted = tokio::select! {
             _ = tokio::time::sleep_until(until.into()) => false,
             _ = cancel.cancelled() => true,

@@ -96,6 +96,15 @@ impl Windows {
         }
     }
 
+    /// The current window so far, overall: requests, errors and the p95 latency (µs) of
+    /// its successful requests; for live progress between window ends.
+    pub fn so_far(&self) -> (u64, u64, Option<u64>) {
+        let w = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let o = &w.overall;
+        let p95 = (!o.latency.is_empty()).then(|| o.latency.value_at_quantile(0.95));
+        (o.requests, o.errors, p95)
+    }
+
     /// Ends the current window: returns it and starts a fresh one.
     pub fn take(&self) -> WindowSet {
         let fresh = WindowSet::new(self.requests);
