@@ -90,6 +90,9 @@ struct Shared {
     /// Open-model worker tasks, awaited before the recorders are collected.
     workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     dropped: AtomicU64,
+    /// Sends later than [`LATE`] after warm-up so far, for live metrics (the recorders'
+    /// own counts are merged only at the end).
+    late: AtomicU64,
     stopped_early: AtomicBool,
 }
 
@@ -189,6 +192,7 @@ pub async fn run(
     let mut rollback = None;
     let mut index: u64 = 0;
     let mut reported_dropped = 0;
+    let mut reported_late = 0;
     let end = shared.start + planned;
     let mut next_tick = shared.start + TICK;
     loop {
@@ -286,6 +290,9 @@ pub async fn run(
             let dropped = shared.dropped.load(Ordering::Relaxed);
             mx.add_dropped(&plan.name, dropped - reported_dropped);
             reported_dropped = dropped;
+            let late = shared.late.load(Ordering::Relaxed);
+            mx.add_late(&plan.name, late - reported_late);
+            reported_late = late;
         }
         let states: Vec<(String, RuleState)> = plan
             .rules
@@ -331,7 +338,7 @@ pub async fn run(
         all.merge(r);
     }
     if let Some(mx) = metrics {
-        mx.add_late(&plan.name, all.late);
+        mx.add_late(&plan.name, all.late.saturating_sub(reported_late));
         let dropped = shared.dropped.load(Ordering::Relaxed);
         mx.add_dropped(&plan.name, dropped.saturating_sub(reported_dropped));
     }
@@ -470,6 +477,7 @@ fn prepare(
         recorders: Mutex::new(Vec::new()),
         workers: Mutex::new(Vec::new()),
         dropped: AtomicU64::new(0),
+        late: AtomicU64::new(0),
         stopped_early: AtomicBool::new(false),
         requests,
     })
@@ -629,6 +637,7 @@ async fn exchange(
     let _ = rec.send_lag.record((lag.as_micros() as u64).max(1));
     if lag > LATE {
         rec.late += 1;
+        shared.late.fetch_add(1, Ordering::Relaxed);
     }
     rec.per_request[i].record(&outcome, latency_us, service_us);
 }
