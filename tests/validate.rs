@@ -95,7 +95,6 @@ fn a_binary_file_a_huge_file_a_folder_and_a_missing_file_exit_2_without_panickin
         (binary, "not a text file"),
         (latin1, "not valid UTF-8"),
         (huge, "larger than 4 MiB"),
-        (tmp.path().to_path_buf(), "cannot read the file"),
         (tmp.path().join("missing.yaml"), "cannot read the file"),
     ];
     for (path, needle) in cases {
@@ -108,6 +107,18 @@ fn a_binary_file_a_huge_file_a_folder_and_a_missing_file_exit_2_without_panickin
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // A folder: each YAML file in it is validated and reported; an empty one is refused.
+    let (code, _, stderr) = validate(tmp.path());
+    assert_eq!(code, 2, "{stderr}");
+    for needle in ["not a text file", "not valid UTF-8", "larger than 4 MiB"] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let (code, _, stderr) = validate(&empty);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no .yaml or .yml file"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
