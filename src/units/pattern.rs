@@ -22,6 +22,11 @@ pub fn duration_body() -> String {
     format!(r"{NUMBER}\s*{DURATION_UNIT}")
 }
 
+/// A duration above zero, anchored: a stage's length.
+pub fn positive_duration() -> String {
+    anchored(&format!(r"{POSITIVE}\s*{DURATION_UNIT}"))
+}
+
 /// A byte size's body: `512B`, `50MB`, `1MiB`.
 pub fn bytes_body() -> String {
     format!(r"{NUMBER}\s*{BYTE_UNIT}")
@@ -36,6 +41,12 @@ pub fn percent_body() -> String {
 /// which golive refuses with a reason.
 pub fn rate_body() -> String {
     format!(r"{POSITIVE}\s*{RATE_UNIT}")
+}
+
+/// The body as one token of an expression (`100ms`, never `100 ms`): the expression
+/// lexer ends a number at the first space, so the gaps `FromStr` allows go.
+pub fn token(body: &str) -> String {
+    body.replace(r"\s*", "")
 }
 
 /// A whole pattern: the body with the space `FromStr` trims around it.
