@@ -164,6 +164,13 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the JSON Schema of checklists (for editors), of scenarios, or of results.json.
+    ///
+    /// Editors (yaml-language-server) read the schema named on a file's first line. Beside
+    /// the committed copies use the relative path (`# yaml-language-server:
+    /// $schema=checklist.schema.json`); anywhere else use the schema's `$id`, the versioned
+    /// URL of this release's copy, e.g. `# yaml-language-server:
+    /// $schema=https://raw.githubusercontent.com/golive/golive/v<version>/checks/checklist.schema.json`
+    /// (`scenarios/scenario.schema.json` for scenarios).
     Schema {
         /// Print the schema of results.json instead.
         #[arg(long, conflicts_with = "scenario")]

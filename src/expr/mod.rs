@@ -12,6 +12,7 @@
 
 mod lexer;
 mod parser;
+pub mod pattern;
 
 pub use parser::parse;
 

@@ -38,3 +38,98 @@ pub const PROCESS_URL: &str = "http://127.0.0.1:{port}";
 
 /// How long a `pause` drill keeps a service frozen.
 pub const PAUSE_FOR: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn default_of(schema: &Value, def: &str, prop: &str) -> Value {
+        schema["$defs"][def]["properties"][prop]["default"].clone()
+    }
+
+    /// The schemas state these defaults for editors; they must be the ones used here.
+    #[test]
+    fn the_schemas_state_these_defaults() {
+        let checklist = crate::spec::checklist_schema();
+        let scenario = crate::spec::scenario_schema();
+        let duration =
+            |v: Value| -> Duration { v.as_str().unwrap_or_else(|| panic!("{v}")).parse().unwrap() };
+        for (schema, def, prop, want) in [
+            (&checklist, "Item", "interval", INTERVAL),
+            (&checklist, "Service", "startup_timeout", STARTUP_TIMEOUT),
+            (&scenario, "RuleSpec", "window", RULE_WINDOW),
+        ] {
+            assert_eq!(
+                duration(default_of(schema, def, prop)),
+                want,
+                "{def}.{prop}"
+            );
+        }
+        for (schema, def, prop, want) in [
+            (&checklist, "Item", "samples", json!(SAMPLES)),
+            (&checklist, "Item", "concurrency", json!(CONCURRENCY)),
+            (&checklist, "ProcessSpec", "url", json!(PROCESS_URL)),
+            (
+                &scenario,
+                "RuleSpec",
+                "min_samples",
+                json!(RULE_MIN_SAMPLES),
+            ),
+        ] {
+            assert_eq!(default_of(schema, def, prop), want, "{def}.{prop}");
+        }
+        let confidence: crate::units::Percent = checklist["properties"]["confidence"]["default"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(confidence.fraction(), CONFIDENCE);
+        // Check kinds are inlined in CheckSpec's branches: find each by its `kind`.
+        let kinds = checklist["$defs"]["CheckSpec"]["oneOf"]
+            .as_array()
+            .or(checklist["$defs"]["CheckSpec"]["anyOf"].as_array())
+            .unwrap();
+        let kind = |k: &str| {
+            kinds
+                .iter()
+                .find(|b| b["properties"]["kind"]["const"] == k)
+                .unwrap_or_else(|| panic!("{k}"))
+        };
+        for (k, want) in [
+            ("http", HTTP_TIMEOUT),
+            ("tcp", TCP_TIMEOUT),
+            ("websocket", WEBSOCKET_TIMEOUT),
+            ("tls", TLS_TIMEOUT),
+            ("command", COMMAND_TIMEOUT),
+            ("postgres", POSTGRES_TIMEOUT),
+            ("redis", REDIS_TIMEOUT),
+        ] {
+            assert_eq!(
+                duration(kind(k)["properties"]["timeout"]["default"].clone()),
+                want,
+                "{k}"
+            );
+        }
+        assert_eq!(
+            kind("http")["properties"]["max_body"]["default"]
+                .as_str()
+                .unwrap()
+                .parse::<ByteSize>()
+                .unwrap(),
+            MAX_BODY
+        );
+        assert_eq!(
+            kind("postgres")["properties"]["query"]["default"],
+            json!(POSTGRES_QUERY)
+        );
+        assert_eq!(
+            kind("postgres")["properties"]["reuse_connection"]["default"],
+            json!(POSTGRES_REUSE_CONNECTION)
+        );
+        assert_eq!(
+            kind("redis")["properties"]["command"]["default"],
+            json!([REDIS_COMMAND])
+        );
+    }
+}

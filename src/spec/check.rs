@@ -39,6 +39,7 @@ pub struct ResourcesSpec {
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
     /// Scenario file, relative to the checklist's folder, e.g. `../scenarios/portfolio-load.yaml`.
+    #[schemars(extend("examples" = ["../scenarios/portfolio-load.yaml"]))]
     pub scenario: String,
     /// Fault drills this checklist adds to the scenario's own (same form as a scenario's
     /// `faults`); judge them with `recovery_time < 10s` in the item's criteria.
@@ -51,9 +52,11 @@ pub struct LoadSpec {
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// Absolute http:// or https:// URL.
+    #[schemars(extend("pattern" = r"^(\{|https?://)", "examples" = ["{services.app.url}/health", "https://staging.example.com/health"]))]
     pub url: String,
     /// GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
     #[serde(default)]
+    #[schemars(extend("default" = "GET", "pattern" = r"^(?:[Gg][Ee][Tt]|[Hh][Ee][Aa][Dd]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee]|[Oo][Pp][Tt][Ii][Oo][Nn][Ss])$", "examples" = ["GET", "POST", "HEAD"]))]
     pub method: Option<String>,
     /// Request headers.
     #[serde(default)]
@@ -63,19 +66,23 @@ pub struct HttpSpec {
     pub body: Option<String>,
     /// Per-request timeout (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s", "examples" = ["500ms"]))]
     pub timeout: Option<Duration>,
     /// TLS client settings for https URLs.
     #[serde(default)]
     pub tls: Option<TlsClientSpec>,
     /// How many redirects to follow. Default: 0 (a 3xx is the answer).
     #[serde(default)]
+    #[schemars(extend("default" = 0), range(max = 20))]
     pub redirects: Option<u32>,
     /// Largest response body read (byte size); a larger one fails the sample. Default: 1MiB.
     #[serde(default)]
+    #[schemars(extend("default" = "1MiB", "examples" = ["10MB"]))]
     pub max_body: Option<ByteSize>,
     /// Per-response expectations, e.g. `status == 200`, `body.status == "UP"`,
     /// `header.content-type contains "json"`. Default: `status < 400`.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::http_expectations", extend("examples" = [["status == 200"], ["status == 200", "body.status == \"UP\""], ["header.content-type contains \"json\""]]))]
     pub expect: Vec<String>,
 }
 
@@ -85,6 +92,7 @@ pub struct HttpSpec {
 pub struct TlsClientSpec {
     /// Verify the server's certificate chain and name. Default: true.
     #[serde(default)]
+    #[schemars(extend("default" = true))]
     pub verify: Option<bool>,
     /// PEM file of extra trusted CA certificates, relative to the checklist's folder.
     #[serde(default)]
@@ -96,12 +104,15 @@ pub struct TlsClientSpec {
 #[serde(deny_unknown_fields)]
 pub struct TcpSpec {
     /// `host:port`, e.g. `{services.db.host}:5432`.
+    #[schemars(extend("examples" = ["{services.db.host}:5432", "127.0.0.1:6379"]))]
     pub address: String,
     /// Connect timeout (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// Per-sample expectations (`latency < 50ms`).
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::tcp_expectations", extend("examples" = [["latency < 50ms"]]))]
     pub expect: Vec<String>,
 }
 
@@ -111,6 +122,7 @@ pub struct TcpSpec {
 #[serde(deny_unknown_fields)]
 pub struct WebSocketSpec {
     /// ws:// or wss:// URL.
+    #[schemars(extend("pattern" = r"^(\{|wss?://)", "examples" = ["ws://{services.app.host}:{services.app.port}/ws"]))]
     pub url: String,
     /// Text message sent after connecting.
     #[serde(default)]
@@ -118,9 +130,11 @@ pub struct WebSocketSpec {
     /// Expectations on a received message, e.g. `message == "pong"` or
     /// `message.type == "pong"`. Messages that do not match are skipped until the timeout.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::websocket_expectations", extend("examples" = [["message == \"pong\""], ["message.type == \"pong\""]]))]
     pub expect: Vec<String>,
     /// Timeout for connecting and for the expected message (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// TLS client settings for wss URLs.
     #[serde(default)]
@@ -132,6 +146,7 @@ pub struct WebSocketSpec {
 #[serde(deny_unknown_fields)]
 pub struct TlsSpec {
     /// `host:port`, e.g. `example.com:443`.
+    #[schemars(extend("examples" = ["example.com:443"]))]
     pub address: String,
     /// Name the certificate must match. Default: the host of `address`.
     #[serde(default)]
@@ -141,9 +156,11 @@ pub struct TlsSpec {
     pub ca: Option<String>,
     /// Handshake timeout (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// Expectations, e.g. `days_to_expiry > 14`. The chain and name are always verified.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::tls_expectations", extend("examples" = [["days_to_expiry > 14"]]))]
     pub expect: Vec<String>,
 }
 
@@ -152,6 +169,7 @@ pub struct TlsSpec {
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     /// Program and arguments.
+    #[schemars(length(min = 1), extend("examples" = [["./scripts/migrate.sh", "--check"]]))]
     pub run: Vec<String>,
     /// Extra environment variables.
     #[serde(default)]
@@ -161,9 +179,11 @@ pub struct CommandSpec {
     pub cwd: Option<String>,
     /// Time limit; the process is killed past it (duration). Default: 30s.
     #[serde(default)]
+    #[schemars(extend("default" = "30s"))]
     pub timeout: Option<Duration>,
     /// Expectations, e.g. `exit_code == 0`, `stdout contains "ok"`. Default: `exit_code == 0`.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::command_expectations", extend("examples" = [["exit_code == 0", "stdout contains \"ok\""]]))]
     pub expect: Vec<String>,
 }
 
@@ -174,22 +194,27 @@ pub struct PostgresSpec {
     /// `postgres://user[:password]@host[:port]/database[?options]`, e.g.
     /// `postgres://postgres@{services.db.host}:{services.db.port}/postgres`. Port default:
     /// 5432. `sslmode=require` is refused (no TLS yet); `key=value` strings are not accepted.
+    #[schemars(extend("pattern" = r"^(\{|postgres://|postgresql://)", "examples" = ["postgres://postgres@{services.db.host}:{services.db.port}/postgres"]))]
     pub url: String,
     /// SQL sent as one simple query (text protocol, one round trip). Default: `SELECT 1`.
     #[serde(default)]
+    #[schemars(extend("default" = "SELECT 1", "pattern" = r"\S"))]
     pub query: Option<String>,
     /// Time limit of one sample, the connect included when the sample makes one
     /// (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// Keep a connection per concurrent sampler and measure the query round trip alone
     /// (true), or connect for every sample and measure connect plus query (false).
     /// Default: true.
     #[serde(default)]
+    #[schemars(extend("default" = true))]
     pub reuse_connection: Option<bool>,
     /// Per-sample expectations, e.g. `rows >= 1`, `value == 0` (first column of the first
     /// row), `latency < 10ms`. Default: none (the query succeeds).
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::postgres_expectations", extend("examples" = [["rows >= 1"], ["value == 0"]]))]
     pub expect: Vec<String>,
 }
 
@@ -200,17 +225,21 @@ pub struct PostgresSpec {
 pub struct RedisSpec {
     /// `redis://[user:password@]host[:port][/db]`, e.g.
     /// `redis://{services.cache.host}:{services.cache.port}`. Port default: 6379.
+    #[schemars(extend("pattern" = r"^(\{|redis://)", "examples" = ["redis://{services.cache.host}:{services.cache.port}"]))]
     pub url: String,
     /// The command and its arguments, sent as they are, e.g. `["SET", "k", "v"]`.
     /// Default: `["PING"]`.
     #[serde(default)]
+    #[schemars(length(min = 1), extend("default" = ["PING"], "examples" = [["GET", "feature:flags"]]))]
     pub command: Option<Vec<String>>,
     /// Time limit of one sample, the connect included when the sample makes one
     /// (duration). Default: 5s.
     #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// Per-sample expectations on the reply, e.g. `reply == "PONG"`, `reply == 1`,
     /// `reply == null`, `reply[0] == "a"`, `latency < 5ms`. Default: none (no error reply).
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::redis_expectations", extend("examples" = [["reply == \"PONG\""]]))]
     pub expect: Vec<String>,
 }

@@ -5,12 +5,14 @@
 mod check;
 mod load;
 mod scenario;
+mod schema;
 mod service;
 mod strict;
 
 pub use check::*;
 pub use load::{load_file, load_scenario, read_source, Source, MAX_FILE_BYTES};
 pub use scenario::*;
+pub use schema::{schema_url, CHECKLIST_SCHEMA_PATH, SCENARIO_SCHEMA_PATH, SCHEMA_BASE_URL};
 pub use service::*;
 pub use strict::unknown_keys;
 
@@ -24,21 +26,25 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub struct Checklist {
     /// Name of the system being released, e.g. "Stock Portfolio Management System".
+    #[schemars(extend("examples" = ["Stock Portfolio Management System"]))]
     pub system: String,
     /// The release being judged, e.g. "1.0" or a git tag.
     #[serde(default)]
+    #[schemars(extend("examples" = ["1.0", "v2.3.1"]))]
     pub release: Option<String>,
     /// Free text shown at the top of reports.
     #[serde(default)]
     pub description: Option<String>,
     /// Confidence level of every statistical claim (percentage). Default: 95%.
     #[serde(default)]
+    #[schemars(extend("default" = "95%"))]
     pub confidence: Option<Percent>,
     /// Services to bring up (or reach) before the checks run, by name; checks refer to
     /// them as `{services.NAME.url}`.
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
     /// Phases in the order they run, e.g. pre-deployment, staging validation, sign-off.
+    #[schemars(extend("contains" = { "required": ["items"], "properties": { "items": { "minItems": 1 } } }))]
     pub phases: Vec<Phase>,
     /// Known issues carried as documented exceptions, each with an owner and an expiry.
     #[serde(default)]
@@ -57,6 +63,7 @@ pub struct WaiverSpec {
     /// The criterion it covers, as written in the item (e.g. `error_rate < 5%`). Default:
     /// every criterion of the item.
     #[serde(default)]
+    #[schemars(extend("examples" = ["error_rate < 5%"]))]
     pub criterion: Option<String>,
     /// For a load item: what to leave out of the judged scope instead of waiving a FAIL.
     #[serde(default)]
@@ -69,6 +76,7 @@ pub struct WaiverSpec {
     #[serde(default)]
     pub link: Option<String>,
     /// The last day the waiver applies (UTC), as `YYYY-MM-DD`.
+    #[schemars(extend("examples" = ["2026-12-31"]))]
     pub expires: String,
 }
 
@@ -99,6 +107,7 @@ pub struct WaiverFile {
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     /// Short identifier, unique in the checklist (letters, digits, `-`, `_`).
+    #[schemars(extend("examples" = ["pre-deployment", "staging"]))]
     pub id: String,
     /// Human title, e.g. "Staging validation".
     pub title: String,
@@ -110,10 +119,13 @@ pub struct Phase {
 /// One checklist item: an automated check with criteria, or a manual attestation.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("not" = { "required": ["check", "manual"] }))]
 pub struct Item {
     /// Short identifier, unique in the checklist; also the JUnit test name.
+    #[schemars(extend("examples" = ["health", "api-latency"]))]
     pub id: String,
     /// What the item claims, e.g. "Health endpoints respond within 100ms".
+    #[schemars(extend("examples" = ["Health endpoints respond within 100ms"]))]
     pub title: String,
     /// Longer explanation or the seed text it translates.
     #[serde(default)]
@@ -129,16 +141,20 @@ pub struct Item {
     pub manual: Option<ManualSpec>,
     /// How many times the check runs; every claim is judged on all of them. Default: 1.
     #[serde(default)]
+    #[schemars(extend("default" = 1, "examples" = [300]))]
     pub samples: Option<u32>,
     /// Pause between two samples of one worker (duration). Default: 0ms.
     #[serde(default)]
+    #[schemars(extend("default" = "0ms", "examples" = ["100ms"]))]
     pub interval: Option<Duration>,
     /// How many samples run at once. Default: 1.
     #[serde(default)]
+    #[schemars(extend("default" = 1, "examples" = [4]))]
     pub concurrency: Option<u32>,
     /// Claims over all samples, e.g. `p95 < 100ms`, `error_rate < 1%`. Default: every
     /// sample meets its expectations (`failures == 0`).
     #[serde(default)]
+    #[schemars(schema_with = "schema::criteria", extend("examples" = [["p95 < 100ms", "error_rate < 1%"], ["failures == 0"], ["p95 <= baseline + 10%"], ["memory < 200MB", "restarts == 0"]]))]
     pub criteria: Vec<String>,
 }
 
@@ -160,6 +176,7 @@ pub enum Severity {
 #[serde(deny_unknown_fields)]
 pub struct ManualSpec {
     /// The role that must sign, e.g. "Business Stakeholder".
+    #[schemars(extend("examples" = ["QA Team Lead", "Business Stakeholder"]))]
     pub role: String,
     /// What the signer confirms.
     #[serde(default)]
@@ -168,6 +185,5 @@ pub struct ManualSpec {
 
 /// The JSON Schema of checklists, for editors (yaml-language-server) and `golive schema`.
 pub fn checklist_schema() -> serde_json::Value {
-    let schema = schemars::schema_for!(Checklist);
-    serde_json::to_value(schema).unwrap_or_default()
+    schema::publish(schemars::schema_for!(Checklist), CHECKLIST_SCHEMA_PATH)
 }

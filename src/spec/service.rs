@@ -25,6 +25,7 @@ pub struct Service {
     pub ready: Option<ReadySpec>,
     /// How long bring-up may take before the run ends as an environment failure. Default: 30s.
     #[serde(default)]
+    #[schemars(extend("default" = "30s", "examples" = ["2m"]))]
     pub startup_timeout: Option<Duration>,
     /// Services that must be ready before this one starts. Start order follows these.
     #[serde(default)]
@@ -37,6 +38,7 @@ pub struct Service {
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
     /// Program and arguments (argv); never run through a shell.
+    #[schemars(length(min = 1), extend("examples" = [["{golive}", "sandbox", "--listen", "127.0.0.1:{port}"]]))]
     pub command: Vec<String>,
     /// Extra environment variables.
     #[serde(default)]
@@ -46,6 +48,7 @@ pub struct ProcessSpec {
     pub cwd: Option<String>,
     /// Base URL of the service once up. Default: `http://127.0.0.1:{port}`.
     #[serde(default)]
+    #[schemars(extend("default" = "http://127.0.0.1:{port}"))]
     pub url: Option<String>,
 }
 
@@ -57,6 +60,7 @@ pub struct ProcessSpec {
 #[serde(deny_unknown_fields)]
 pub struct ContainerSpec {
     /// Image as `name:tag`, e.g. `golive/reference:0.1.0`.
+    #[schemars(extend("pattern" = r"^[^@]*:[^/@]+$", "examples" = ["golive/reference:0.1.0"]))]
     pub image: String,
     /// Arguments passed to the image's entrypoint. Default: the image's own.
     #[serde(default)]
@@ -65,12 +69,15 @@ pub struct ContainerSpec {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// The container port the service listens on; published on 127.0.0.1.
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// Host port to publish `port` on. Default: a free port golive picks.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub host_port: Option<u16>,
     /// CPU limit in cores, e.g. `0.5`. Default: none.
     #[serde(default)]
+    #[schemars(extend("exclusiveMinimum" = 0, "examples" = [0.5]))]
     pub cpus: Option<f64>,
     /// Memory limit, e.g. `256MB`. Default: none.
     #[serde(default)]
@@ -78,6 +85,7 @@ pub struct ContainerSpec {
     /// Base URL of the service as golive reaches it; `{port}` is the published host
     /// port. Default: `http://127.0.0.1:{port}`.
     #[serde(default)]
+    #[schemars(extend("default" = "http://127.0.0.1:{port}"))]
     pub url: Option<String>,
 }
 
@@ -103,12 +111,14 @@ pub enum ReadySpec {
     /// The service wrote a line containing `line` (stdout or stderr).
     Log {
         /// Text to look for, e.g. `database system is ready to accept connections`.
+        #[schemars(length(min = 1))]
         line: String,
     },
     /// A command exits with status 0: run inside the container for a container, on
     /// this machine for a process. `{port}` is the service's port as seen from there.
     Command {
         /// Program and arguments (argv); never run through a shell.
+        #[schemars(length(min = 1))]
         command: Vec<String>,
     },
 }

@@ -61,22 +61,34 @@ impl fmt::Display for ByteSize {
     }
 }
 
-serde_via_str!(ByteSize, "a byte size such as `50MB` or `1MiB`");
+serde_via_str!(
+    ByteSize,
+    "a byte size such as `50MB` or `1MiB`",
+    super::pattern::bytes
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PARSES: [(&str, u64, &str); 6] = [
+        ("512B", 512, "512B"),
+        ("64KB", 64_000, "64KB"),
+        ("50MB", 50_000_000, "50MB"),
+        ("1MiB", 1 << 20, "1MiB"),
+        ("1.5GiB", 3 << 29, "1536MiB"),
+        ("1500KB", 1_500_000, "1.5MB"),
+    ];
+
+    const REJECTS: [(&str, &str); 3] = [
+        ("50", "bare number"),
+        ("50mb", "unknown unit `mb`"),
+        ("MB", "write it"),
+    ];
+
     #[test]
     fn parses_and_prints() {
-        for (input, bytes, shown) in [
-            ("512B", 512, "512B"),
-            ("64KB", 64_000, "64KB"),
-            ("50MB", 50_000_000, "50MB"),
-            ("1MiB", 1 << 20, "1MiB"),
-            ("1.5GiB", 3 << 29, "1536MiB"),
-            ("1500KB", 1_500_000, "1.5MB"),
-        ] {
+        for (input, bytes, shown) in PARSES {
             let s: ByteSize = input.parse().unwrap();
             assert_eq!(s.bytes(), bytes, "{input}");
             assert_eq!(s.to_string(), shown, "{input}");
@@ -85,13 +97,22 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for (input, needle) in [
-            ("50", "bare number"),
-            ("50mb", "unknown unit `mb`"),
-            ("MB", "write it"),
-        ] {
+        for (input, needle) in REJECTS {
             let e = input.parse::<ByteSize>().unwrap_err().to_string();
             assert!(e.contains(needle), "{input}: {e}");
         }
+    }
+
+    /// The schema's pattern accepts exactly what `FromStr` accepts.
+    #[test]
+    fn the_schema_pattern_agrees() {
+        let mut inputs: Vec<&str> = PARSES.iter().map(|t| t.0).collect();
+        inputs.extend(REJECTS.iter().map(|t| t.0));
+        inputs.extend([
+            "0B", " 50 MB ", "1kB", "1Kb", "1KIB", "1.5.MB", "-1MB", "1TB", "_1_MB", ".5GB", "",
+        ]);
+        crate::units::pattern::assert_agrees(&crate::units::pattern::bytes(), &inputs, &[], |s| {
+            s.parse::<ByteSize>().is_ok()
+        });
     }
 }

@@ -92,26 +92,37 @@ fn trim(v: f64) -> String {
 
 serde_via_str!(
     Duration,
-    "a duration with a unit: us, ms, s, m or h (e.g. `250ms`)"
+    "a duration with a unit: us, ms, s, m or h (e.g. `250ms`)",
+    super::pattern::duration
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PARSES: [(&str, u64, &str); 8] = [
+        ("250ms", 250_000, "250ms"),
+        ("1.5s", 1_500_000, "1.5s"),
+        ("5m", 300_000_000, "5m"),
+        ("2h", 7_200_000_000, "2h"),
+        ("800us", 800, "800us"),
+        (" 10s ", 10_000_000, "10s"),
+        ("0ms", 0, "0us"),
+        ("1_000ms", 1_000_000, "1s"),
+    ];
+
+    const REJECTS: [(&str, &str); 6] = [
+        ("100", "bare number"),
+        ("100 parsecs", "unknown unit `parsecs`"),
+        ("ms", "write it with a unit"),
+        ("-5s", "write it with a unit"),
+        ("400d", "unknown unit `d`"),
+        ("9999999h", "longer than a year"),
+    ];
+
     #[test]
     fn parses_and_prints() {
-        let table = [
-            ("250ms", 250_000, "250ms"),
-            ("1.5s", 1_500_000, "1.5s"),
-            ("5m", 300_000_000, "5m"),
-            ("2h", 7_200_000_000, "2h"),
-            ("800us", 800, "800us"),
-            (" 10s ", 10_000_000, "10s"),
-            ("0ms", 0, "0us"),
-            ("1_000ms", 1_000_000, "1s"),
-        ];
-        for (input, micros, shown) in table {
+        for (input, micros, shown) in PARSES {
             let d: Duration = input.parse().unwrap();
             assert_eq!(d.as_micros(), micros, "{input}");
             assert_eq!(d.to_string(), shown, "{input}");
@@ -120,17 +131,28 @@ mod tests {
 
     #[test]
     fn rejects_with_the_accepted_units() {
-        for (input, needle) in [
-            ("100", "bare number"),
-            ("100 parsecs", "unknown unit `parsecs`"),
-            ("ms", "write it with a unit"),
-            ("-5s", "write it with a unit"),
-            ("400d", "unknown unit `d`"),
-            ("9999999h", "longer than a year"),
-        ] {
+        for (input, needle) in REJECTS {
             let e = input.parse::<Duration>().unwrap_err().to_string();
             assert!(e.contains(needle), "{input}: {e}");
         }
+    }
+
+    /// The schema's pattern accepts what `FromStr` accepts: the tables above and the edges
+    /// of the number and unit forms. Only the year limit is beyond a pattern.
+    #[test]
+    fn the_schema_pattern_agrees() {
+        let mut inputs: Vec<&str> = PARSES.iter().map(|t| t.0).collect();
+        inputs.extend(REJECTS.iter().map(|t| t.0));
+        inputs.extend([
+            "5 s", "1.s", ".5s", "_1s", "1__0s", "800µs", "2min", "1.2.3s", ".s", "_s", "5S",
+            "5 ms ", "\t5s", "5sec", "5s5", "1e3ms", "+5s", "",
+        ]);
+        crate::units::pattern::assert_agrees(
+            &crate::units::pattern::duration(),
+            &inputs,
+            &["9999999h"],
+            |s| s.parse::<Duration>().is_ok(),
+        );
     }
 
     #[test]

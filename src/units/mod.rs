@@ -13,6 +13,7 @@
 
 mod bytes;
 mod duration;
+pub mod pattern;
 mod percent;
 mod rate;
 
@@ -58,7 +59,7 @@ fn split_number(input: &str) -> Option<(f64, &str)> {
 /// Implements `Deserialize` through `FromStr` and `Serialize` through `Display`, so a
 /// unit value reads and writes as the text a user would type.
 macro_rules! serde_via_str {
-    ($ty:ty, $expecting:literal) => {
+    ($ty:ty, $expecting:literal, $pattern:path) => {
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -93,7 +94,11 @@ macro_rules! serde_via_str {
                 stringify!($ty).into()
             }
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "type": "string", "description": $expecting })
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $expecting,
+                    "pattern": $pattern(),
+                })
             }
         }
     };

@@ -47,21 +47,34 @@ impl fmt::Display for Percent {
     }
 }
 
-serde_via_str!(Percent, "a percentage between 0% and 100% (e.g. `1%`)");
+serde_via_str!(
+    Percent,
+    "a percentage between 0% and 100% (e.g. `1%`)",
+    super::pattern::percent
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PARSES: [(&str, f64, &str); 5] = [
+        ("1%", 0.01, "1%"),
+        ("99.5%", 0.995, "99.5%"),
+        ("0.1%", 0.001, "0.1%"),
+        ("100%", 1.0, "100%"),
+        ("0%", 0.0, "0%"),
+    ];
+
+    const REJECTS: [(&str, &str); 4] = [
+        ("120%", "between 0% and 100%"),
+        ("5", "bare number"),
+        ("5 percent", "unknown unit"),
+        ("%", "write a number"),
+    ];
+
     #[test]
     fn parses_and_prints() {
-        for (input, fraction, shown) in [
-            ("1%", 0.01, "1%"),
-            ("99.5%", 0.995, "99.5%"),
-            ("0.1%", 0.001, "0.1%"),
-            ("100%", 1.0, "100%"),
-            ("0%", 0.0, "0%"),
-        ] {
+        for (input, fraction, shown) in PARSES {
             let p: Percent = input.parse().unwrap();
             assert!((p.fraction() - fraction).abs() < 1e-12, "{input}");
             assert_eq!(p.to_string(), shown);
@@ -70,14 +83,46 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for (input, needle) in [
-            ("120%", "between 0% and 100%"),
-            ("5", "bare number"),
-            ("5 percent", "unknown unit"),
-            ("%", "write a number"),
-        ] {
+        for (input, needle) in REJECTS {
             let e = input.parse::<Percent>().unwrap_err().to_string();
             assert!(e.contains(needle), "{input}: {e}");
         }
+    }
+
+    /// The schema's pattern accepts exactly what `FromStr` accepts, the 100% ceiling
+    /// included.
+    #[test]
+    fn the_schema_pattern_agrees() {
+        let mut inputs: Vec<&str> = PARSES.iter().map(|t| t.0).collect();
+        inputs.extend(REJECTS.iter().map(|t| t.0));
+        inputs.extend([
+            "100.0%",
+            "100.000%",
+            "100.01%",
+            "100.",
+            "100.%",
+            "0100%",
+            "00099.99%",
+            "101%",
+            "99.%",
+            ".5%",
+            "_.5%",
+            "1_0_0%",
+            "1_0_1%",
+            "200%",
+            "1000%",
+            " 5 % ",
+            "5%%",
+            "-1%",
+            "1.2.3%",
+            ".%",
+            "",
+        ]);
+        crate::units::pattern::assert_agrees(
+            &crate::units::pattern::percent(),
+            &inputs,
+            &[],
+            |s| s.parse::<Percent>().is_ok(),
+        );
     }
 }

@@ -56,20 +56,37 @@ impl fmt::Display for Rate {
     }
 }
 
-serde_via_str!(Rate, "a rate such as `200/s` or `12000/m`");
+serde_via_str!(
+    Rate,
+    "a rate such as `200/s` or `12000/m`",
+    super::pattern::rate
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PARSES: [(&str, f64); 4] = [
+        ("200/s", 200.0),
+        ("12000/m", 200.0),
+        ("36/h", 0.01),
+        ("1.5/s", 1.5),
+    ];
+
+    const REJECTS: [(&str, &str); 8] = [
+        ("0/s", "greater than zero"),
+        ("200", "bare number"),
+        ("200/d", "unknown time unit"),
+        ("200rps", "unknown unit"),
+        ("-3/s", "write a count"),
+        ("100000000000000000000000/s", "at most 1000000/s"),
+        ("1000001/s", "at most 1000000/s"),
+        ("3600000001/h", "at most 1000000/s"),
+    ];
+
     #[test]
     fn parses() {
-        for (input, per_s) in [
-            ("200/s", 200.0),
-            ("12000/m", 200.0),
-            ("36/h", 0.01),
-            ("1.5/s", 1.5),
-        ] {
+        for (input, per_s) in PARSES {
             let r: Rate = input.parse().unwrap();
             assert!((r.per_second() - per_s).abs() < 1e-9, "{input}");
         }
@@ -78,18 +95,39 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for (input, needle) in [
-            ("0/s", "greater than zero"),
-            ("200", "bare number"),
-            ("200/d", "unknown time unit"),
-            ("200rps", "unknown unit"),
-            ("-3/s", "write a count"),
-            ("100000000000000000000000/s", "at most 1000000/s"),
-            ("1000001/s", "at most 1000000/s"),
-            ("3600000001/h", "at most 1000000/s"),
-        ] {
+        for (input, needle) in REJECTS {
             let e = input.parse::<Rate>().unwrap_err().to_string();
             assert!(e.contains(needle), "{input}: {e}");
         }
+    }
+
+    /// The schema's pattern accepts what `FromStr` accepts; only the 1000000/s ceiling is
+    /// beyond a pattern.
+    #[test]
+    fn the_schema_pattern_agrees() {
+        let mut inputs: Vec<&str> = PARSES.iter().map(|t| t.0).collect();
+        inputs.extend(REJECTS.iter().map(|t| t.0));
+        inputs.extend([
+            "0.001/s",
+            "0.0/s",
+            "00/s",
+            "._/s",
+            "200 / s",
+            "200//s",
+            "200/ /s",
+            "2/min",
+            "1.5/S",
+            "200/sec",
+            "200 per s",
+            "0_1/s",
+            ".0/s",
+            "",
+        ]);
+        crate::units::pattern::assert_agrees(
+            &crate::units::pattern::rate(),
+            &inputs,
+            &["100000000000000000000000/s", "1000001/s", "3600000001/h"],
+            |s| s.parse::<Rate>().is_ok(),
+        );
     }
 }
