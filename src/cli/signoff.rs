@@ -140,17 +140,8 @@ pub fn sign(args: &SignArgs) -> i32 {
         print_error(&"--name: the signer's name is empty");
         return exit::INVALID_INPUT;
     }
-    let key = match args
-        .key
-        .as_deref()
-        .map(attest::read_signing_key)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => {
-            print_error(&e);
-            return exit::INVALID_INPUT;
-        }
+    let Ok(key) = signing_key(args.key.as_deref()) else {
+        return exit::INVALID_INPUT;
     };
     let key_id = key.as_ref().map(|k| attest::key_id(&k.verifying_key()));
     let now = chrono::Utc::now();
@@ -258,17 +249,8 @@ pub fn verify(args: &VerifyArgs) -> i32 {
     };
     // The summary's key and file are checked before anything is verified, so a wrong
     // one costs nothing and a summary already issued is never replaced unasked.
-    let vsa_key = match args
-        .key
-        .as_deref()
-        .map(attest::read_signing_key)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => {
-            print_error(&e);
-            return exit::INVALID_INPUT;
-        }
+    let Ok(vsa_key) = signing_key(args.key.as_deref()) else {
+        return exit::INVALID_INPUT;
     };
     let vsa_path = args.emit.map(|Emit::Vsa| {
         args.out.clone().unwrap_or_else(|| {
@@ -349,4 +331,11 @@ pub fn verify(args: &VerifyArgs) -> i32 {
         path.display()
     );
     code
+}
+
+/// The signing key of `--key`, if given; an unreadable one is reported here.
+fn signing_key(path: Option<&std::path::Path>) -> Result<Option<ed25519_dalek::SigningKey>, ()> {
+    path.map(attest::read_signing_key)
+        .transpose()
+        .map_err(|e| print_error(&e))
 }
