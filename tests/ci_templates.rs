@@ -434,3 +434,84 @@ fn every_embedded_script_and_ci_run_pass_shellcheck() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The action keys its build by the files golive is built from, builds once with cargo,
+/// and on a later run with the same key takes the cached binary without calling cargo;
+/// another key builds again.
+#[test]
+fn action_builds_once_and_reuses_the_cached_binary_while_the_sources_are_the_same() {
+    let source = root().display().to_string();
+    let key_of = || {
+        let (script, mut env) = action_step("key", &[], &[]);
+        env.retain(|(k, _)| k != "SOURCE");
+        env.push(("SOURCE".into(), source.clone()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = run(&format!("set -eo pipefail\n{script}"), &env, 0);
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+        let out = std::fs::read_to_string(r.dir.path().join("output.txt")).unwrap();
+        out.trim().strip_prefix("key=").unwrap().to_string()
+    };
+    let key = key_of();
+    assert_eq!(key.len(), 20, "{key}");
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    assert_eq!(key_of(), key, "the same sources give the same key");
+
+    // A stub cargo that "installs" a golive into --root and counts its calls.
+    let home = tempfile::tempdir().unwrap();
+    let tools = home.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let cargo = tools.join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/bash\necho \"$*\" >> \"$HOME/cargo-calls\"\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\nprintf '#!/bin/sh\\necho golive 9.9.9\\n' > \"$2/bin/golive\"\nchmod +x \"$2/bin/golive\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let install = |key: &str| {
+        let (script, mut env) = action_step("install", &[], &[]);
+        env.retain(|(k, _)| k != "SOURCE" && k != "KEY");
+        env.push(("SOURCE".into(), source.clone()));
+        env.push(("KEY".into(), key.to_string()));
+        env.push(("HOME".into(), home.path().display().to_string()));
+        env.push(("PATH".into(), path.clone()));
+        let github_path = home.path().join("github-path").display().to_string();
+        env.push(("GITHUB_PATH".into(), github_path));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = run(&format!("set -eo pipefail\n{script}"), &env, 0);
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+        r
+    };
+    let calls = || {
+        std::fs::read_to_string(home.path().join("cargo-calls"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    install(&key);
+    assert_eq!(calls(), 1);
+    let cached = install(&key);
+    assert_eq!(calls(), 1, "the second run built again");
+    assert!(
+        cached
+            .stdout
+            .contains("golive from the cache: golive 9.9.9"),
+        "{}",
+        cached.stdout
+    );
+    install("another-key");
+    assert_eq!(calls(), 2, "changed sources must be built");
+    let github_path = std::fs::read_to_string(home.path().join("github-path")).unwrap();
+    let bin = home.path().join(".cache/golive-action/bin");
+    assert_eq!(github_path, format!("{}\n", bin.display()).repeat(3));
+    let args = std::fs::read_to_string(home.path().join("cargo-calls")).unwrap();
+    assert!(
+        args.starts_with(&format!("install --locked --force --path {source} --root ")),
+        "{args}"
+    );
+}
