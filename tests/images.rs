@@ -195,3 +195,69 @@ async fn postgres_and_redis_images_build_from_debootstrap_and_answer() {
     assert_eq!(pong, "PONG");
     redis.rm().await.unwrap();
 }
+
+/// The job image gates a checklist inside itself: PostgreSQL (through the shipped
+/// `checks/bin/postgres-dev`, which drops root), Redis and the sandbox as process
+/// services, with no network at all (`--network none`), as a CI job would run it.
+#[test]
+fn the_job_image_runs_a_gate_with_process_services_inside_the_job() {
+    if !common::docker::ready_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    std::fs::create_dir_all(work.join("bin")).unwrap();
+    std::fs::copy(
+        common::root().join("checks/bin/postgres-dev"),
+        work.join("bin/postgres-dev"),
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("gate.yaml"),
+        r#"system: job image
+services:
+  db:
+    process: { command: ["./bin/postgres-dev", "{port}"] }
+    ready: { kind: log, line: "database system is ready to accept connections" }
+    startup_timeout: 60s
+  cache:
+    process: { command: ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] }
+    ready: { kind: log, line: "Ready to accept connections" }
+  api:
+    process: { command: ["{golive}", "sandbox", "--listen", "127.0.0.1:{port}"] }
+    ready: { kind: http, path: /health }
+phases:
+  - id: gate
+    items:
+      - id: db
+        check: { kind: postgres, url: "postgres://postgres@{services.db.host}:{services.db.port}/postgres", query: "SELECT 1", expect: [rows == 1] }
+      - id: cache
+        check: { kind: redis, url: "redis://{services.cache.host}:{services.cache.port}", command: [PING], expect: [reply == "PONG"] }
+      - id: api
+        check: { kind: http, url: "{services.api.url}/health", expect: [status == 200] }
+"#,
+    )
+    .unwrap();
+    let mount = format!("{}:/work", work.display());
+    let out = std::process::Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "-v", &mount])
+        .arg(golive::images::JOB_IMAGE)
+        .args([
+            "bash",
+            "-c",
+            "golive --version && golive run gate.yaml --out run; code=$?; chmod -R a+rwX run; exit $code",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with(&format!("golive {}", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("run/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["verdict"], "GO", "{results}");
+}

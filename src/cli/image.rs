@@ -15,14 +15,15 @@ pub struct ImageArgs {
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// Build golive's images in the local Docker engine without a registry: the reference
-    /// system FROM scratch, and PostgreSQL and Redis from a debootstrapped Debian rootfs
-    /// (needs root and debootstrap; about 2 minutes the first time, then cached).
+    /// system FROM scratch, PostgreSQL and Redis from a debootstrapped Debian rootfs
+    /// (needs root and debootstrap; about 2 minutes the first time, then cached), and
+    /// golive itself as a CI job image on that rootfs.
     Build {
         /// Build only this image.
         #[arg(long, value_enum)]
         only: Option<Family>,
-        /// The statically linked golive for the reference image. Default: this golive,
-        /// if it is static.
+        /// The statically linked golive for the reference and job images. Default: this
+        /// golive, if it is static.
         #[arg(long, value_name = "PATH")]
         binary: Option<PathBuf>,
         /// Build images that are already present too, and make the Debian rootfs afresh

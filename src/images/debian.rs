@@ -46,7 +46,8 @@ fn changes(family: Family) -> Vec<String> {
             r#"ENTRYPOINT ["/usr/bin/redis-server","--bind","0.0.0.0","--protected-mode","no","--save","","--appendonly","no"]"#,
             "EXPOSE 6379",
         ],
-        Family::Reference => &[], // built, not imported: see reference.rs
+        // Built, not imported: see reference.rs and job.rs.
+        Family::Reference | Family::Golive => &[],
     };
     lines.iter().map(|l| l.to_string()).collect()
 }

@@ -1,6 +1,8 @@
 //! Offline images for the container provider: `golive/reference` (the sandbox in a
 //! `FROM scratch` image), and `golive/postgres` and `golive/redis` (one debootstrapped
-//! Debian rootfs imported twice). Nothing is ever pulled: engines here have no registry.
+//! Debian rootfs imported twice); and `golive/golive`, golive itself as a CI job image
+//! (that rootfs with the static golive added). Nothing is ever pulled: engines here have
+//! no registry.
 //!
 //! This module talks to Docker and runs debootstrap, which STYLE.md otherwise keeps in
 //! `services/`. It is a separate tool run before any checklist (`golive image build`), not
@@ -11,6 +13,7 @@ mod debian;
 mod elf;
 mod engine;
 mod error;
+mod job;
 mod mounts;
 mod reference;
 
@@ -29,6 +32,8 @@ pub const REFERENCE_IMAGE: &str = concat!("golive/reference:", env!("CARGO_PKG_V
 pub const POSTGRES_IMAGE: &str = "golive/postgres:15";
 /// Redis 7 listening on 6379, no persistence, no protected mode (a test cache).
 pub const REDIS_IMAGE: &str = "golive/redis:7";
+/// golive on Debian bookworm with bash, PostgreSQL 15 and Redis 7: a CI job image.
+pub const JOB_IMAGE: &str = concat!("golive/golive:", env!("CARGO_PKG_VERSION"));
 
 /// Where progress sentences go (the CLI prints them on stderr).
 pub type Progress<'a> = dyn Fn(&str) + Send + Sync + 'a;
@@ -42,10 +47,17 @@ pub enum Family {
     Postgres,
     /// golive/redis: Redis 7 from Debian bookworm.
     Redis,
+    /// golive/golive: golive itself on Debian bookworm, a CI job image.
+    Golive,
 }
 
 impl Family {
-    pub const ALL: [Family; 3] = [Family::Reference, Family::Postgres, Family::Redis];
+    pub const ALL: [Family; 4] = [
+        Family::Reference,
+        Family::Postgres,
+        Family::Redis,
+        Family::Golive,
+    ];
 
     /// The image's `name:tag`.
     pub fn image(self) -> &'static str {
@@ -53,6 +65,7 @@ impl Family {
             Family::Reference => REFERENCE_IMAGE,
             Family::Postgres => POSTGRES_IMAGE,
             Family::Redis => REDIS_IMAGE,
+            Family::Golive => JOB_IMAGE,
         }
     }
 
@@ -62,6 +75,7 @@ impl Family {
             Family::Reference => "reference",
             Family::Postgres => "postgres",
             Family::Redis => "redis",
+            Family::Golive => "golive",
         }
     }
 
@@ -88,8 +102,8 @@ pub fn build_hint(image: &str) -> Option<String> {
 pub struct BuildOptions {
     /// One image, or all of them.
     pub only: Option<Family>,
-    /// The static golive to put in the reference image; default: the running executable
-    /// (checked only if the reference image is to be built).
+    /// The static golive to put in the reference and job images; default: the running
+    /// executable (checked only if one of them is to be built).
     pub binary: Option<StaticBinary>,
     /// Build images that are present too, and make the Debian rootfs afresh instead of
     /// reusing the cached tarball.
@@ -130,28 +144,39 @@ pub async fn build(
             todo.push((family, existing.and_then(|i| i.id)));
         }
     }
-    let (reference, debian): (Vec<_>, Vec<_>) =
-        todo.into_iter().partition(|(f, _)| *f == Family::Reference);
-    for (family, old) in reference {
-        let binary = match &opts.binary {
-            Some(b) => b,
-            None => &StaticBinary::running()?,
-        };
-        reference::build(engine, binary, opts.rebuild, progress).await?;
+    // The binary is checked before the slow rootfs is made, and each is made once.
+    let binary = todo
+        .iter()
+        .any(|(f, _)| matches!(f, Family::Reference | Family::Golive))
+        .then(|| opts.binary.clone().map_or_else(StaticBinary::running, Ok))
+        .transpose()?;
+    let tarball = match todo.iter().any(|(f, _)| *f != Family::Reference) {
+        true => {
+            let cache = match &opts.cache_dir {
+                Some(dir) => dir.clone(),
+                None => cache_dir()?,
+            };
+            Some(debian::rootfs(&cache, opts.rebuild, progress).await?)
+        }
+        false => None,
+    };
+    for (family, old) in todo {
+        match (family, &binary, &tarball) {
+            (Family::Reference, Some(binary), _) => {
+                reference::build(engine, binary, opts.rebuild, progress).await?
+            }
+            (Family::Golive, Some(binary), Some(tarball)) => {
+                job::build(engine, binary, tarball, opts.rebuild, progress).await?
+            }
+            (Family::Postgres | Family::Redis, _, Some(tarball)) => {
+                debian::import(&engine.docker, tarball, family, progress).await?
+            }
+            _ => unreachable!(
+                "the binary and the rootfs are made above for the images that need them"
+            ),
+        }
         retire(&engine.docker, old, family.image(), progress).await;
         outcomes.push((family, Outcome::Built));
-    }
-    if !debian.is_empty() {
-        let cache = match &opts.cache_dir {
-            Some(dir) => dir.clone(),
-            None => cache_dir()?,
-        };
-        let tarball = debian::rootfs(&cache, opts.rebuild, progress).await?;
-        for (family, old) in debian {
-            debian::import(&engine.docker, &tarball, family, progress).await?;
-            retire(&engine.docker, old, family.image(), progress).await;
-            outcomes.push((family, Outcome::Built));
-        }
     }
     outcomes.sort_by_key(|(f, _)| *f);
     Ok(outcomes)

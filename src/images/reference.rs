@@ -64,16 +64,14 @@ impl StaticBinary {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
-/// Builds the reference image from `binary`. With `rebuild`, the builder's cache is not
-/// used either.
-pub(super) async fn build(
-    engine: &Engine,
-    binary: &StaticBinary,
-    rebuild: bool,
-    progress: &Progress<'_>,
-) -> Result<(), Error> {
+/// Refuses a binary built for another architecture than the engine runs.
+pub(super) fn check_arch(engine: &Engine, binary: &StaticBinary) -> Result<(), Error> {
     let arch = elf::docker_arch(binary.machine);
     if let Some(arch) = arch.filter(|a| !engine.arch.is_empty() && *a != engine.arch) {
         return Err(Error::Binary {
@@ -84,6 +82,18 @@ pub(super) async fn build(
             },
         });
     }
+    Ok(())
+}
+
+/// Builds the reference image from `binary`. With `rebuild`, the builder's cache is not
+/// used either.
+pub(super) async fn build(
+    engine: &Engine,
+    binary: &StaticBinary,
+    rebuild: bool,
+    progress: &Progress<'_>,
+) -> Result<(), Error> {
+    check_arch(engine, binary)?;
     progress(&format!(
         "Building {REFERENCE_IMAGE} from {} (static, {})…",
         binary.path.display(),

@@ -35,10 +35,12 @@ pub fn ready_or_skip() -> bool {
 }
 
 /// A statically linked golive: $GOLIVE_STATIC_BINARY, or built with the README's
-/// command into this build's target folder under its own `--target` folder (shared by
-/// every test binary, so the build happens once). A release build, because the image
-/// it makes is the one `golive demo` then runs: an unoptimised reference system turned
-/// the demo's WebSocket p95 < 20ms INCONCLUSIVE (19 ms) where the release one gave 10 ms.
+/// `cargo release-static` (the alias in .cargo/config.toml, so the tests build exactly
+/// what users and `golive image build` are told to) into this build's target folder under
+/// its own `--target` folder (shared by every test binary, so the build happens once). A
+/// release build, because the image it makes is the one `golive demo` then runs: an
+/// unoptimised reference system turned the demo's WebSocket p95 < 20ms INCONCLUSIVE
+/// (19 ms) where the release one gave 10 ms.
 pub fn static_binary() -> Result<std::path::PathBuf, String> {
     if let Ok(p) = std::env::var("GOLIVE_STATIC_BINARY") {
         return Ok(p.into());
@@ -53,11 +55,12 @@ pub fn static_binary() -> Result<std::path::PathBuf, String> {
                 .map(|p| p.to_path_buf())
         })
         .ok_or("cannot tell the target folder")?;
+    // RUSTFLAGS from the environment would replace the alias's target rustflags.
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
+        .arg("release-static")
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
