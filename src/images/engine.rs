@@ -3,13 +3,14 @@
 //! an image is present, and draining the engine's progress streams into errors that
 //! carry the engine's own message.
 
-use super::Error;
+use super::{Error, Progress};
 use futures_util::{Stream, StreamExt};
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::models::ImageInspect;
-use testcontainers::bollard::Docker;
+use testcontainers::bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use testcontainers::bollard::{body_full, body_try_stream, Docker};
 
 /// How long the first request may take before the engine counts as absent. A local
 /// engine answers `/version` in milliseconds; the client's own timeout is 120 s.
@@ -64,6 +65,49 @@ pub async fn inspect(docker: &Docker, image: &str) -> Result<Option<ImageInspect
         }) => Ok(None),
         Err(e) => Err(Error::docker(format!("inspect {image}"))(e)),
     }
+}
+
+/// A build context tar: small ones are built in memory, large ones (a whole rootfs) are
+/// streamed from a file.
+pub(super) enum Context {
+    Memory(Vec<u8>),
+    File(PathBuf),
+}
+
+/// Builds `image` from `context` with the legacy builder, which needs no BuildKit session
+/// (engine 20.10 may not serve one to this client) and pulls nothing for `FROM scratch`.
+/// With `rebuild`, the builder's cache is not used.
+pub(super) async fn build_legacy(
+    engine: &Engine,
+    image: &str,
+    context: Context,
+    rebuild: bool,
+    progress: &Progress<'_>,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let body = match context {
+        Context::Memory(bytes) => body_full(bytes.into()),
+        Context::File(path) => {
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(Error::io(&path))?;
+            body_try_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20))
+        }
+    };
+    let options = BuildImageOptionsBuilder::new()
+        .t(image)
+        .version(BuilderVersion::BuilderV1)
+        .rm(true)
+        .forcerm(true)
+        .nocache(rebuild)
+        .build();
+    let stream = engine.docker.build_image(options, None, Some(body));
+    drain(stream, image, |i| i.stream.clone()).await?;
+    progress(&format!(
+        "Built {image} in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 /// Runs a build or import stream to its end. Each item's text (the builder's output or

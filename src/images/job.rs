@@ -8,13 +8,10 @@
 //! Built through the legacy builder from a context streamed from disk: the Dockerfile,
 //! the cached rootfs tarball (which `ADD` unpacks) and the binary. No base image, no pull.
 
-use super::engine::{drain, Engine};
+use super::engine::{build_legacy, Context, Engine};
 use super::{megabytes, Error, Progress, StaticBinary, JOB_IMAGE};
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::Instant;
-use testcontainers::bollard::body_try_stream;
-use testcontainers::bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 
 /// `ADD` of a local tar unpacks it (owners and modes kept: `/tmp` stays 1777). The work
 /// folder is where CI runners mount or clone the project.
@@ -42,7 +39,6 @@ pub(super) async fn build(
         binary.path().display(),
         tarball.display()
     ));
-    let started = Instant::now();
     // The context holds the whole rootfs: written to a temporary file and streamed, not
     // held in memory.
     let dir = tempfile::tempdir().map_err(Error::io("a temporary folder for the build context"))?;
@@ -53,24 +49,7 @@ pub(super) async fn build(
         "Sending a {} build context to the engine…",
         megabytes(size)
     ));
-    let file = tokio::fs::File::open(&context)
-        .await
-        .map_err(Error::io(&context))?;
-    let body = body_try_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
-    let options = BuildImageOptionsBuilder::new()
-        .t(JOB_IMAGE)
-        .version(BuilderVersion::BuilderV1)
-        .rm(true)
-        .forcerm(true)
-        .nocache(rebuild)
-        .build();
-    let stream = engine.docker.build_image(options, None, Some(body));
-    drain(stream, JOB_IMAGE, |i| i.stream.clone()).await?;
-    progress(&format!(
-        "Built {JOB_IMAGE} in {:.1} s.",
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(())
+    build_legacy(engine, JOB_IMAGE, Context::File(context), rebuild, progress).await
 }
 
 /// The context tar: `Dockerfile`, `rootfs.tar` (copied from the cache as it is) and

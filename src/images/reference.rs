@@ -4,13 +4,10 @@
 //! for `FROM scratch`.
 
 use super::elf::{self, Linking};
-use super::engine::{drain, Engine};
+use super::engine::{build_legacy, Context, Engine};
 use super::{megabytes, BinaryProblem, Error, Progress, REFERENCE_IMAGE};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-use testcontainers::bollard::body_full;
-use testcontainers::bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 
 /// One `COPY` of a whole tree, because the builder keeps the modes of what is inside a
 /// copied folder but makes the destination of `COPY tmp /tmp` itself 0755: `/tmp` must
@@ -99,24 +96,15 @@ pub(super) async fn build(
         binary.path.display(),
         megabytes(binary.bytes.len() as u64)
     ));
-    let started = Instant::now();
     let context = context(&binary.bytes).map_err(Error::io("the build context (in memory)"))?;
-    let options = BuildImageOptionsBuilder::new()
-        .t(REFERENCE_IMAGE)
-        .version(BuilderVersion::BuilderV1)
-        .rm(true)
-        .forcerm(true)
-        .nocache(rebuild)
-        .build();
-    let stream = engine
-        .docker
-        .build_image(options, None, Some(body_full(context.into())));
-    drain(stream, REFERENCE_IMAGE, |i| i.stream.clone()).await?;
-    progress(&format!(
-        "Built {REFERENCE_IMAGE} in {:.1} s.",
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(())
+    build_legacy(
+        engine,
+        REFERENCE_IMAGE,
+        Context::Memory(context),
+        rebuild,
+        progress,
+    )
+    .await
 }
 
 /// The build context: the Dockerfile and the image's tree under `rootfs/`: the binary
