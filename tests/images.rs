@@ -228,16 +228,22 @@ services:
     ready: { kind: http, path: /health }
 phases:
   - id: gate
+    title: The gate, inside the job
     items:
       - id: db
+        title: PostgreSQL answers
         check: { kind: postgres, url: "postgres://postgres@{services.db.host}:{services.db.port}/postgres", query: "SELECT 1", expect: [rows == 1] }
       - id: cache
+        title: Redis answers
         check: { kind: redis, url: "redis://{services.cache.host}:{services.cache.port}", command: [PING], expect: [reply == "PONG"] }
       - id: api
+        title: The API is healthy
         check: { kind: http, url: "{services.api.url}/health", expect: [status == 200] }
 "#,
     )
     .unwrap();
+    let out = golive().arg("validate").arg(work.join("gate.yaml")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mount = format!("{}:/work", work.display());
     let out = std::process::Command::new("docker")
         .args(["run", "--rm", "--network", "none", "-v", &mount])
