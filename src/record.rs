@@ -404,6 +404,7 @@ fn merge_load(a: &mut LoadResult, b: &LoadResult) -> Result<(), CorruptHistogram
     a.warm_up_requests += b.warm_up_requests;
     a.dropped += b.dropped;
     a.late += b.late;
+    a.reconnects += b.reconnects;
     a.achieved_rps += b.achieved_rps;
     a.target_rps = a.target_rps.zip(b.target_rps).map(|(x, y)| x + y);
     a.duration_s = a.duration_s.max(b.duration_s);

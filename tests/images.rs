@@ -242,8 +242,16 @@ phases:
 "#,
     )
     .unwrap();
-    let out = golive().arg("validate").arg(work.join("gate.yaml")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = golive()
+        .arg("validate")
+        .arg(work.join("gate.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mount = format!("{}:/work", work.display());
     let out = std::process::Command::new("docker")
         .args(["run", "--rm", "--network", "none", "-v", &mount])

@@ -180,6 +180,7 @@ pub fn adhoc_json(url: &str, r: &LoadResult) -> serde_json::Value {
         "target_rps": r.target_rps,
         "dropped": r.dropped,
         "late": r.late,
+        "reconnects": r.reconnects,
         "latency_ms": pct(&r.overall.latency_ms),
         "service_time_ms": pct(&r.overall.service_time_ms),
         "send_lag_ms": pct(&r.send_lag_ms),

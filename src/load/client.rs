@@ -1,6 +1,8 @@
 //! The load hot path's HTTP/1.1 client: one keep-alive connection per worker, driven by
 //! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
-//! rustls. A connection that fails or times out is dropped and re-made on next use.
+//! rustls. A connection that fails or times out is dropped and re-made on next use; one
+//! the peer closed while it was kept alive is re-made at once and the request sent again
+//! when that is safe (see [`SendError::retry_safe`]).
 
 use crate::check::{read_until_expected, HttpResponse as Response};
 use crate::expect::Expectation;
@@ -74,6 +76,35 @@ impl Target {
 /// One keep-alive connection.
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
+    /// Responses read on it: a failure on a connection that has answered before may only
+    /// mean the peer closed it while it sat idle (a restart, an idle timeout).
+    answered: u64,
+}
+
+/// A request that got no response.
+pub struct SendError {
+    pub failure: Failure,
+    /// The connection was closed before the request was written: it never left.
+    unsent: bool,
+    /// The connection closed after the request was written, before any response.
+    unanswered: bool,
+}
+
+impl SendError {
+    fn new(failure: Failure, unsent: bool, unanswered: bool) -> Self {
+        SendError {
+            failure,
+            unsent,
+            unanswered,
+        }
+    }
+
+    /// Whether sending the request again on a new connection is what a careful client
+    /// does: it never left, or it is idempotent and the peer closed without answering
+    /// (RFC 9110 9.2.2; browsers and hyper's pool retry the same cases).
+    pub fn retry_safe(&self, method: &http::Method) -> bool {
+        self.unsent || (self.unanswered && method.is_idempotent())
+    }
 }
 
 impl Conn {
@@ -97,31 +128,44 @@ impl Conn {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Conn { sender })
+        Ok(Conn {
+            sender,
+            answered: 0,
+        })
+    }
+
+    /// Whether this connection has answered before (it is being reused).
+    pub fn reused(&self) -> bool {
+        self.answered > 0
     }
 
     /// Sends one request and reads the whole (capped) response.
-    pub async fn send(&mut self, req: http::Request<Full<Bytes>>) -> Result<Response, Failure> {
+    pub async fn send(&mut self, req: http::Request<Full<Bytes>>) -> Result<Response, SendError> {
         self.sender.ready().await.map_err(|e| {
-            Failure::new(FailureClass::Connect, format!("the connection closed: {e}"))
+            let f = Failure::new(FailureClass::Connect, format!("the connection closed: {e}"));
+            SendError::new(f, true, false)
         })?;
         let resp = self.sender.send_request(req).await.map_err(|e| {
-            let class = if e.is_canceled() || e.is_closed() || e.is_incomplete_message() {
+            let closed = e.is_closed() || e.is_incomplete_message();
+            let class = if e.is_canceled() || closed {
                 FailureClass::Connect
             } else {
                 FailureClass::Protocol
             };
-            Failure::new(class, format!("the request failed: {e}"))
+            let f = Failure::new(class, format!("the request failed: {e}"));
+            SendError::new(f, e.is_canceled(), closed)
         })?;
+        self.answered += 1;
         let (parts, body) = resp.into_parts();
         let body = Limited::new(body, MAX_BODY)
             .collect()
             .await
             .map_err(|e| {
-                Failure::new(
+                let f = Failure::new(
                     FailureClass::Protocol,
                     format!("reading the response failed: {e}"),
-                )
+                );
+                SendError::new(f, false, false)
             })?
             .to_bytes();
         Ok(Response {
@@ -150,6 +194,8 @@ impl Target {
 /// A WebSocket connection a worker keeps open for round trips.
 pub struct Ws {
     stream: tokio_tungstenite::WebSocketStream<Box<dyn Io>>,
+    /// Round trips completed on it.
+    answered: u64,
 }
 
 impl Ws {
@@ -163,7 +209,15 @@ impl Ws {
                     format!("WebSocket handshake failed: {e}"),
                 )
             })?;
-        Ok(Ws { stream })
+        Ok(Ws {
+            stream,
+            answered: 0,
+        })
+    }
+
+    /// Whether this connection has completed a round trip before (it is being reused).
+    pub fn reused(&self) -> bool {
+        self.answered > 0
     }
 
     /// Sends `text` and reads until a message meets every expectation; other messages
@@ -175,8 +229,41 @@ impl Ws {
             .await
             .map_err(|e| Failure::new(FailureClass::Connect, format!("sending failed: {e}")))?;
         let mut miss = None;
-        read_until_expected(&mut self.stream, start, expect, &mut miss)
-            .await
-            .map(|_| ())
+        read_until_expected(&mut self.stream, start, expect, &mut miss).await?;
+        self.answered += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    #[test]
+    fn a_request_goes_again_only_if_it_never_left_or_is_idempotent_and_unanswered() {
+        let err = |unsent, unanswered| {
+            SendError::new(
+                Failure::new(FailureClass::Connect, "closed"),
+                unsent,
+                unanswered,
+            )
+        };
+        for (unsent, unanswered, method, safe) in [
+            (true, false, Method::POST, true),
+            (true, false, Method::GET, true),
+            (false, true, Method::GET, true),
+            (false, true, Method::PUT, true),
+            (false, true, Method::DELETE, true),
+            (false, true, Method::POST, false),
+            (false, true, Method::PATCH, false),
+            (false, false, Method::GET, false),
+        ] {
+            assert_eq!(
+                err(unsent, unanswered).retry_safe(&method),
+                safe,
+                "{method} unsent={unsent} unanswered={unanswered}"
+            );
+        }
     }
 }

@@ -101,6 +101,8 @@ struct Shared {
 struct Conns {
     http: Option<Conn>,
     ws: Vec<Option<Ws>>,
+    /// Requests sent again on a new connection since the recorder last took the count.
+    reconnects: u64,
 }
 
 /// A ticket: one request to send, and when it was meant to be sent.
@@ -620,6 +622,7 @@ async fn exchange(
         }
     };
     let done = Instant::now();
+    rec.reconnects += std::mem::take(&mut conn.reconnects);
     let latency_us = (done - ticket.intended).as_micros() as u64;
     let service_us = (done - sent).as_micros() as u64;
     shared.windows.record(i, outcome.is_ok(), latency_us);
@@ -642,50 +645,64 @@ async fn exchange(
     rec.per_request[i].record(&outcome, latency_us, service_us);
 }
 
+/// Sends request `i` on the worker's connections and judges the answer.
+///
+/// A kept-alive connection the peer has closed (a restart, an idle timeout) fails the next
+/// request sent on it. Where that is safe the request goes once more on a new connection
+/// (counted in `reconnects`, not as an error), as browsers and pooling clients do, so an
+/// outage costs the requests sent while the service was down, not one per connection.
 async fn send(shared: &Shared, i: usize, conns: &mut Conns) -> Result<(), Failure> {
     let req = &shared.requests[i];
     if conns.ws.len() < shared.requests.len() {
         conns.ws.resize_with(shared.requests.len(), || None);
     }
     if let Some((url, text)) = &req.ws {
-        if conns.ws[i].is_none() {
-            conns.ws[i] = Some(Ws::open(&shared.target, url).await?);
-        }
-        let ws = conns.ws[i]
-            .as_mut()
-            .ok_or_else(|| Failure::new(FailureClass::Connect, "no connection"))?;
-        let r = ws.round_trip(text, &req.expect).await;
-        if r.as_ref()
-            .is_err_and(|f| matches!(f.class, FailureClass::Connect | FailureClass::Protocol))
-        {
+        loop {
+            let reused = conns.ws[i].as_ref().is_some_and(Ws::reused);
+            let ws = match &mut conns.ws[i] {
+                Some(ws) => ws,
+                slot => slot.insert(Ws::open(&shared.target, url).await?),
+            };
+            let r = ws.round_trip(text, &req.expect).await;
+            let Err(f) = &r else { return r };
+            if !matches!(f.class, FailureClass::Connect | FailureClass::Protocol) {
+                return r;
+            }
             conns.ws[i] = None;
+            // Connect: the message could not be written, so it never left.
+            if !(reused && f.class == FailureClass::Connect) {
+                return r;
+            }
+            conns.reconnects += 1;
         }
-        return r;
     }
-    let conn = &mut conns.http;
-    if conn.is_none() {
-        *conn = Some(Conn::open(&shared.target).await?);
-    }
-    let c = conn
-        .as_mut()
-        .ok_or_else(|| Failure::new(FailureClass::Connect, "no connection"))?;
-    let mut builder = http::Request::builder()
-        .method(req.method.clone())
-        .uri(req.uri.clone());
-    if let Some(h) = builder.headers_mut() {
-        h.clone_from(&req.headers);
-    }
-    let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
-        Failure::new(
-            FailureClass::Setup,
-            format!("cannot build the request: {e}"),
-        )
-    })?;
-    let mut resp: Response = match c.send(request).await {
-        Ok(r) => r,
-        Err(f) => {
-            *conn = None;
-            return Err(f);
+    let mut resp: Response = loop {
+        let reused = conns.http.as_ref().is_some_and(Conn::reused);
+        let conn = match &mut conns.http {
+            Some(c) => c,
+            slot => slot.insert(Conn::open(&shared.target).await?),
+        };
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(req.uri.clone());
+        if let Some(h) = builder.headers_mut() {
+            h.clone_from(&req.headers);
+        }
+        let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
+            Failure::new(
+                FailureClass::Setup,
+                format!("cannot build the request: {e}"),
+            )
+        })?;
+        match conn.send(request).await {
+            Ok(r) => break r,
+            Err(e) => {
+                conns.http = None;
+                if !(reused && e.retry_safe(&req.method)) {
+                    return Err(e.failure);
+                }
+                conns.reconnects += 1;
+            }
         }
     };
     if req.wants_json {
@@ -746,6 +763,7 @@ fn finish(
         warm_up_requests: all.warm_up,
         dropped,
         late: all.late,
+        reconnects: all.reconnects,
         max_in_flight,
         send_lag_ms: target_rps.and_then(|_| Percentiles::of(&all.send_lag)),
         shortfall,

@@ -105,6 +105,8 @@ pub struct Recorder {
     /// Actual minus intended send time, µs (open model).
     pub send_lag: Histogram<u64>,
     pub late: u64,
+    /// Requests sent again on a new connection after the peer closed a kept-alive one.
+    pub reconnects: u64,
     /// Requests completed during warm-up (sent, not judged).
     pub warm_up: u64,
 }
@@ -117,6 +119,7 @@ impl Recorder {
             per_request: (0..requests).map(|_| ScopeStats::default()).collect(),
             send_lag: new_histogram(),
             late: 0,
+            reconnects: 0,
             warm_up: 0,
         }
     }
@@ -127,6 +130,7 @@ impl Recorder {
         }
         let _ = self.send_lag.add(&other.send_lag);
         self.late += other.late;
+        self.reconnects += other.reconnects;
         self.warm_up += other.warm_up;
     }
 

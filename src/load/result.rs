@@ -30,6 +30,11 @@ pub struct LoadResult {
     pub dropped: u64,
     /// Requests sent more than 1 ms after their intended time.
     pub late: u64,
+    /// Requests sent once more on a new connection because the peer had closed the
+    /// kept-alive one (a restart, an idle timeout) before answering: counted here, an
+    /// error only if the new connection failed too. Absent in records older than it.
+    #[serde(default)]
+    pub reconnects: u64,
     pub max_in_flight: Option<u32>,
     /// Actual minus intended send time (open model).
     pub send_lag_ms: Option<Percentiles>,
@@ -202,6 +207,7 @@ impl LoadResult {
             warm_up_requests: 0,
             dropped: 0,
             late: 0,
+            reconnects: 0,
             max_in_flight: None,
             send_lag_ms: None,
             shortfall: None,

@@ -439,6 +439,14 @@ fn load_details(m: &mut String, r: &crate::load::LoadResult) {
             let _ = writeln!(m, "Achieved {}/s.", r.achieved_rps);
         }
     }
+    if r.reconnects > 0 {
+        let _ = writeln!(
+            m,
+            "{} requests were sent again on a new connection after the service closed a kept-alive one (errors only where that failed too).",
+            r.reconnects
+        );
+    }
+
     if let Some(why) = &r.shortfall {
         let _ = writeln!(m, "\n**The intended load was not produced:** {}. Latency claims at that load are INCONCLUSIVE.", line(why));
     }

@@ -186,6 +186,9 @@ fn load_details(r: &LoadResult) -> Markup {
                     (r.dropped) " dropped, " (r.late) " sent late." }
                 None => { "Achieved " (r.achieved_rps) "/s." }
             }
+            @if r.reconnects > 0 {
+                " " (r.reconnects) " requests were sent again on a new connection after the service closed a kept-alive one (errors only where that failed too)."
+            }
         }
         @if let Some(why) = &r.shortfall {
             p.alert { strong { "The intended load was not produced: " } (t(why))
