@@ -1,10 +1,17 @@
 //! Where every node of a YAML document starts, by path, so that errors found after
 //! deserialisation (bad units, bad expressions, dangling references) still point at the
-//! line and column the user wrote. Built from yaml-rust2's marked events.
+//! line and column the user wrote. Built from the events of granit-parser, the parser
+//! serde-saphyr itself runs on, so positions and values come from one reading of the YAML.
+//!
+//! Why serde-saphyr: it is maintained, pure Rust without unsafe, bounds depth and alias
+//! expansion, returns structured errors with positions, and re-exports its event parser,
+//! which gives this index and the shape check the same spans. `saphyr` with hand-written
+//! serde glue would have meant owning a deserialiser; `yaml-spanned` (0.0.x, libyaml-safer)
+//! is too young to rely on. It replaced serde_yaml_ng (unsafe-libyaml, unmaintained) and a
+//! second parse by yaml-rust2.
 
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle};
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,8 +43,14 @@ impl LocationIndex {
     /// deserialiser reports the syntax error with its own position).
     pub fn build(text: &str) -> Self {
         let mut builder = Builder::default();
-        let mut parser = Parser::new_from_str(text);
-        let _ = parser.load(&mut builder, false);
+        // The first document only, as the deserialiser reads it; a syntax error ends the
+        // index where it stands.
+        for (event, span) in Parser::new_from_str(text).map_while(Result::ok) {
+            if matches!(event, Event::DocumentEnd | Event::StreamEnd) {
+                break;
+            }
+            builder.on_event(event, span.start);
+        }
         builder.index
     }
 
@@ -46,6 +59,11 @@ impl LocationIndex {
         self.lookup(path)
             .map(|n| n.value)
             .unwrap_or(Pos { line: 1, col: 1 })
+    }
+
+    /// Whether the node at `path` itself is indexed.
+    pub fn has(&self, path: &str) -> bool {
+        self.nodes.contains_key(path)
     }
 
     /// Where the key naming `path` starts (for errors about the key itself).
@@ -135,7 +153,7 @@ struct Builder {
 }
 
 fn pos(m: &Marker) -> Pos {
-    // yaml-rust2 counts lines from 1 and columns from 0.
+    // granit-parser counts lines from 1 and columns (characters) from 0.
     Pos {
         line: m.line(),
         col: m.col() + 1,
@@ -170,7 +188,7 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let at = pos(&mark);
         match ev {
@@ -178,7 +196,7 @@ impl MarkedEventReceiver for Builder {
                 if let Some((path, key)) = self.place(Some(&value), at) {
                     let quote = usize::from(matches!(
                         style,
-                        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
                     ));
                     self.index.nodes.insert(
                         path,
@@ -186,7 +204,7 @@ impl MarkedEventReceiver for Builder {
                             key,
                             value: at,
                             quote,
-                            text: Some(value),
+                            text: Some(value.into_owned()),
                         },
                     );
                 }
