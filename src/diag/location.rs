@@ -28,6 +28,8 @@ struct Node {
     quote: usize,
     /// The scalar's text, for finding a value an error message names.
     text: Option<String>,
+    /// What a collection or alias is, for messages ("a sequence").
+    kind: &'static str,
 }
 
 /// Positions of keys and values by dotted path (`phases[0].items[1].check.url`).
@@ -100,6 +102,16 @@ impl LocationIndex {
             .filter(|(p, n)| n.text.as_deref() == Some(text) && under(p, prefix))
             .map(|(p, n)| (p.clone(), n.value))
             .min_by_key(|(_, v)| (v.line, v.col))
+    }
+
+    /// What is written at `path`, for messages: `` `abc` `` for a scalar, else "a mapping",
+    /// "a sequence" or "an alias".
+    pub fn written(&self, path: &str) -> Option<String> {
+        let n = self.nodes.get(path)?;
+        Some(match &n.text {
+            Some(t) => format!("`{t}`"),
+            None => n.kind.to_string(),
+        })
     }
 
     /// The keys written in the mapping at `path`.
@@ -205,6 +217,7 @@ impl Builder {
                             value: at,
                             quote,
                             text: Some(value.into_owned()),
+                            kind: "a value",
                         },
                     );
                 }
@@ -218,6 +231,7 @@ impl Builder {
                             value: at,
                             quote: 0,
                             text: None,
+                            kind: "an alias",
                         },
                     );
                 }
@@ -235,6 +249,7 @@ impl Builder {
                         value: at,
                         quote: 0,
                         text: None,
+                        kind: if is_map { "a mapping" } else { "a sequence" },
                     },
                 );
                 self.stack.push(if is_map {
@@ -291,6 +306,12 @@ phases:
             Some(Pos { line: 7, col: 30 })
         );
         assert_eq!(idx.keys_of("phases[0].items[0].check"), ["kind", "url"]);
+        assert_eq!(idx.written("phases[0].id").as_deref(), Some("`staging`"));
+        assert_eq!(idx.written("phases").as_deref(), Some("a sequence"));
+        assert_eq!(
+            idx.written("phases[0].items[0].check").as_deref(),
+            Some("a mapping")
+        );
     }
 
     #[test]

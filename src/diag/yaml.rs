@@ -53,6 +53,9 @@ fn options() -> serde_saphyr::Options {
         // YAML 1.2 booleans only, as golive has always read them: `on`, `yes`, `off` and
         // `no` stay text (a `no` where a string is expected must not turn into `false`).
         strict_booleans: true,
+        // `role:` with nothing after it reads as "" (and then fails validation with a
+        // message about the role), not as a Rust type error.
+        null_as_string: true,
         // The diagnostic shows the position; a rendered snippet would only be dropped.
         with_snippet: false,
     }

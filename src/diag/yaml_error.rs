@@ -47,6 +47,31 @@ pub fn from_serde_error(file: &Path, index: &LocationIndex, err: &YamlError) -> 
             pos = node_pos(index, &path, pos);
             format!("missing required key `{field}`")
         }
+        Error::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "mapping start" | "empty mapping start" => "a mapping",
+                "sequence start" => "a sequence",
+                "string scalar" | "scalar" => "a single value",
+                other => other,
+            };
+            expected_found(expected, index.written(&path))
+        }
+        Error::InvalidScalar { ty, .. } => {
+            let expected = match *ty {
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+                "f32" | "f64" => "a number",
+                other => other,
+            };
+            expected_found(expected, index.written(&path))
+        }
+        Error::InvalidBooleanStrict { .. } => {
+            expected_found("`true` or `false`", index.written(&path))
+        }
+        Error::MultipleDocuments { .. } => {
+            hint = Some("a checklist is one YAML document; remove the `---` before this".into());
+            "a second YAML document starts here".into()
+        }
         _ => {
             let message = err.message();
             // A value the deserialiser rejected ("`5` is not a valid duration"): find where
@@ -65,6 +90,13 @@ pub fn from_serde_error(file: &Path, index: &LocationIndex, err: &YamlError) -> 
         pos,
         message,
         hint,
+    }
+}
+
+fn expected_found(expected: &str, found: Option<String>) -> String {
+    match found {
+        Some(found) => format!("expected {expected}, found {found}"),
+        None => format!("expected {expected}"),
     }
 }
 
@@ -103,6 +135,34 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "c.yaml:3:5: unknown key `timout` (at `items[0].timout`)\n  hint: did you mean `timeout`?"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Counted {
+        samples: u32,
+        items: Vec<Inner>,
+    }
+
+    fn shown(text: &str) -> String {
+        let err = super::super::yaml::from_str::<Counted>(text).unwrap_err();
+        from_serde_error(Path::new("c.yaml"), &LocationIndex::build(text), &err).to_string()
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_says_what_was_expected_and_what_was_found() {
+        assert_eq!(
+            shown("samples: -3\nitems: []\n"),
+            "c.yaml:1:10: expected a whole number (0 or more), found `-3` (at `samples`)"
+        );
+        assert_eq!(
+            shown("samples: 3\nitems: { a: 1 }\n"),
+            "c.yaml:2:8: expected a sequence, found a mapping (at `items`)"
+        );
+        assert_eq!(
+            shown("samples: 3\nitems: [[x]]\n"),
+            "c.yaml:2:9: expected a mapping, found a sequence (at `items[0]`)"
         );
     }
 
