@@ -3,7 +3,7 @@
 //! errors carry a position but no path).
 
 use serde::de::DeserializeOwned;
-use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
+use serde_saphyr::{DefaultMessageFormatter, Error, MessageFormatter};
 use std::fmt;
 
 /// A deserialisation error and the YAML path where it happened.
@@ -13,25 +13,53 @@ pub struct YamlError {
     /// syntax errors.
     pub path: String,
     /// Boxed to keep `Result<T, YamlError>` small.
-    pub error: Box<serde_saphyr::Error>,
+    pub error: Box<Error>,
 }
 
 impl YamlError {
     /// The message alone, without position or path.
     pub fn message(&self) -> String {
+        if self.is_limit() {
+            // serde-saphyr's own text here is a Rust value (`Nodes { nodes: 250001 }`).
+            return "the document is too large or too complex: it holds, or its aliases \
+                    expand to, more than a checklist ever needs"
+                .into();
+        }
         DefaultMessageFormatter
-            .format_message(self.error.without_snippet())
+            .format_message(self.root())
             .into_owned()
+    }
+
+    /// The error itself, out of the wrappers that add a snippet or an alias's position.
+    pub fn root(&self) -> &Error {
+        let mut e = self.error.as_ref();
+        loop {
+            match e {
+                Error::WithSnippet { error, .. } | Error::AliasError { error, .. } => e = error,
+                _ => return e,
+            }
+        }
+    }
+
+    /// Whether reading stopped at one of serde-saphyr's limits (nodes, events, aliases).
+    fn is_limit(&self) -> bool {
+        matches!(
+            self.root(),
+            Error::Budget { .. }
+                | Error::AliasReplayLimitExceeded { .. }
+                | Error::AliasExpansionLimitExceeded { .. }
+                | Error::AliasReplayStackDepthExceeded { .. }
+        )
     }
 
     /// Whether the parser rejected the text itself (as opposed to its shape or a value).
     pub fn is_syntax(&self) -> bool {
         matches!(
-            self.error.without_snippet(),
-            serde_saphyr::Error::ExternalMessage { .. }
-                | serde_saphyr::Error::Eof { .. }
-                | serde_saphyr::Error::UnknownAnchor { .. }
-                | serde_saphyr::Error::MultipleDocuments { .. }
+            self.root(),
+            Error::ExternalMessage { .. }
+                | Error::Eof { .. }
+                | Error::UnknownAnchor { .. }
+                | Error::MultipleDocuments { .. }
         )
     }
 }
@@ -79,9 +107,9 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             path,
             error: Box::new(error),
         };
-        // The parser reads as the deserialiser asks, so a syntax error meets a path; the
-        // text is wrong there, not the value at that path.
-        if e.is_syntax() {
+        // The parser reads as the deserialiser asks, so a syntax error or a limit meets a
+        // path; the text as a whole is wrong, not the value at that path.
+        if e.is_syntax() || e.is_limit() {
             e.path.clear();
         }
         e
@@ -143,7 +171,9 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         text.push_str("z: *a9\n");
-        assert!(from_str::<Value>(&text).is_err());
+        let e = from_str::<Value>(&text).unwrap_err();
+        assert!(e.message().contains("too large or too complex"), "{e}");
+        assert_eq!(e.path, "");
     }
 
     #[test]

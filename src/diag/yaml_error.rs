@@ -18,7 +18,7 @@ pub fn from_serde_error(file: &Path, index: &LocationIndex, err: &YamlError) -> 
         .unwrap_or(Pos { line: 1, col: 1 });
     let mut path = err.path.clone();
     let mut hint = None;
-    let message = match err.error.without_snippet() {
+    let message = match err.root() {
         Error::SerdeUnknownField {
             field, expected, ..
         } => {
