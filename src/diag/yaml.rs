@@ -9,8 +9,8 @@ use std::fmt;
 /// A deserialisation error and the YAML path where it happened.
 #[derive(Debug)]
 pub struct YamlError {
-    /// Dotted path such as `phases[0].items[1].check`; empty at the top level and for
-    /// syntax errors.
+    /// Dotted path such as `phases[0].items[1].check`; empty at the top level, for syntax
+    /// errors and for limits.
     pub path: String,
     /// Boxed to keep `Result<T, YamlError>` small.
     pub error: Box<Error>,
@@ -79,7 +79,7 @@ impl std::error::Error for YamlError {}
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         // YAML 1.2 booleans only, as golive has always read them: `on`, `yes`, `off` and
-        // `no` stay text (a `no` where a string is expected must not turn into `false`).
+        // `no` are text, so `verify: yes` is an error rather than a guess.
         strict_booleans: true,
         // `role:` with nothing after it reads as "" (and then fails validation with a
         // message about the role), not as a Rust type error.
