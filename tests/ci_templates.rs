@@ -9,6 +9,7 @@
 mod common;
 
 use common::root;
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
@@ -34,9 +35,9 @@ fn stub(dir: &Path) -> std::path::PathBuf {
     bin
 }
 
-fn yaml(name: &str) -> serde_yaml_ng::Value {
+fn yaml(name: &str) -> Value {
     let text = std::fs::read_to_string(root().join("ci").join(name)).unwrap();
-    serde_yaml_ng::from_str(&text).unwrap()
+    golive::diag::yaml::from_str(&text).unwrap()
 }
 
 struct Ran {
@@ -103,9 +104,9 @@ fn assert_nothing_ran(r: &Ran) {
 }
 
 /// The action's file at the repository root.
-fn action() -> serde_yaml_ng::Value {
+fn action() -> Value {
     let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
-    serde_yaml_ng::from_str(&text).unwrap()
+    golive::diag::yaml::from_str(&text).unwrap()
 }
 
 /// The action's step `id` rendered as GitHub renders it: every `${{ inputs.NAME }}` (in
@@ -118,8 +119,8 @@ fn action_step(
 ) -> (String, Vec<(String, String)>) {
     let doc = action();
     let mut values: Vec<(String, String)> = Vec::new();
-    for (name, spec) in doc["inputs"].as_mapping().unwrap() {
-        let name = name.as_str().unwrap();
+    for (name, spec) in doc["inputs"].as_object().unwrap() {
+        let name = name.as_str();
         let given = inputs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
         let value = given.or(spec["default"].as_str()).unwrap_or("");
         values.push((format!("${{{{ inputs.{name} }}}}"), value.to_string()));
@@ -136,16 +137,16 @@ fn action_step(
             .fold(text.to_string(), |t, (expr, v)| t.replace(expr, v))
     };
     let step = doc["runs"]["steps"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .find(|s| s["id"].as_str() == Some(id))
         .unwrap_or_else(|| panic!("the action's step `{id}`"));
     let env = step["env"]
-        .as_mapping()
+        .as_object()
         .into_iter()
         .flatten()
-        .map(|(k, v)| (k.as_str().unwrap().to_string(), render(v.as_str().unwrap())))
+        .map(|(k, v)| (k.clone(), render(v.as_str().unwrap())))
         .collect();
     (render(step["run"].as_str().unwrap()), env)
 }
@@ -168,16 +169,15 @@ fn scripts() -> Vec<(String, String)> {
             yaml("github-actions.yml")["jobs"]["gate"]["steps"].clone(),
         ),
     ] {
-        for (i, step) in steps.as_sequence().unwrap().iter().enumerate() {
+        for (i, step) in steps.as_array().unwrap().iter().enumerate() {
             if let Some(run) = step["run"].as_str() {
                 all.push((format!("{file} step {i}"), run.to_string()));
             }
         }
     }
-    for (job, spec) in yaml("gitlab-ci.yml").as_mapping().unwrap() {
-        if let Some(lines) = spec["script"].as_sequence() {
+    for (job, spec) in yaml("gitlab-ci.yml").as_object().unwrap() {
+        if let Some(lines) = spec["script"].as_array() {
             let lines: Vec<&str> = lines.iter().map(|l| l.as_str().unwrap()).collect();
-            let job = job.as_str().unwrap();
             all.push((format!("ci/gitlab-ci.yml job {job}"), lines.join("\n")));
         }
     }
@@ -201,7 +201,7 @@ fn the_workflow_uses_the_action_with_inputs_it_declares() {
     let declared = action()["inputs"].clone();
     let steps = yaml("github-actions.yml")["jobs"]["gate"]["steps"].clone();
     let step = steps
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .find(|s| s["id"].as_str() == Some("golive"))
@@ -212,15 +212,14 @@ fn the_workflow_uses_the_action_with_inputs_it_declares() {
         uses == "./" || uses.ends_with("/golive@main"),
         "the gate uses golive's action: {uses}"
     );
-    let with = step["with"].as_mapping().unwrap();
-    for (key, _) in with {
-        let key = key.as_str().unwrap();
+    let with = step["with"].as_object().unwrap();
+    for key in with.keys() {
         assert!(
             !declared[key].is_null(),
             "`with: {key}` is no input of action.yml"
         );
     }
-    for (name, spec) in declared.as_mapping().unwrap() {
+    for (name, spec) in declared.as_object().unwrap() {
         if spec["required"].as_bool() == Some(true) {
             assert!(with.contains_key(name), "required input {name:?} not given");
         }
@@ -310,7 +309,7 @@ fn action_passes_go_warns_on_inconclusive_and_fails_the_rest() {
 fn gitlab_gate_passes_a_hostile_sign_off_name_as_one_argument_and_runs_nothing() {
     let doc = yaml("gitlab-ci.yml");
     let lines: Vec<&str> = doc["go-live-gate"]["script"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|l| l.as_str().unwrap())
@@ -334,7 +333,7 @@ fn gitlab_gate_passes_a_hostile_sign_off_name_as_one_argument_and_runs_nothing()
 #[test]
 fn gitlab_builds_golive_and_lets_only_inconclusive_fail_softly() {
     let doc = yaml("gitlab-ci.yml");
-    let build = doc["golive-build"]["script"].as_sequence().unwrap();
+    let build = doc["golive-build"]["script"].as_array().unwrap();
     let build: Vec<&str> = build.iter().map(|l| l.as_str().unwrap()).collect();
     let build = build.join("\n");
     assert!(
@@ -345,7 +344,7 @@ fn gitlab_builds_golive_and_lets_only_inconclusive_fail_softly() {
     let gate = &doc["go-live-gate"];
     assert_eq!(gate["needs"][0].as_str(), Some("golive-build"));
     let codes: Vec<i64> = gate["allow_failure"]["exit_codes"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|c| c.as_i64().unwrap())

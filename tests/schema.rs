@@ -70,7 +70,7 @@ fn document(path: &Path) -> Option<Value> {
     if text.trim().is_empty() {
         return Some(Value::Null);
     }
-    serde_yaml_ng::from_str(&text).ok()
+    golive::diag::yaml::from_str(&text).ok()
 }
 
 /// `golive validate`'s rule: a top-level `executor` makes a load scenario.

@@ -138,7 +138,7 @@ fn the_json_schema_accepts_valid_checklists_and_rejects_misspelt_keys() {
     );
     let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
     let as_json = |p: &str| -> serde_json::Value {
-        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).expect("read"))
+        golive::diag::yaml::from_str(&std::fs::read_to_string(root().join(p)).expect("read"))
             .expect("yaml")
     };
     for ok in [

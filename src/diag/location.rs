@@ -1,10 +1,17 @@
 //! Where every node of a YAML document starts, by path, so that errors found after
 //! deserialisation (bad units, bad expressions, dangling references) still point at the
-//! line and column the user wrote. Built from yaml-rust2's marked events.
+//! line and column the user wrote. Built from the events of granit-parser, the parser
+//! serde-saphyr itself runs on, so positions and values come from one reading of the YAML.
+//!
+//! Why serde-saphyr: it is maintained, pure Rust without unsafe, bounds depth and alias
+//! expansion, returns structured errors with positions, and re-exports its event parser,
+//! which gives this index and the shape check the same spans. `saphyr` with hand-written
+//! serde glue would have meant owning a deserialiser; `yaml-spanned` (0.0.x, libyaml-safer)
+//! is too young to rely on. It replaced serde_yaml_ng (unsafe-libyaml, unmaintained) and a
+//! second parse by yaml-rust2.
 
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle};
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +28,8 @@ struct Node {
     quote: usize,
     /// The scalar's text, for finding a value an error message names.
     text: Option<String>,
+    /// What a collection or alias is, for messages ("a sequence").
+    kind: &'static str,
 }
 
 /// Positions of keys and values by dotted path (`phases[0].items[1].check.url`).
@@ -36,8 +45,14 @@ impl LocationIndex {
     /// deserialiser reports the syntax error with its own position).
     pub fn build(text: &str) -> Self {
         let mut builder = Builder::default();
-        let mut parser = Parser::new_from_str(text);
-        let _ = parser.load(&mut builder, false);
+        // The first document only, as the deserialiser reads it; a syntax error ends the
+        // index where it stands.
+        for (event, span) in Parser::new_from_str(text).map_while(Result::ok) {
+            if matches!(event, Event::DocumentEnd | Event::StreamEnd) {
+                break;
+            }
+            builder.on_event(event, span.start);
+        }
         builder.index
     }
 
@@ -46,6 +61,11 @@ impl LocationIndex {
         self.lookup(path)
             .map(|n| n.value)
             .unwrap_or(Pos { line: 1, col: 1 })
+    }
+
+    /// Whether the node at `path` itself is indexed.
+    pub fn has(&self, path: &str) -> bool {
+        self.nodes.contains_key(path)
     }
 
     /// Where the key naming `path` starts (for errors about the key itself).
@@ -82,6 +102,16 @@ impl LocationIndex {
             .filter(|(p, n)| n.text.as_deref() == Some(text) && under(p, prefix))
             .map(|(p, n)| (p.clone(), n.value))
             .min_by_key(|(_, v)| (v.line, v.col))
+    }
+
+    /// What is written at `path`, for messages: `` `abc` `` for a scalar, else "a mapping",
+    /// "a sequence" or "an alias".
+    pub fn written(&self, path: &str) -> Option<String> {
+        let n = self.nodes.get(path)?;
+        Some(match &n.text {
+            Some(t) => format!("`{t}`"),
+            None => n.kind.to_string(),
+        })
     }
 
     /// The keys written in the mapping at `path`.
@@ -135,7 +165,7 @@ struct Builder {
 }
 
 fn pos(m: &Marker) -> Pos {
-    // yaml-rust2 counts lines from 1 and columns from 0.
+    // granit-parser counts lines from 1 and columns (characters) from 0.
     Pos {
         line: m.line(),
         col: m.col() + 1,
@@ -170,7 +200,7 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let at = pos(&mark);
         match ev {
@@ -178,7 +208,7 @@ impl MarkedEventReceiver for Builder {
                 if let Some((path, key)) = self.place(Some(&value), at) {
                     let quote = usize::from(matches!(
                         style,
-                        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
                     ));
                     self.index.nodes.insert(
                         path,
@@ -186,7 +216,8 @@ impl MarkedEventReceiver for Builder {
                             key,
                             value: at,
                             quote,
-                            text: Some(value),
+                            text: Some(value.into_owned()),
+                            kind: "a value",
                         },
                     );
                 }
@@ -200,6 +231,7 @@ impl MarkedEventReceiver for Builder {
                             value: at,
                             quote: 0,
                             text: None,
+                            kind: "an alias",
                         },
                     );
                 }
@@ -217,6 +249,7 @@ impl MarkedEventReceiver for Builder {
                         value: at,
                         quote: 0,
                         text: None,
+                        kind: if is_map { "a mapping" } else { "a sequence" },
                     },
                 );
                 self.stack.push(if is_map {
@@ -273,6 +306,12 @@ phases:
             Some(Pos { line: 7, col: 30 })
         );
         assert_eq!(idx.keys_of("phases[0].items[0].check"), ["kind", "url"]);
+        assert_eq!(idx.written("phases[0].id").as_deref(), Some("`staging`"));
+        assert_eq!(idx.written("phases").as_deref(), Some("a sequence"));
+        assert_eq!(
+            idx.written("phases[0].items[0].check").as_deref(),
+            Some("a mapping")
+        );
     }
 
     #[test]

@@ -4,9 +4,11 @@
 
 mod location;
 pub mod shape;
+pub mod yaml;
 mod yaml_error;
 
 pub use location::{LocationIndex, Pos};
+pub use yaml::YamlError;
 pub use yaml_error::from_serde_error;
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The shape of a YAML document, checked on yaml-rust2's event stream before anything
+//! The shape of a YAML document, checked on granit-parser's event stream before anything
 //! is built from it: nesting deeper than any checklist needs (a few kilobytes of `[[[[`
 //! would otherwise cost gigabytes of paths and overflow the stack of recursive
 //! deserialisers), and a key written twice in one mapping (YAML keeps the last one
@@ -7,8 +7,8 @@
 //! first collection past the limit.
 
 use super::Pos;
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser};
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, Parser};
 
 /// Deepest nesting of mappings and sequences accepted. A checklist item's deepest value
 /// (`phases[0].items[0].check.tls.ca`) sits 6 levels down, a scenario's about as deep;
@@ -68,11 +68,11 @@ pub fn check(text: &str) -> Vec<ShapeError> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut parser = Parser::new_from_str(text);
     loop {
-        let (event, mark) = match parser.next_token() {
-            Ok(e) => e,
-            // The scanner reads ahead through an open flow collection and gives up at
-            // 256 levels, before the events past 64 reach this loop.
-            Err(e) if e.info().contains("recursion limit") => {
+        let (event, span) = match parser.next_event() {
+            Some(Ok(e)) => e,
+            // The scanner may read ahead through an open flow collection and give up at its
+            // own nesting limit before the events past 64 reach this loop.
+            Some(Err(e)) if matches!(e.kind(), ErrorKind::RecursionLimitExceeded) => {
                 let m = e.marker();
                 errors.push(ShapeError::TooDeep {
                     at: Pos {
@@ -82,11 +82,11 @@ pub fn check(text: &str) -> Vec<ShapeError> {
                 });
                 return errors;
             }
-            Err(_) => break,
+            Some(Err(_)) | None => break,
         };
         let at = Pos {
-            line: mark.line(),
-            col: mark.col() + 1,
+            line: span.start.line(),
+            col: span.start.col() + 1,
         };
         // Is this node a mapping key? Then the next node is its value.
         let is_key = match stack.last_mut() {
@@ -103,14 +103,14 @@ pub fn check(text: &str) -> Vec<ShapeError> {
             Event::StreamEnd => break,
             Event::Scalar(value, ..) if is_key => {
                 if let Some(Frame::Map { keys, .. }) = stack.last_mut() {
-                    match keys.get(&value) {
+                    match keys.get(value.as_ref()) {
                         Some(&first) => errors.push(ShapeError::DuplicateKey {
-                            key: value,
+                            key: value.into_owned(),
                             at,
                             first,
                         }),
                         None => {
-                            keys.insert(value, at);
+                            keys.insert(value.into_owned(), at);
                         }
                     }
                 }
@@ -162,7 +162,7 @@ mod tests {
                 }
             }]
         );
-        // 100,000 levels: the scanner's own limit (256) stops it reading ahead.
+        // 100,000 levels: stops at the first collection too deep, whoever notices it.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(check(&deep)[..], [ShapeError::TooDeep { .. }]));
         let block: String = (0..200)

@@ -1,56 +1,89 @@
-//! Turns a serde_yaml_ng error into a located diagnostic with a fix: the unknown key is
-//! pointed at exactly (found through the location index), and a close spelling is offered.
+//! Turns a YAML deserialisation error into a located diagnostic with a fix: the unknown key
+//! is pointed at exactly (found through the location index), and a close spelling is offered.
 
-use super::location::join_key;
-use super::{did_you_mean, Diagnostic, LocationIndex, Pos};
+use super::{did_you_mean, Diagnostic, LocationIndex, Pos, YamlError};
+use serde_saphyr::Error;
 use std::path::Path;
 
 /// The diagnostic for a YAML syntax or structure error in `file`.
-pub fn from_serde_error(
-    file: &Path,
-    index: &LocationIndex,
-    err: &serde_yaml_ng::Error,
-) -> Diagnostic {
-    // serde_yaml_ng renders "PATH: MESSAGE at line L column C" (libyaml's own errors may
-    // carry a second position); keep PATH and MESSAGE, the position is reported apart.
-    let text = strip_positions(&err.to_string());
-    let (path, message) = split_path(&text);
+pub fn from_serde_error(file: &Path, index: &LocationIndex, err: &YamlError) -> Diagnostic {
     let mut pos = err
+        .error
         .location()
         .map(|l| Pos {
-            line: l.line(),
-            col: l.column(),
+            line: usize::try_from(l.line()).unwrap_or(usize::MAX),
+            col: usize::try_from(l.column()).unwrap_or(usize::MAX),
         })
+        .filter(|p| p.line > 0)
         .unwrap_or(Pos { line: 1, col: 1 });
+    let mut path = err.path.clone();
     let mut hint = None;
-    let mut message = message.to_string();
-
-    let mut path = path.to_string();
-    if let Some((word, expected)) = parse_unknown(&message, "unknown field") {
-        // Point at the misspelt key itself rather than at its parent mapping (inside a
-        // tagged mapping the deserialiser only knows the parent).
-        if let Some(p) = index.key_pos(&join_key(&path, &word)) {
-            pos = p;
-        } else if let Some((p, at)) = index.find_key_under(&path, &word) {
-            (path, pos) = (p, at);
+    let message = match err.root() {
+        Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            // Point at the misspelt key itself. Its path usually ends with the key; inside a
+            // tagged mapping (buffered before it is read) it stops at the mapping.
+            if let Some((p, at)) = index.find_key_under(&path, field) {
+                (path, pos) = (p, at);
+            }
+            hint = did_you_mean(field, expected.iter().copied()).or_else(|| {
+                (!expected.is_empty())
+                    .then(|| format!("allowed keys here: {}", expected.join(", ")))
+            });
+            format!("unknown key `{field}`")
         }
-        hint = did_you_mean(&word, expected.iter().map(String::as_str)).or_else(|| {
-            (!expected.is_empty()).then(|| format!("allowed keys here: {}", expected.join(", ")))
-        });
-        message = format!("unknown key `{word}`");
-    } else if let Some((word, expected)) = parse_unknown(&message, "unknown variant") {
-        hint = did_you_mean(&word, expected.iter().map(String::as_str))
-            .or_else(|| Some(format!("expected one of: {}", expected.join(", "))));
-        message = format!("unknown value `{word}`");
-    } else if let Some(field) = message.strip_prefix("missing field ") {
-        message = format!("missing required key {field}");
-    } else if let Some(value) = message.strip_prefix('`').and_then(|m| m.split('`').next()) {
-        // A value the deserialiser rejected ("`5` is not a valid duration"): find where
-        // it was written below the path it knows.
-        if let Some((p, at)) = index.find_scalar_under(&path, value) {
-            (path, pos) = (p, at);
+        Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            // At the value (serde-saphyr points a tag's bad value at its key).
+            pos = node_pos(index, &path, pos);
+            hint = did_you_mean(variant, expected.iter().copied())
+                .or_else(|| Some(format!("expected one of: {}", expected.join(", "))));
+            format!("unknown value `{variant}`")
         }
-    }
+        Error::SerdeMissingField { field, .. } => {
+            // At the mapping that lacks it (serde-saphyr points at its first key).
+            pos = node_pos(index, &path, pos);
+            format!("missing required key `{field}`")
+        }
+        Error::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "mapping start" | "empty mapping start" => "a mapping",
+                "sequence start" => "a sequence",
+                "string scalar" | "scalar" => "a single value",
+                other => other,
+            };
+            expected_found(expected, index.written(&path))
+        }
+        Error::InvalidScalar { ty, .. } => {
+            let expected = match *ty {
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+                "f32" | "f64" => "a number",
+                other => other,
+            };
+            expected_found(expected, index.written(&path))
+        }
+        Error::InvalidBooleanStrict { .. } => {
+            expected_found("`true` or `false`", index.written(&path))
+        }
+        Error::MultipleDocuments { .. } => {
+            hint = Some("a checklist is one YAML document; remove the `---` before this".into());
+            "a second YAML document starts here".into()
+        }
+        _ => {
+            let message = err.message();
+            // A value the deserialiser rejected ("`5` is not a valid duration"): find where
+            // it was written below the path it knows.
+            if let Some(value) = message.strip_prefix('`').and_then(|m| m.split('`').next()) {
+                if let Some((p, at)) = index.find_scalar_under(&path, value) {
+                    (path, pos) = (p, at);
+                }
+            }
+            message
+        }
+    };
     Diagnostic {
         file: file.to_path_buf(),
         path,
@@ -60,43 +93,20 @@ pub fn from_serde_error(
     }
 }
 
-fn strip_positions(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(" at line ") {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at + " at line ".len()..];
-        let skip = tail
-            .find(" column ")
-            .map(|c| c + " column ".len())
-            .map(|c| {
-                c + tail[c..]
-                    .find(|ch: char| !ch.is_ascii_digit())
-                    .unwrap_or(tail.len() - c)
-            })
-            .unwrap_or(0);
-        rest = &tail[skip..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn split_path(body: &str) -> (&str, &str) {
-    // A path has no spaces and ends with ": " before the message.
-    match body.find(": ") {
-        Some(cut) if !body[..cut].contains(' ') && !body[..cut].is_empty() => {
-            (&body[..cut], &body[cut + 2..])
-        }
-        _ => ("", body),
+fn expected_found(expected: &str, found: Option<String>) -> String {
+    match found {
+        Some(found) => format!("expected {expected}, found {found}"),
+        None => format!("expected {expected}"),
     }
 }
 
-/// Reads serde's "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
-fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix(prefix)?.trim_start();
-    let mut quoted = rest.split('`').skip(1).step_by(2).map(str::to_string);
-    let word = quoted.next()?;
-    Some((word, quoted.collect()))
+/// Where the node at `path` starts, or `fallback` when the path is not indexed.
+fn node_pos(index: &LocationIndex, path: &str, fallback: Pos) -> Pos {
+    if path.is_empty() || !index.has(path) {
+        fallback
+    } else {
+        index.value_pos(path)
+    }
 }
 
 #[cfg(test)]
@@ -120,18 +130,46 @@ mod tests {
     #[test]
     fn unknown_key_points_at_the_key_with_a_suggestion() {
         let text = "items:\n  - url: x\n    timout: 5s\n";
-        let err = serde_yaml_ng::from_str::<Outer>(text).unwrap_err();
+        let err = super::super::yaml::from_str::<Outer>(text).unwrap_err();
         let d = from_serde_error(Path::new("c.yaml"), &LocationIndex::build(text), &err);
         assert_eq!(
             d.to_string(),
-            "c.yaml:3:5: unknown key `timout` (at `items[0]`)\n  hint: did you mean `timeout`?"
+            "c.yaml:3:5: unknown key `timout` (at `items[0].timout`)\n  hint: did you mean `timeout`?"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Counted {
+        samples: u32,
+        items: Vec<Inner>,
+    }
+
+    fn shown(text: &str) -> String {
+        let err = super::super::yaml::from_str::<Counted>(text).unwrap_err();
+        from_serde_error(Path::new("c.yaml"), &LocationIndex::build(text), &err).to_string()
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_says_what_was_expected_and_what_was_found() {
+        assert_eq!(
+            shown("samples: -3\nitems: []\n"),
+            "c.yaml:1:10: expected a whole number (0 or more), found `-3` (at `samples`)"
+        );
+        assert_eq!(
+            shown("samples: 3\nitems: { a: 1 }\n"),
+            "c.yaml:2:8: expected a sequence, found a mapping (at `items`)"
+        );
+        assert_eq!(
+            shown("samples: 3\nitems: [[x]]\n"),
+            "c.yaml:2:9: expected a mapping, found a sequence (at `items[0]`)"
         );
     }
 
     #[test]
     fn syntax_errors_keep_the_parser_position() {
         let text = "items: [\n  - a\n";
-        let err = serde_yaml_ng::from_str::<Outer>(text).unwrap_err();
+        let err = super::super::yaml::from_str::<Outer>(text).unwrap_err();
         let d = from_serde_error(Path::new("c.yaml"), &LocationIndex::build(text), &err);
         assert!(d.pos.line >= 2, "{d}");
         assert!(!d.message.contains(" at line "), "{d}");

@@ -18,7 +18,7 @@ pub fn add_file(
     path: &std::path::Path,
 ) -> Result<(), Vec<crate::diag::Diagnostic>> {
     let source = crate::spec::read_source(path)?;
-    let file: crate::spec::WaiverFile = serde_yaml_ng::from_str(&source.text)
+    let file: crate::spec::WaiverFile = crate::diag::yaml::from_str(&source.text)
         .map_err(|e| vec![crate::diag::from_serde_error(path, &source.index, &e)])?;
     let mut ctx = Ctx {
         diags: crate::diag::Diagnostics::new(&source.path, &source.index),

@@ -151,7 +151,7 @@ fn load_as<T: serde::de::DeserializeOwned>(
     schema: fn() -> serde_json::Value,
 ) -> Result<(T, Source), Vec<Diagnostic>> {
     let source = read_source(path)?;
-    match serde_yaml_ng::from_str::<T>(&source.text) {
+    match crate::diag::yaml::from_str::<T>(&source.text) {
         Ok(c) => Ok((c, source)),
         Err(e) => {
             // serde stops at its first error; report every unknown key as well, and the

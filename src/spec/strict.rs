@@ -13,7 +13,7 @@ pub fn unknown_keys(
     index: &LocationIndex,
     schema: &Value,
 ) -> Vec<Diagnostic> {
-    let Ok(doc) = serde_yaml_ng::from_str::<Value>(text) else {
+    let Ok(doc) = crate::diag::yaml::from_str::<Value>(text) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -157,9 +157,9 @@ mod tests {
 
     #[test]
     fn deserializes_from_yaml() {
-        let d: Duration = serde_yaml_ng::from_str("250ms").unwrap();
+        let d: Duration = crate::diag::yaml::from_str("250ms").unwrap();
         assert_eq!(d, Duration::from_millis(250));
-        let e = serde_yaml_ng::from_str::<Duration>("250")
+        let e = crate::diag::yaml::from_str::<Duration>("250")
             .unwrap_err()
             .to_string();
         assert!(e.contains("bare number"), "{e}");
