@@ -29,7 +29,9 @@ sysroot="$(rustc --print sysroot)"
 name="golive-install-check-$$"
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true' EXIT
 
-# The script run inside the container. It reads its settings from the environment.
+# The script run inside the container. It reads its settings from the environment, so
+# nothing in it is expanded here.
+# shellcheck disable=SC2016
 inside='
 set -euo pipefail
 export PATH=/opt/rust/bin:/root/.cargo/bin:/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive
@@ -66,7 +68,17 @@ if [ "$STATIC" = 1 ]; then
 fi
 echo "install-check: the README install section works"
 '
+# The host's trusted certificate authorities, for cargo's HTTPS to crates.io: a machine
+# behind a TLS-inspecting proxy (as this workplace and many CI runners are) trusts the
+# proxy's CA there; elsewhere it is the distribution's own bundle.
+ca=()
+for bundle in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+  if [ -f "$bundle" ]; then
+    ca=(-v "$bundle:/etc/golive-host-ca.crt:ro" -e CARGO_HTTP_CAINFO=/etc/golive-host-ca.crt)
+    break
+  fi
+done
 docker run --name "$name" --rm --user 0 --entrypoint /bin/bash \
-  -e STATIC="${GOLIVE_INSTALL_CHECK_STATIC:-1}" \
+  -e STATIC="${GOLIVE_INSTALL_CHECK_STATIC:-1}" "${ca[@]}" \
   -v "$sysroot:/opt/rust:ro" -v "$repo:/src:ro" \
   "$image" -c "$inside"
