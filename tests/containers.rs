@@ -154,6 +154,34 @@ fn killing_the_api_container_under_load_rolls_back_and_times_the_recovery() {
     assert_nothing_left(&run);
 }
 
+/// `restart: on-failure` on a container: the kill drill SIGKILLs its process from the
+/// host, the engine's restart policy starts it again (golive does not), the recovery is
+/// timed and the restart counted.
+#[test]
+fn a_crashed_container_is_restarted_by_the_engine_under_restart_on_failure() {
+    if !ready_or_skip() {
+        return;
+    }
+    let id = run_id("policy");
+    let run = run_in(
+        &root().join("tests/fixtures/run"),
+        "drills-supervised.yaml",
+        &id,
+        &["--provider", "docker"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let crash = run.item("crash");
+    let drill = &crash["evidence"]["drills"][0];
+    assert!(drill["error"].is_null(), "{drill}");
+    assert!(
+        drill["recovery_ms"].as_u64().expect("recovered") < 5_000,
+        "{drill}"
+    );
+    assert_eq!(run.item("restarted-once")["outcome"], "PASS");
+    assert_eq!(run.results()["services"][0]["resources"]["restarts"], 1);
+    assert_nothing_left(&run);
+}
+
 #[test]
 fn a_leaking_container_fails_memory_growth_with_the_measured_slope() {
     if !ready_or_skip() {

@@ -84,3 +84,26 @@ fn a_kill_costs_the_requests_sent_while_down_not_one_per_connection() {
         );
     }
 }
+
+/// `restart: on-failure` on a process: the kill drill only crashes it, golive's supervisor
+/// starts it again (golive does not, as the drill would without a policy), the recovery is
+/// timed from the crash, and the one restart is counted.
+#[test]
+fn a_crash_under_restart_on_failure_is_answered_by_the_policy_and_counted() {
+    let run = run_fixture("drills-supervised.yaml", &[], &["--provider", "process"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let crash = run.item("crash");
+    assert_eq!(crash["outcome"], "PASS", "{crash}");
+    let drill = &crash["evidence"]["drills"][0];
+    assert_eq!(drill["action"], "kill", "{drill}");
+    assert!(drill["error"].is_null(), "{drill}");
+    let ms = drill["recovery_ms"].as_u64().expect("recovered");
+    assert!(ms < 5_000, "{drill}");
+    assert!(
+        run.stderr.contains("restarting it (restart: on-failure)"),
+        "{}",
+        run.stderr
+    );
+    let restarted = run.item("restarted-once");
+    assert_eq!(restarted["outcome"], "PASS", "{restarted}");
+}

@@ -153,6 +153,7 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         external,
         ready,
         startup_timeout,
+        restart: spec.restart.unwrap_or_default(),
     })
 }
 

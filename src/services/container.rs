@@ -7,6 +7,7 @@ use super::docker::{Docker, RUN_LABEL, SERVICE_LABEL};
 use super::tail::{LineSplitter, LogTail};
 use super::ContainerForm;
 use crate::template::{Endpoint, Endpoints, ProcessVars};
+use testcontainers::bollard::models::{RestartPolicy, RestartPolicyNameEnum};
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{ExecCommand, IntoContainerPort};
 use testcontainers::runners::AsyncRunner;
@@ -74,6 +75,7 @@ pub async fn start(
     inner: &Endpoints,
     watch: Option<String>,
     startup_timeout: std::time::Duration,
+    restart: crate::spec::RestartPolicy,
 ) -> Result<Running, (String, Vec<String>)> {
     let host_port = match form.host_port {
         Some(p) => p,
@@ -126,6 +128,12 @@ pub async fn start(
             }
             if let Some(m) = memory {
                 hc.memory = Some(m.bytes() as i64);
+            }
+            if restart == crate::spec::RestartPolicy::OnFailure {
+                hc.restart_policy = Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::ON_FAILURE),
+                    maximum_retry_count: None,
+                });
             }
         });
     for (k, v) in &form.env {
@@ -211,6 +219,11 @@ impl Running {
 
     pub async fn kill(&self) -> Result<(), String> {
         self.docker.kill(self.id()).await
+    }
+
+    /// Its main process SIGKILLed from the host: the engine's restart policy applies.
+    pub async fn crash(&self) -> Result<(), String> {
+        self.docker.crash(self.id()).await
     }
 
     pub async fn halt(&self) -> Result<(), String> {

@@ -115,6 +115,27 @@ impl Docker {
     }
 
     /// SIGKILL to a container's main process (testcontainers has no kill).
+    /// SIGKILL to the container's main process from the host, as a crash or the OOM
+    /// killer would: unlike `kill` through the API (a deliberate stop, which the engine
+    /// never restarts), the engine sees the process die and applies the restart policy.
+    pub async fn crash(&self, id: &str) -> Result<(), String> {
+        let state = self
+            .client
+            .inspect_container(id, None::<q::InspectContainerOptions>)
+            .await
+            .map_err(|e| format!("cannot inspect the container: {e}"))?
+            .state;
+        let pid = state.and_then(|s| s.pid).filter(|p| *p > 0);
+        let Some(pid) = pid else {
+            return Err("the container has no running process to crash".into());
+        };
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .map_err(|e| format!("cannot SIGKILL the container's process {pid} from the host: {e} (it needs the rights over it that root has)"))
+    }
+
     pub async fn kill(&self, id: &str) -> Result<(), String> {
         self.client
             .kill_container(

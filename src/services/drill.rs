@@ -136,9 +136,13 @@ async fn fire(
     let fired = Instant::now();
     report.fired_at_s = Some(start.elapsed().as_secs_f64());
     tracing::info!(service = %f.service, action = action_name(f.action), "Fault drill fired.");
+    // Under `restart: on-failure` a kill is a crash the service's own supervisor answers
+    // (golive's for a process, the engine's for a container): golive does not start it.
+    let left_to_policy = f.action == FaultAction::Kill && env.restarts_on_failure(&f.service);
     {
         let mut i = shared.lock().await;
         match f.action {
+            FaultAction::Kill if left_to_policy => i.crash().await?,
             FaultAction::Kill => i.kill().await?,
             FaultAction::Stop => i.halt().await?,
             FaultAction::Pause => i.pause().await?,
@@ -150,10 +154,12 @@ async fn fire(
             FaultAction::Inject => {}
         }
     }
-    if matches!(
-        f.action,
-        FaultAction::Kill | FaultAction::Stop | FaultAction::Pause
-    ) {
+    if !left_to_policy
+        && matches!(
+            f.action,
+            FaultAction::Kill | FaultAction::Stop | FaultAction::Pause
+        )
+    {
         tokio::select! {
             _ = tokio::time::sleep(f.lasts.as_std()) => {}
             _ = cancel.cancelled() => return Err("interrupted during the drill".into()),
@@ -172,7 +178,10 @@ async fn fire(
         Ready::Log => Ready::Tcp,
         p => p.clone(),
     };
-    let limit = f.lasts.as_std() + startup.as_std();
+    let limit = match left_to_policy {
+        true => startup.as_std(),
+        false => f.lasts.as_std() + startup.as_std(),
+    };
     report.recovery_limit_ms = Some(limit.as_millis() as u64);
     match ready::recovery(
         &probe,
@@ -187,6 +196,11 @@ async fn fire(
     {
         Some(took) => {
             report.recovery_ms = Some(took.as_millis() as u64);
+            // The engine restarted the container (golive's supervisor counts the
+            // processes it restarts itself).
+            if left_to_policy && shared.lock().await.provider() == "container" {
+                env.count_restart(&f.service);
+            }
             tracing::info!(service = %f.service, ms = took.as_millis() as u64, "Service recovered.");
             Ok(())
         }

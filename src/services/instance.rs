@@ -79,6 +79,33 @@ impl Instance {
         }
     }
 
+    /// SIGKILL, left to the restart policy: golive's supervisor restarts a process, the
+    /// engine a container.
+    pub async fn crash(&mut self) -> Result<(), String> {
+        match self {
+            Instance::Process(p) => p.crash(),
+            Instance::Container(c) => c.crash().await,
+        }
+    }
+
+    /// For the supervisor of a `restart: on-failure` service: `Some(why)` when a process
+    /// has crashed and waits to be restarted. Containers: `None` (their engine restarts
+    /// them).
+    pub fn failed_exit(&self) -> Option<String> {
+        match self {
+            Instance::Process(p) => p.failed_exit(),
+            Instance::Container(_) => None,
+        }
+    }
+
+    /// Restarts a crashed process (see `failed_exit`).
+    pub async fn restart_after_crash(&mut self) -> Result<(), String> {
+        match self {
+            Instance::Process(p) => p.restart_after_crash().await,
+            Instance::Container(_) => Ok(()),
+        }
+    }
+
     /// A graceful stop (SIGTERM, then SIGKILL after a grace period).
     pub async fn halt(&mut self) -> Result<(), String> {
         match self {

@@ -37,6 +37,7 @@ pub struct ServicePlan {
     pub external: Option<ExternalForm>,
     pub ready: ReadyProbe,
     pub startup_timeout: Duration,
+    pub restart: crate::spec::RestartPolicy,
 }
 
 /// A container golive starts from a local image.
@@ -167,6 +168,10 @@ pub struct Environment {
     pub reports: Vec<ServiceReport>,
     pub run_id: String,
     instances: Vec<(String, Shared, ready::Ready, Duration)>,
+    /// Services with `restart: on-failure`.
+    on_failure: Vec<String>,
+    /// Restarts crashed `on-failure` processes until `stats_stop`.
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     restarts: std::collections::HashMap<String, std::sync::Arc<std::sync::atomic::AtomicU64>>,
     sampler: Option<resources::Sampler>,
     /// Ends the containers' stats streams.
@@ -194,6 +199,12 @@ impl Environment {
             .map(|(_, i, r, t)| (i, r, *t))
     }
 
+    /// Whether `service` has `restart: on-failure` (a kill drill then leaves it to the
+    /// policy).
+    pub fn restarts_on_failure(&self, service: &str) -> bool {
+        self.on_failure.iter().any(|n| n == service)
+    }
+
     /// Counts a restart of `service` (a drill started it again).
     pub fn count_restart(&self, service: &str) {
         if let Some(r) = self.restarts.get(service) {
@@ -205,6 +216,10 @@ impl Environment {
     /// network and anything else labelled with the run id, and returns the final reports.
     pub async fn shut_down(mut self) -> Vec<ServiceReport> {
         self.stats_stop.cancel();
+        if let Some(supervisor) = self.supervisor.take() {
+            // It holds the instances: wait for it to let go before stopping them.
+            let _ = supervisor.await;
+        }
         if let Some(sampler) = self.sampler.take() {
             for (name, series) in sampler.stop().await {
                 if let Some(r) = self.reports.iter_mut().find(|r| r.name == name) {
@@ -404,6 +419,8 @@ pub async fn bring_up(
         reports: Vec::new(),
         run_id: run_id.to_string(),
         instances: Vec::new(),
+        on_failure: Vec::new(),
+        supervisor: None,
         restarts: Default::default(),
         sampler: None,
         stats_stop: CancellationToken::new(),
@@ -486,6 +503,9 @@ pub async fn bring_up(
                 inner.services.insert(plan.name.clone(), inner_endpoint);
                 if let Some((instance, ready)) = instance {
                     env.restarts.insert(plan.name.clone(), Default::default());
+                    if plan.restart == crate::spec::RestartPolicy::OnFailure {
+                        env.on_failure.push(plan.name.clone());
+                    }
                     env.instances.push((
                         plan.name.clone(),
                         std::sync::Arc::new(tokio::sync::Mutex::new(instance)),
@@ -516,6 +536,15 @@ pub async fn bring_up(
             source: shared.lock().await.source(&env.stats_stop),
             restarts: env.restarts[name].clone(),
         });
+    }
+    let supervised: Vec<_> = env
+        .instances
+        .iter()
+        .filter(|(name, ..)| env.on_failure.contains(name))
+        .map(|(name, shared, ..)| (name.clone(), shared.clone(), env.restarts[name].clone()))
+        .collect();
+    if !supervised.is_empty() {
+        env.supervisor = Some(tokio::spawn(supervise(supervised, env.stats_stop.clone())));
     }
     if !watched.is_empty() {
         env.sampler = Some(resources::Sampler::start(
@@ -580,6 +609,7 @@ async fn start_one(
                 inner,
                 watch,
                 plan.startup_timeout.as_std(),
+                plan.restart,
             )
             .await
             .map_err(|(e, tail)| {
@@ -609,6 +639,42 @@ async fn start_one(
         Err(reason) => {
             report.log_tail = instance.stop().await;
             Err(reason)
+        }
+    }
+}
+
+/// How often the supervisor looks for crashed `on-failure` processes: systemd's default
+/// `RestartSec` is 100 ms.
+const SUPERVISE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// golive as the supervisor of its `restart: on-failure` processes: one that exits with an
+/// error or a signal is started again (and counted as a restart) until `stop`.
+async fn supervise(
+    services: Vec<(String, Shared, std::sync::Arc<std::sync::atomic::AtomicU64>)>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
+            _ = stop.cancelled() => return,
+        }
+        for (name, shared, restarts) in &services {
+            let mut instance = shared.lock().await;
+            let Some(why) = instance.failed_exit() else {
+                continue;
+            };
+            if stop.is_cancelled() {
+                return;
+            }
+            tracing::warn!(service = %name, why, "Service crashed; restarting it (restart: on-failure).");
+            match instance.restart_after_crash().await {
+                Ok(()) => {
+                    restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(service = %name, error = %e, "Restarting the crashed service failed.")
+                }
+            }
         }
     }
 }

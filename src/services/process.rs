@@ -168,6 +168,44 @@ impl Running {
         Ok(())
     }
 
+    /// SIGKILL to every process of the service, left for the supervisor to find (not
+    /// reaped here): a crash under `restart: on-failure`.
+    pub fn crash(&self) -> Result<(), String> {
+        self.signal_group(Signal::SIGKILL)
+    }
+
+    /// `Some(why)` when the process ended in a way `restart: on-failure` restarts: an exit
+    /// status other than 0, or a signal other than those of a deliberate stop (SIGTERM,
+    /// SIGINT, SIGHUP, SIGPIPE), as systemd's `Restart=on-failure` decides. `None` while it
+    /// runs, after a clean exit, and once golive has stopped it itself.
+    pub fn failed_exit(&self) -> Option<String> {
+        self.child.as_ref()?;
+        let pid = Pid::from_raw(self.pid.load(Ordering::Relaxed) as i32);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::Exited(_, code)) if code != 0 => Some(format!("exit status: {code}")),
+            Ok(WaitStatus::Signaled(_, sig, _))
+                if !matches!(
+                    sig,
+                    Signal::SIGTERM | Signal::SIGINT | Signal::SIGHUP | Signal::SIGPIPE
+                ) =>
+            {
+                Some(format!("signal: {} ({sig})", sig as i32))
+            }
+            _ => None,
+        }
+    }
+
+    /// Reaps the crashed process and starts the same command again on the same port.
+    pub async fn restart_after_crash(&mut self) -> Result<(), String> {
+        if let Some(session) = self.session.as_mut() {
+            // Whatever it forked may still run: a crash of the whole service.
+            session.kill().await;
+        }
+        self.reap().await;
+        self.start_again()
+    }
+
     /// SIGSTOP / SIGCONT to every process of the service.
     pub fn pause(&self) -> Result<(), String> {
         self.signal_group(Signal::SIGSTOP)

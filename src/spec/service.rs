@@ -30,6 +30,27 @@ pub struct Service {
     /// Services that must be ready before this one starts. Start order follows these.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// What brings the service back when it crashes: `no` (default; a `kill` drill's
+    /// service is started again by golive after the drill's `for`, as an orchestrator
+    /// would) or `on-failure` (the system's own supervisor: golive restarts a process
+    /// that exits with an error or a signal, the engine's restart policy a container, so
+    /// a `kill` drill times the system's own recovery).
+    #[serde(default)]
+    #[schemars(extend("default" = "no"))]
+    pub restart: Option<RestartPolicy>,
+}
+
+/// A service's restart policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never restarted by itself.
+    #[default]
+    No,
+    /// Restarted when it exits with an error or is killed by a signal (not after a clean
+    /// exit or a graceful stop), like systemd's `Restart=on-failure` and Docker's
+    /// `--restart on-failure`.
+    OnFailure,
 }
 
 /// A local command. `{port}` in its arguments or environment is replaced by a free
