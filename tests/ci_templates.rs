@@ -23,16 +23,19 @@ const HOSTILE: &str = "qa-signoff=Ada $(touch PWNED-dollar) `touch PWNED-tick` \
 /// golive does) and exits with `$STUB_EXIT`.
 fn stub(dir: &Path) -> std::path::PathBuf {
     let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let script = bin.join("golive");
-    std::fs::write(
-        &script,
+    executable(
+        &bin.join("golive"),
         "#!/bin/bash\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\" >> args.txt; done\necho '--' >> args.txt\n[ \"$1\" = validate ] && exit 0\nmkdir -p golive-run && echo '# report' > golive-run/report.md\ncase \"${STUB_EXIT:-0}\" in 0) v=GO ;; 1) v=NO_GO ;; 4) v=INCONCLUSIVE ;; 5) v=ROLLBACK ;; *) v= ;; esac\nif [ -n \"$v\" ]; then printf '{\"verdict\": \"%s\"}' \"$v\" > golive-run/results.json; fi\nexit \"${STUB_EXIT:-0}\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     bin
+}
+
+/// Writes `text` to `path` (making its folder) as an executable script.
+fn executable(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 fn yaml(name: &str) -> Value {
@@ -458,15 +461,10 @@ fn action_builds_once_and_reuses_the_cached_binary_while_the_sources_are_the_sam
     // A stub cargo that "installs" a golive into --root and counts its calls.
     let home = tempfile::tempdir().unwrap();
     let tools = home.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let cargo = tools.join("cargo");
-    std::fs::write(
-        &cargo,
+    executable(
+        &tools.join("cargo"),
         "#!/bin/bash\necho \"$*\" >> \"$HOME/cargo-calls\"\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\nprintf '#!/bin/sh\\necho golive 9.9.9\\n' > \"$2/bin/golive\"\nchmod +x \"$2/bin/golive\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let path = format!(
         "{}:{}",
         tools.display(),
