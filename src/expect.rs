@@ -42,6 +42,8 @@ pub enum Subject {
     Value,
     /// A Redis reply, or a value inside it (`reply[0]`), as JSON.
     Reply(Vec<PathSeg>),
+    /// How many series a PromQL query returned.
+    Series,
 }
 
 /// How the observed value is compared.
@@ -225,6 +227,7 @@ pub(crate) fn lenient(text: &str) -> Expectation {
         ("rows", []) => Subject::Rows,
         ("value", []) => Subject::Value,
         ("reply", _) => Subject::Reply(rest),
+        ("series", []) => Subject::Series,
         _ => panic!("`{text}` names no subject"),
     };
     let text_of = |v: &Value| match v {

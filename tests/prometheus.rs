@@ -207,3 +207,127 @@ phases:
         "the run's group is gone:\n{pushed}"
     );
 }
+
+/// The `prometheus` check kind against a real Prometheus scraping itself: a series that
+/// meets its expectation passes; one that does not fails naming the series; a query that
+/// returns nothing is no data and fails (never a pass); bad PromQL fails with Prometheus'
+/// own message; a scalar is judged too.
+#[test]
+fn the_prometheus_check_kind_judges_a_real_prometheus() {
+    let prometheus = tool("/usr/bin/prometheus", "prometheus");
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = tmp.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{ scrape_interval: 1s }}\n\
+             scrape_configs:\n\
+             - job_name: self\n  static_configs: [{{ targets: ['127.0.0.1:{port}'] }}]\n"
+        ),
+    )
+    .unwrap();
+    let _prometheus = Killed(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Prometheus"),
+    );
+    let prom = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{prom}/-/ready"));
+    let deadline = Instant::now() + PATIENCE;
+    while query(&prom, r#"up{job="self"}"#, "job").is_empty() {
+        assert!(Instant::now() < deadline, "Prometheus never scraped itself");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let checklist = tmp.path().join("checklist.yaml");
+    std::fs::write(
+        &checklist,
+        format!(
+            r#"system: Judged by Prometheus
+phases:
+  - id: analysis
+    title: Analysis
+    items:
+      - id: up
+        title: The target is up
+        check: {{ kind: prometheus, url: "{prom}", query: 'up{{job="self"}}', expect: [value == 1, series == 1] }}
+        samples: 3
+      - id: breach
+        title: A value past its limit
+        check: {{ kind: prometheus, url: "{prom}", query: 'up{{job="self"}}', expect: [value < 0.5] }}
+      - id: no-data
+        title: A query that matches nothing
+        check: {{ kind: prometheus, url: "{prom}", query: 'up{{job="nothing"}}' }}
+      - id: bad-promql
+        title: PromQL that does not parse
+        check: {{ kind: prometheus, url: "{prom}", query: 'sum(up' }}
+      - id: scalar
+        title: A scalar
+        check: {{ kind: prometheus, url: "{prom}", query: 'scalar(count(up))', expect: [value >= 1] }}
+"#
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(&checklist)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let item = |id: &str| {
+        results["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["items"].as_array().unwrap())
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("item {id}"))
+            .clone()
+    };
+    let reasons = |id: &str| item(id)["failures"].to_string();
+    assert_eq!(item("up")["outcome"], "PASS", "{}", item("up"));
+    assert_eq!(item("scalar")["outcome"], "PASS", "{}", item("scalar"));
+    assert_eq!(item("breach")["outcome"], "FAIL", "{}", item("breach"));
+    assert!(
+        reasons("breach").contains(r#"job=\"self\""#),
+        "{}",
+        item("breach")
+    );
+    assert_eq!(item("no-data")["outcome"], "FAIL", "{}", item("no-data"));
+    assert!(
+        reasons("no-data").contains("no data"),
+        "{}",
+        item("no-data")
+    );
+    assert_eq!(
+        item("bad-promql")["outcome"],
+        "FAIL",
+        "{}",
+        item("bad-promql")
+    );
+    assert!(
+        reasons("bad-promql").contains("bad_data"),
+        "{}",
+        item("bad-promql")
+    );
+}

@@ -6,6 +6,7 @@ mod command;
 mod http;
 mod idle;
 mod postgres;
+mod prometheus;
 mod redis;
 mod tcp;
 mod tls;
@@ -14,6 +15,7 @@ mod websocket;
 pub use command::CommandCheck;
 pub use http::{HttpCheck, Response as HttpResponse};
 pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
+pub use prometheus::{query_endpoint as prometheus_query_endpoint, PrometheusCheck};
 pub use redis::{
     parse_url as parse_redis_url, RedisCheck, STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
 };
@@ -40,6 +42,7 @@ pub enum Check {
     Command(CommandCheck),
     Postgres(PostgresCheck),
     Redis(RedisCheck),
+    Prometheus(PrometheusCheck),
 }
 
 /// A check made ready for one item's sampling: shared by its workers, and where a kind
@@ -52,6 +55,7 @@ enum Probe {
     Command(command::CommandProbe),
     Postgres(postgres::PostgresProbe),
     Redis(redis::RedisProbe),
+    Prometheus(prometheus::PrometheusProbe),
 }
 
 impl Check {
@@ -65,6 +69,7 @@ impl Check {
             Check::Command(_) => "command",
             Check::Postgres(_) => "postgres",
             Check::Redis(_) => "redis",
+            Check::Prometheus(_) => "prometheus",
         }
     }
 
@@ -83,6 +88,11 @@ impl Check {
                 .join(" "),
             Check::Postgres(c) => without_password(&c.url.render(endpoints, None)),
             Check::Redis(c) => without_password(&c.url.render(endpoints, None)),
+            Check::Prometheus(c) => format!(
+                "{} {}",
+                c.url.render(endpoints, None),
+                c.query.render(endpoints, None)
+            ),
         }
     }
 
@@ -95,6 +105,7 @@ impl Check {
             Check::Command(c) => Probe::Command(c.prepare(endpoints, launcher)?),
             Check::Postgres(c) => Probe::Postgres(c.prepare(endpoints)?),
             Check::Redis(c) => Probe::Redis(c.prepare(endpoints)?),
+            Check::Prometheus(c) => Probe::Prometheus(c.prepare(endpoints)?),
         })
     }
 }
@@ -109,6 +120,7 @@ impl Probe {
             Probe::Command(p) => p.sample().await,
             Probe::Postgres(p) => p.sample().await,
             Probe::Redis(p) => p.sample().await,
+            Probe::Prometheus(p) => p.sample().await,
         }
     }
 }

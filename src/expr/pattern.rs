@@ -91,6 +91,7 @@ pub enum Subjects {
     Command,
     Postgres,
     Redis,
+    Prometheus,
     /// Whatever a load request's protocol observes: left to `golive validate`.
     Any,
 }
@@ -108,6 +109,7 @@ pub fn expectation(subjects: Subjects) -> String {
         Subjects::Command => "(?:exit_code|stdout|stderr|latency)".to_string(),
         Subjects::Postgres => "(?:rows|value|latency)".to_string(),
         Subjects::Redis => format!(r"(?:latency|reply{seg}*)"),
+        Subjects::Prometheus => "(?:value|series|latency)".to_string(),
         Subjects::Any => any_subject(),
     };
     let op = format!(r"(?:{SYMBOL_OP}|contains|not\s+contains|matches)");

@@ -483,18 +483,14 @@ fn prepare(
     })
 }
 
-/// The open model's dispatcher, a task on the workers' runtime. It sleeps on tokio's
-/// timer until a millisecond before the next arrival (the timer wheel only resolves whole
-/// milliseconds), then yields until the arrival is due. Handing the arrival to a worker
-/// is then a cooperative switch inside the runtime, not an OS wake-up of another thread
-/// that has to preempt a busy worker (which cost milliseconds of send lag on one core).
-/// Past `max_in_flight` outstanding requests the arrival is dropped and counted.
 /// The open model's arrivals, sent from a thread of their own: it sleeps until the next
 /// arrival is due (nanosleep, with the thread's timer slack cut to 1 µs, so it wakes within
 /// tens of microseconds where tokio's millisecond timer would be up to 1 ms late) and then
 /// sends every arrival whose time has come, as wrk2 and oha do. Nothing spins: at 2,000/s
-/// the dispatcher costs a wake-up per arrival, not a core. A long gap is slept in slices,
-/// so a stop is seen within `STOP_CHECK`.
+/// the dispatcher costs a wake-up per arrival, not a core (an earlier version yielded
+/// through the last millisecond before each arrival and kept a core busy from about
+/// 1,000/s). Past `max_in_flight` outstanding requests the arrival is dropped and counted.
+/// A long gap is slept in slices, so a stop is seen within `STOP_CHECK`.
 fn dispatch(
     shared: Arc<Shared>,
     arrivals: Arrivals,

@@ -3,13 +3,14 @@
 use super::expect::{build as build_expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
-    Check, CommandCheck, HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, WebSocketCheck,
+    Check, CommandCheck, HttpCheck, PostgresCheck, PrometheusCheck, RedisCheck, TcpCheck, TlsCheck,
+    WebSocketCheck,
 };
 use crate::expect::Expectation;
 use crate::net::TlsClient;
 use crate::spec::{
-    CheckSpec, CommandSpec, HttpSpec, PostgresSpec, RedisSpec, TcpSpec, TlsClientSpec, TlsSpec,
-    WebSocketSpec,
+    CheckSpec, CommandSpec, HttpSpec, PostgresSpec, PrometheusSpec, RedisSpec, TcpSpec,
+    TlsClientSpec, TlsSpec, WebSocketSpec,
 };
 use crate::template::Template;
 use crate::units::Duration;
@@ -26,6 +27,7 @@ pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
         CheckSpec::Command(s) => command(s, path, ctx).map(Check::Command),
         CheckSpec::Postgres(s) => postgres(s, path, ctx).map(Check::Postgres),
         CheckSpec::Redis(s) => redis(s, path, ctx).map(Check::Redis),
+        CheckSpec::Prometheus(s) => prometheus(s, path, ctx).map(Check::Prometheus),
         // A load item is planned as a whole item, not as a probe.
         CheckSpec::Load(_) | CheckSpec::Resources(_) => None,
     }
@@ -52,18 +54,7 @@ fn http(s: &HttpSpec, path: &str, ctx: &mut Ctx) -> Option<HttpCheck> {
             None
         }
     };
-    let mut headers = Vec::new();
-    for (name, value) in &s.headers {
-        let hp = format!("{path}.headers.{name}");
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            ctx.diags
-                .error(&hp, format!("`{name}` is not a valid header name"));
-        }
-        super::header_value_ok(ctx, &hp, value);
-        if let Some(t) = ctx.template(&hp, value, false) {
-            headers.push((name.clone(), t));
-        }
-    }
+    let headers = headers(ctx, path, &s.headers);
     let body = s
         .body
         .as_ref()
@@ -248,6 +239,62 @@ fn postgres(s: &PostgresSpec, path: &str, ctx: &mut Ctx) -> Option<PostgresCheck
             .unwrap_or(defaults::POSTGRES_REUSE_CONNECTION),
         expect: expect?,
     })
+}
+
+fn prometheus(s: &PrometheusSpec, path: &str, ctx: &mut Ctx) -> Option<PrometheusCheck> {
+    let at = format!("{path}.url");
+    let url = url(ctx, &at, &s.url, &["http://", "https://"]);
+    if !s.url.contains('{') {
+        if let Err(e) = crate::check::prometheus_query_endpoint(&s.url) {
+            ctx.diags.error(&at, e);
+        }
+    }
+    let query = if s.query.trim().is_empty() {
+        ctx.diags.error_hint(
+            &format!("{path}.query"),
+            "the query is empty",
+            "give the PromQL to evaluate, e.g. `sum(up{job=\"api\"})`",
+        );
+        None
+    } else {
+        ctx.template(&format!("{path}.query"), &s.query, false)
+    };
+    let headers = headers(ctx, path, &s.headers);
+    let timeout = positive(
+        ctx,
+        &format!("{path}.timeout"),
+        s.timeout,
+        defaults::PROMETHEUS_TIMEOUT,
+    );
+    let expect = expectations(ctx, path, &s.expect, KindSubjects::Prometheus);
+    Some(PrometheusCheck {
+        url: url?,
+        query: query?,
+        headers,
+        timeout,
+        expect: expect?,
+    })
+}
+
+/// Request headers, each name checked and each value a template.
+fn headers(
+    ctx: &mut Ctx,
+    path: &str,
+    specs: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, Template)> {
+    let mut headers = Vec::new();
+    for (name, value) in specs {
+        let hp = format!("{path}.headers.{name}");
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            ctx.diags
+                .error(&hp, format!("`{name}` is not a valid header name"));
+        }
+        super::header_value_ok(ctx, &hp, value);
+        if let Some(t) = ctx.template(&hp, value, false) {
+            headers.push((name.clone(), t));
+        }
+    }
+    headers
 }
 
 fn redis(s: &RedisSpec, path: &str, ctx: &mut Ctx) -> Option<RedisCheck> {

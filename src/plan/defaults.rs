@@ -17,6 +17,7 @@ pub const POSTGRES_TIMEOUT: Duration = Duration::from_secs(5);
 pub const POSTGRES_QUERY: &str = "SELECT 1";
 pub const POSTGRES_REUSE_CONNECTION: bool = true;
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+pub const PROMETHEUS_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REDIS_COMMAND: &str = "PING";
 pub const MAX_BODY: ByteSize = ByteSize::from_bytes(1 << 20);
 pub const MAX_REDIRECTS: u32 = 20;
@@ -104,6 +105,7 @@ mod tests {
             ("command", COMMAND_TIMEOUT),
             ("postgres", POSTGRES_TIMEOUT),
             ("redis", REDIS_TIMEOUT),
+            ("prometheus", PROMETHEUS_TIMEOUT),
         ] {
             assert_eq!(
                 duration(kind(k)["properties"]["timeout"]["default"].clone()),

@@ -18,6 +18,7 @@ pub enum KindSubjects {
     Command,
     Postgres,
     Redis,
+    Prometheus,
 }
 
 impl KindSubjects {
@@ -37,6 +38,7 @@ impl KindSubjects {
             KindSubjects::Command => &["exit_code", "stdout", "stderr", "latency"],
             KindSubjects::Postgres => &["rows", "value", "latency"],
             KindSubjects::Redis => &["reply", "reply[<index>]", "reply.<key>", "latency"],
+            KindSubjects::Prometheus => &["value", "series", "latency"],
         }
     }
 }
@@ -69,6 +71,8 @@ pub fn build(
         ("rows", [], KindSubjects::Postgres) => Subject::Rows,
         ("value", [], KindSubjects::Postgres) => Subject::Value,
         ("reply", path, KindSubjects::Redis) => Subject::Reply(path.to_vec()),
+        ("value", [], KindSubjects::Prometheus) => Subject::Value,
+        ("series", [], KindSubjects::Prometheus) => Subject::Series,
         _ => {
             let allowed = kind.allowed();
             let mut m = format!(
@@ -143,7 +147,11 @@ fn matcher(subject: &Subject, c: &Comparison) -> Result<Matcher, (usize, String)
         | Subject::Stderr
         | Subject::Message
         | Subject::Header(_) => text_op(c),
-        Subject::Status | Subject::ExitCode | Subject::DaysToExpiry | Subject::Rows => ordered(
+        Subject::Status
+        | Subject::ExitCode
+        | Subject::DaysToExpiry
+        | Subject::Rows
+        | Subject::Series => ordered(
             c,
             |v| matches!(v, Value::Number(n) if n.fract() == 0.0),
             "a whole number",
@@ -236,6 +244,9 @@ mod tests {
             ("value == null", Postgres, Subject::Value),
             ("latency < 5ms", Postgres, Subject::Latency),
             ("reply == \"PONG\"", Redis, Subject::Reply(vec![])),
+            ("value < 0.01", Prometheus, Subject::Value),
+            ("value == \"NaN\"", Prometheus, Subject::Value),
+            ("series >= 1", Prometheus, Subject::Series),
             ("reply == null", Redis, Subject::Reply(vec![])),
             (
                 "reply[1] contains \"x\"",

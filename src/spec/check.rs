@@ -19,6 +19,9 @@ pub enum CheckSpec {
     Command(CommandSpec),
     Postgres(PostgresSpec),
     Redis(RedisSpec),
+    /// An instant PromQL query against an existing Prometheus, judged like Argo Rollouts'
+    /// analysis.
+    Prometheus(PrometheusSpec),
     /// Runs a load scenario; the item's criteria are added to its thresholds.
     Load(LoadSpec),
     /// What a service golive runs used so far: `memory < 200MB`, `memory_growth < 50MB`,
@@ -241,5 +244,34 @@ pub struct RedisSpec {
     /// `reply == null`, `reply[0] == "a"`, `latency < 5ms`. Default: none (no error reply).
     #[serde(default)]
     #[schemars(schema_with = "super::schema::redis_expectations", extend("examples" = [["reply == \"PONG\""]]))]
+    pub expect: Vec<String>,
+}
+
+/// An instant PromQL query against an existing Prometheus (`GET /api/v1/query`), once
+/// per sample. `value` is each returned series' value (every series must meet the
+/// expectations), `series` how many came back; a query that returns nothing is no data,
+/// and the sample fails: it never passes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSpec {
+    /// The Prometheus server's base URL, e.g. `http://127.0.0.1:9090` (a path prefix is
+    /// kept: `https://host/prometheus`).
+    #[schemars(extend("pattern" = r"^(\{|https?://)", "examples" = ["http://127.0.0.1:9090"]))]
+    pub url: String,
+    /// PromQL giving an instant vector or a scalar, e.g.
+    /// `sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))`.
+    #[schemars(length(min = 1))]
+    pub query: String,
+    /// Request headers (`authorization: "Bearer {env.PROM_TOKEN}"`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Time limit of one query (duration). Default: 5s.
+    #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
+    pub timeout: Option<Duration>,
+    /// Per-sample expectations: `value < 0.01`, `value == 1`, `series >= 3`,
+    /// `latency < 1s`. Default: none (the query answers with data).
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::prometheus_expectations", extend("examples" = [["value < 0.01"]]))]
     pub expect: Vec<String>,
 }

@@ -87,6 +87,7 @@ expectations! {
     command_expectations => Command,
     postgres_expectations => Postgres,
     redis_expectations => Redis,
+    prometheus_expectations => Prometheus,
     request_expectations => Any,
 }
 
