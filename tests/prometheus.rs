@@ -94,6 +94,31 @@ fn query(base: &str, q: &str, by: &str) -> Vec<(String, f64)> {
         .unwrap_or_default()
 }
 
+/// Prometheus with `config`, its TSDB under `dir`, on `port`: killed when dropped; ready
+/// when this returns, with its base URL.
+fn start_prometheus(
+    bin: &str,
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
+) -> (Killed, String) {
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Prometheus");
+    let killed = Killed(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/-/ready"));
+    (killed, base)
+}
+
 #[test]
 fn prometheus_scrapes_the_final_verdict_and_the_pushed_group_is_deleted() {
     let prometheus = tool("/usr/bin/prometheus", "prometheus");
@@ -123,21 +148,7 @@ fn prometheus_scrapes_the_final_verdict_and_the_pushed_group_is_deleted() {
         ),
     )
     .unwrap();
-    let _prometheus = Killed(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Prometheus"),
-    );
-    let prom = format!("http://127.0.0.1:{prom_port}");
-    wait_ready(&format!("{prom}/-/ready"));
+    let (_prometheus, prom) = start_prometheus(prometheus, &config, tmp.path(), prom_port);
 
     let checklist = tmp.path().join("checklist.yaml");
     std::fs::write(
@@ -227,21 +238,7 @@ fn the_prometheus_check_kind_judges_a_real_prometheus() {
         ),
     )
     .unwrap();
-    let _prometheus = Killed(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Prometheus"),
-    );
-    let prom = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{prom}/-/ready"));
+    let (_prometheus, prom) = start_prometheus(prometheus, &config, tmp.path(), port);
     let deadline = Instant::now() + PATIENCE;
     while query(&prom, r#"up{job="self"}"#, "job").is_empty() {
         assert!(Instant::now() < deadline, "Prometheus never scraped itself");

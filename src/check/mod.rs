@@ -24,8 +24,8 @@ pub use tls::TlsCheck;
 pub use websocket::{read_until_expected, WebSocketCheck};
 
 use crate::services::session::Launcher;
-use crate::tally::{Failure, Observations, Sample};
-use crate::template::Endpoints;
+use crate::tally::{Failure, FailureClass, Observations, Sample};
+use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -233,6 +233,25 @@ pub(crate) fn without_password(url: &str) -> String {
 #[cfg(test)]
 #[path = "../../tests/common/servers.rs"]
 mod test_servers;
+
+/// A check's request headers, rendered for this run; a name or value that is not valid
+/// HTTP is a setup failure.
+fn header_map(
+    headers: &[(String, Template)],
+    endpoints: &Endpoints,
+) -> Result<reqwest::header::HeaderMap, Failure> {
+    let setup = |m: String| Failure::new(FailureClass::Setup, m);
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        let value = value.render(endpoints, None);
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| setup(format!("`{name}` is not a valid header name")))?;
+        let value = reqwest::header::HeaderValue::from_str(&value)
+            .map_err(|_| setup(format!("the value of header `{name}` is not valid")))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
 
 #[cfg(test)]
 mod tests {

@@ -75,15 +75,7 @@ impl PrometheusCheck {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (name, value) in &self.headers {
-            let value = value.render(endpoints, None);
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| setup(format!("`{name}` is not a valid header name")))?;
-            let value = reqwest::header::HeaderValue::from_str(&value)
-                .map_err(|_| setup(format!("the value of header `{name}` is not valid")))?;
-            headers.insert(name, value);
-        }
+        let headers = super::header_map(&self.headers, endpoints)?;
         Ok(PrometheusProbe {
             check: self.clone(),
             client,
