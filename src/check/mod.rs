@@ -234,6 +234,22 @@ pub(crate) fn without_password(url: &str) -> String {
 #[path = "../../tests/common/servers.rs"]
 mod test_servers;
 
+/// Runs one sample's exchange within `timeout`; past it the sample fails as a timeout,
+/// saying that no answer came from `from` (evaluated only then).
+async fn within(
+    timeout: Duration,
+    exchange: impl std::future::Future<Output = Sample>,
+    from: impl FnOnce() -> String,
+) -> Sample {
+    match tokio::time::timeout(timeout.as_std(), exchange).await {
+        Ok(sample) => sample,
+        Err(_) => Err(Failure::new(
+            FailureClass::Timeout,
+            format!("no answer from {} within {timeout}", from()),
+        )),
+    }
+}
+
 /// A check's request headers, rendered for this run; a name or value that is not valid
 /// HTTP is a setup failure.
 fn header_map(

@@ -121,17 +121,10 @@ impl PostgresProbe {
         // A connection taken here and not put back (timeout, cancellation, a closed
         // connection) is dropped, which closes it; the next sample connects afresh. A SQL
         // error leaves the session usable, so that connection is kept.
-        let timeout = self.check.timeout;
-        match tokio::time::timeout(timeout.as_std(), self.exchange()).await {
-            Ok(sample) => sample,
-            Err(_) => Err(Failure::new(
-                FailureClass::Timeout,
-                format!(
-                    "no answer from postgres at {} within {timeout}",
-                    self.server
-                ),
-            )),
-        }
+        super::within(self.check.timeout, self.exchange(), || {
+            format!("postgres at {}", self.server)
+        })
+        .await
     }
 
     async fn exchange(&self) -> Sample {

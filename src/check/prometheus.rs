@@ -105,14 +105,10 @@ pub fn query_endpoint(base: &str) -> Result<reqwest::Url, String> {
 
 impl PrometheusProbe {
     pub async fn sample(&self) -> Sample {
-        let timeout = self.check.timeout;
-        match tokio::time::timeout(timeout.as_std(), self.exchange()).await {
-            Ok(sample) => sample,
-            Err(_) => Err(Failure::new(
-                FailureClass::Timeout,
-                format!("no answer from {} within {timeout}", self.endpoint),
-            )),
-        }
+        super::within(self.check.timeout, self.exchange(), || {
+            self.endpoint.to_string()
+        })
+        .await
     }
 
     async fn exchange(&self) -> Sample {

@@ -102,14 +102,10 @@ impl RedisProbe {
     pub async fn sample(&self) -> Sample {
         // A connection taken here and not put back (timeout, cancellation, a broken
         // connection) is dropped, which closes it; the next sample connects afresh.
-        let timeout = self.check.timeout;
-        match tokio::time::timeout(timeout.as_std(), self.exchange()).await {
-            Ok(sample) => sample,
-            Err(_) => Err(Failure::new(
-                FailureClass::Timeout,
-                format!("no answer from redis at {} within {timeout}", self.server),
-            )),
-        }
+        super::within(self.check.timeout, self.exchange(), || {
+            format!("redis at {}", self.server)
+        })
+        .await
     }
 
     async fn exchange(&self) -> Sample {

@@ -82,7 +82,9 @@ fn segment() -> String {
     format!(r"(?:\s*\.\s*(?:{WORD}|[0-9]+)|\s*\[\s*[0-9]+\s*\])")
 }
 
-/// The subjects one check kind observes (as `plan::expect` knows them), as a pattern.
+/// The subjects one check kind observes: `plan::expect` types expectations by it, and
+/// [`expectation`] makes the schema's pattern from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subjects {
     Http,
     Tcp,

@@ -8,38 +8,30 @@ use crate::expect::{Expectation, Matcher, Subject};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use regex::Regex;
 
-/// The check kinds, for deciding which subjects exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KindSubjects {
-    Http,
-    Tcp,
-    WebSocket,
-    Tls,
-    Command,
-    Postgres,
-    Redis,
-    Prometheus,
-}
+/// The check kinds, for deciding which subjects exist: the same list the schema's
+/// expectation patterns are made from (`expr::pattern`), so a new kind is added once.
+pub use crate::expr::pattern::Subjects as KindSubjects;
 
-impl KindSubjects {
-    fn allowed(self) -> &'static [&'static str] {
-        match self {
-            KindSubjects::Http => &[
-                "status",
-                "body",
-                "body.<path>",
-                "header.<name>",
-                "size",
-                "latency",
-            ],
-            KindSubjects::Tcp => &["latency"],
-            KindSubjects::WebSocket => &["message", "message.<path>", "latency"],
-            KindSubjects::Tls => &["days_to_expiry", "latency"],
-            KindSubjects::Command => &["exit_code", "stdout", "stderr", "latency"],
-            KindSubjects::Postgres => &["rows", "value", "latency"],
-            KindSubjects::Redis => &["reply", "reply[<index>]", "reply.<key>", "latency"],
-            KindSubjects::Prometheus => &["value", "series", "latency"],
-        }
+/// The subjects a kind observes, named for error messages.
+fn allowed(kind: KindSubjects) -> &'static [&'static str] {
+    match kind {
+        KindSubjects::Http => &[
+            "status",
+            "body",
+            "body.<path>",
+            "header.<name>",
+            "size",
+            "latency",
+        ],
+        KindSubjects::Tcp => &["latency"],
+        KindSubjects::WebSocket => &["message", "message.<path>", "latency"],
+        KindSubjects::Tls => &["days_to_expiry", "latency"],
+        KindSubjects::Command => &["exit_code", "stdout", "stderr", "latency"],
+        KindSubjects::Postgres => &["rows", "value", "latency"],
+        KindSubjects::Redis => &["reply", "reply[<index>]", "reply.<key>", "latency"],
+        KindSubjects::Prometheus => &["value", "series", "latency"],
+        // Load requests are typed by their protocol's kind; nothing is built with `Any`.
+        KindSubjects::Any => &["latency"],
     }
 }
 
@@ -74,7 +66,7 @@ pub fn build(
         ("value", [], KindSubjects::Prometheus) => Subject::Value,
         ("series", [], KindSubjects::Prometheus) => Subject::Series,
         _ => {
-            let allowed = kind.allowed();
+            let allowed = allowed(kind);
             let mut m = format!(
                 "`{}` is not something this check observes; it can test {}",
                 c.subject_text(),
