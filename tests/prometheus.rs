@@ -274,7 +274,8 @@ phases:
         ),
     )
     .unwrap();
-    let dir = tmp.path().join("run");
+    let run_tmp = tempfile::tempdir().unwrap();
+    let dir = run_tmp.path().join("run");
     let out = golive()
         .arg("run")
         .arg(&checklist)
@@ -282,25 +283,9 @@ phases:
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    let item = |id: &str| {
-        results["phases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|p| p["items"].as_array().unwrap())
-            .find(|i| i["id"] == id)
-            .unwrap_or_else(|| panic!("item {id}"))
-            .clone()
-    };
+    let run = common::finish(out, dir, run_tmp);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let item = |id: &str| run.item(id).clone();
     let reasons = |id: &str| item(id)["failures"].to_string();
     assert_eq!(item("up")["outcome"], "PASS", "{}", item("up"));
     assert_eq!(item("scalar")["outcome"], "PASS", "{}", item("scalar"));
