@@ -9,9 +9,36 @@ use std::fmt;
 
 /// The fault names and value units `--fault` accepts, quoted in every parse error.
 pub const ACCEPTED: &str = "latency=DURATION (e.g. 300ms), jitter=DURATION (e.g. 50ms), \
-     errors=PERCENT (e.g. 30%), stall=PERCENT (e.g. 10%), leak=BYTES per second (e.g. 1MB)";
+     errors=PERCENT (e.g. 30%), stall=PERCENT (e.g. 10%), leak=BYTES per second (e.g. 1MB), \
+     hub_down=HUB (market-data, trading or portfolio)";
 
-const NAMES: [&str; 5] = ["latency", "jitter", "errors", "stall", "leak"];
+const NAMES: [&str; 6] = ["latency", "jitter", "errors", "stall", "leak", "hub_down"];
+
+/// The reference system's real-time hubs (SignalR-style, under `/hubs/NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hub {
+    MarketData,
+    Trading,
+    Portfolio,
+}
+
+impl Hub {
+    pub const ALL: [Hub; 3] = [Hub::MarketData, Hub::Trading, Hub::Portfolio];
+
+    /// The name in URLs and faults: `market-data`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hub::MarketData => "market-data",
+            Hub::Trading => "trading",
+            Hub::Portfolio => "portfolio",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Hub> {
+        Hub::ALL.into_iter().find(|h| h.name() == name)
+    }
+}
 
 /// Faults injected into every non-admin route; all absent by default.
 ///
@@ -35,6 +62,9 @@ pub struct Faults {
     /// Resident memory the process deliberately grows by, per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leak: Option<ByteSize>,
+    /// A hub that refuses negotiation and connections (503) and closes its sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_down: Option<Hub>,
 }
 
 /// Why a `--fault NAME=VALUE` flag was refused; each variant keeps the flag as typed.
@@ -50,6 +80,10 @@ pub enum FaultError {
     },
     #[error("fault `{flag}`: {reason}; accepted: {ACCEPTED}")]
     BadValue { flag: String, reason: UnitError },
+    #[error(
+        "fault `{flag}`: there is no hub `{hub}`; the hubs are market-data, trading and portfolio"
+    )]
+    UnknownHub { flag: String, hub: String },
     #[error("fault `{name}` is given twice (`{first}` and `{second}`); give each fault once")]
     Repeated {
         name: &'static str,
@@ -101,7 +135,14 @@ impl Faults {
                 "jitter" => faults.jitter = Some(value.parse().map_err(bad)?),
                 "errors" => faults.errors = Some(value.parse().map_err(bad)?),
                 "stall" => faults.stall = Some(value.parse().map_err(bad)?),
-                _ => faults.leak = Some(value.parse().map_err(bad)?),
+                "leak" => faults.leak = Some(value.parse().map_err(bad)?),
+                _ => {
+                    faults.hub_down =
+                        Some(Hub::from_name(value).ok_or_else(|| FaultError::UnknownHub {
+                            flag: flag.clone(),
+                            hub: value.to_string(),
+                        })?)
+                }
             }
         }
         Ok(faults)
@@ -126,6 +167,7 @@ impl fmt::Display for Faults {
             self.errors.map(|v| format!("errors={v}")),
             self.stall.map(|v| format!("stall={v}")),
             self.leak.map(|v| format!("leak={v}")),
+            self.hub_down.map(|h| format!("hub_down={}", h.name())),
         ]
         .into_iter()
         .flatten()

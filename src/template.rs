@@ -1,5 +1,6 @@
 //! Templates in user strings: `{services.app.url}`, `{services.app.host}`,
-//! `{services.app.port}`, `{env.NAME}`, and in process commands `{port}` and `{golive}`.
+//! `{services.app.port}`, `{env.NAME}`, in process commands `{port}` and `{golive}`, and
+//! in a WebSocket conversation `{captured.NAME}` (a value an earlier step captured).
 //! Parsed and checked at plan time (a dangling reference is a located error); rendered
 //! at run time once services are up. A leaf of shared vocabulary: the compiler builds
 //! templates, and `services`, `check` and `load` render them, without importing each other.
@@ -28,6 +29,9 @@ enum Part {
     },
     Port,
     Golive,
+    /// A value captured by an earlier step of the same conversation, rendered from the
+    /// conversation's captures ([`Template::render_captured`]).
+    Captured(String),
 }
 
 /// What a `{services.NAME.FIELD}` placeholder reads from a running service.
@@ -43,6 +47,8 @@ pub enum ServiceField {
 pub struct Scope<'a> {
     pub services: &'a BTreeSet<String>,
     pub process: bool,
+    /// The names `{captured.NAME}` may read here: those captured by earlier steps.
+    pub captured: &'a BTreeSet<String>,
 }
 
 /// The running services' endpoints, by name.
@@ -140,6 +146,17 @@ impl Template {
     /// Plan-time checks guarantee every referenced service exists; one that did not
     /// come up renders as an empty string and the check fails on it.
     pub fn render(&self, endpoints: &Endpoints, vars: Option<&ProcessVars>) -> String {
+        self.render_captured(endpoints, vars, &[])
+    }
+
+    /// [`Template::render`] with the values captured so far, by name; one not captured
+    /// (its step failed first) renders empty.
+    pub fn render_captured(
+        &self,
+        endpoints: &Endpoints,
+        vars: Option<&ProcessVars>,
+        captured: &[(String, String)],
+    ) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -155,6 +172,11 @@ impl Template {
                 }
                 Part::Port => out.push_str(&vars.map(|v| v.port.to_string()).unwrap_or_default()),
                 Part::Golive => out.push_str(vars.map(|v| v.golive).unwrap_or_default()),
+                Part::Captured(name) => {
+                    if let Some((_, v)) = captured.iter().rev().find(|(n, _)| n == name) {
+                        out.push_str(v);
+                    }
+                }
             }
         }
         out
@@ -178,6 +200,7 @@ impl fmt::Display for Template {
                 }
                 Part::Port => f.write_str("{port}")?,
                 Part::Golive => f.write_str("{golive}")?,
+                Part::Captured(name) => write!(f, "{{captured.{name}}}")?,
             }
         }
         Ok(())
@@ -224,6 +247,19 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
         ["port"] if scope.process => Ok(Part::Port),
         ["golive"] if scope.process => Ok(Part::Golive),
         ["port"] | ["golive"] => Err(format!("`{{{name}}}` exists only in a process service's command, env and url")),
+        ["captured", var] if scope.captured.contains(*var) => Ok(Part::Captured(var.to_string())),
+        ["captured", var] => {
+            let known: Vec<&str> = scope.captured.iter().map(String::as_str).collect();
+            let mut m = format!("`{{{name}}}` reads a value no earlier step captures");
+            match crate::diag::did_you_mean(var, known.iter().copied()) {
+                Some(hint) => m.push_str(&format!("; {hint}")),
+                None if known.is_empty() => m.push_str(&format!(
+                    "; capture it first, e.g. `capture: {{{var}: body.token}}` on an earlier step of this conversation"
+                )),
+                None => m.push_str(&format!("; captured so far: {}", known.join(", "))),
+            }
+            Err(m)
+        }
         _ => Err(format!(
             "unknown placeholder `{{{name}}}`; use {{services.NAME.url}}, {{services.NAME.host}}, {{services.NAME.port}} or {{env.NAME}}"
         )),
@@ -241,9 +277,11 @@ mod tests {
     #[test]
     fn renders_services_and_process_values() {
         let (services, process) = scope(true);
+        let none = BTreeSet::new();
         let s = Scope {
             services: &services,
             process,
+            captured: &none,
         };
         let t = Template::parse("{services.app.url}/health?x={{y}", &s).unwrap();
         let json = Template::parse(r#"{"a":{"b":1}} {x y}"#, &s).unwrap();
@@ -288,9 +326,11 @@ mod tests {
     #[test]
     fn rejects_dangling_and_misplaced_references() {
         let (services, _) = scope(false);
+        let none = BTreeSet::new();
         let s = Scope {
             services: &services,
             process: false,
+            captured: &none,
         };
         let table = [
             ("{services.ap.url}", 0, "did you mean `app`?"),

@@ -36,8 +36,17 @@ pub struct HttpProbe {
 
 impl HttpCheck {
     pub fn prepare(&self, endpoints: &Endpoints) -> Result<HttpProbe, Failure> {
+        self.prepare_captured(endpoints, &[])
+    }
+
+    /// [`HttpCheck::prepare`] with the values a conversation captured so far.
+    pub fn prepare_captured(
+        &self,
+        endpoints: &Endpoints,
+        captured: &[(String, String)],
+    ) -> Result<HttpProbe, Failure> {
         let setup = |m: String| Failure::new(FailureClass::Setup, m);
-        let rendered = self.url.render(endpoints, None);
+        let rendered = self.url.render_captured(endpoints, None, captured);
         let url = reqwest::Url::parse(&rendered)
             .map_err(|e| setup(format!("`{rendered}` is not a valid URL: {e}")))?;
         let tls = self.tls.config(&[b"http/1.1"]).map_err(setup)?;
@@ -48,13 +57,16 @@ impl HttpCheck {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
-        let headers = super::header_map(&self.headers, endpoints)?;
+        let headers = super::header_map_captured(&self.headers, endpoints, captured)?;
         Ok(HttpProbe {
             check: self.clone(),
             client,
             url,
             headers,
-            body: self.body.as_ref().map(|b| b.render(endpoints, None)),
+            body: self
+                .body
+                .as_ref()
+                .map(|b| b.render_captured(endpoints, None, captured)),
         })
     }
 }
@@ -134,6 +146,11 @@ impl Observe for Response {
 impl HttpProbe {
     /// One request; `Ok` when every expectation holds.
     pub async fn sample(&self) -> Result<u64, Failure> {
+        Ok(self.fetch().await?.micros)
+    }
+
+    /// One request within the timeout, judged; the response when every expectation holds.
+    pub async fn fetch(&self) -> Result<Response, Failure> {
         let start = Instant::now();
         let timeout = self.check.timeout.as_std();
         let response = match tokio::time::timeout(timeout, self.exchange(start)).await {
@@ -146,7 +163,12 @@ impl HttpProbe {
             }
         };
         crate::expect::judge_http_response(response.status, &self.check.expect, &response)?;
-        Ok(response.micros)
+        Ok(response)
+    }
+
+    /// The request as sent: method and URL.
+    pub fn target(&self) -> String {
+        format!("{} {}", self.check.method, self.url)
     }
 
     async fn exchange(&self, start: Instant) -> Result<Response, Failure> {

@@ -3,6 +3,7 @@
 //! each sample's timeout and stopped early by the run's cancellation token.
 
 mod command;
+pub mod conversation;
 mod http;
 mod idle;
 mod postgres;
@@ -21,7 +22,7 @@ pub use redis::{
 };
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
-pub use websocket::{read_until_expected, WebSocketCheck};
+pub use websocket::{Measure as WebSocketMeasure, WebSocketCheck};
 
 use crate::services::session::Launcher;
 use crate::tally::{Failure, FailureClass, Observations, Sample};
@@ -78,7 +79,16 @@ impl Check {
         match self {
             Check::Http(c) => format!("{} {}", c.method, c.url.render(endpoints, None)),
             Check::Tcp(c) => c.address.render(endpoints, None),
-            Check::WebSocket(c) => c.url.render(endpoints, None),
+            Check::WebSocket(c) => {
+                // Captured values are per sample: shown as their placeholders.
+                let shown: Vec<(String, String)> = c
+                    .before
+                    .iter()
+                    .flat_map(|b| &b.capture)
+                    .map(|cap| (cap.name.clone(), format!("{{captured.{}}}", cap.name)))
+                    .collect();
+                c.url.render_captured(endpoints, None, &shown)
+            }
             Check::Tls(c) => c.address.render(endpoints, None),
             Check::Command(c) => c
                 .argv
@@ -256,10 +266,19 @@ fn header_map(
     headers: &[(String, Template)],
     endpoints: &Endpoints,
 ) -> Result<reqwest::header::HeaderMap, Failure> {
+    header_map_captured(headers, endpoints, &[])
+}
+
+/// [`header_map`] with the values a conversation captured so far.
+pub(crate) fn header_map_captured(
+    headers: &[(String, Template)],
+    endpoints: &Endpoints,
+    captured: &[(String, String)],
+) -> Result<reqwest::header::HeaderMap, Failure> {
     let setup = |m: String| Failure::new(FailureClass::Setup, m);
     let mut map = reqwest::header::HeaderMap::new();
     for (name, value) in headers {
-        let value = value.render(endpoints, None);
+        let value = value.render_captured(endpoints, None, captured);
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| setup(format!("`{name}` is not a valid header name")))?;
         let value = reqwest::header::HeaderValue::from_str(&value)

@@ -1,69 +1,57 @@
-//! The `websocket` kind: connect (ws:// or wss://), optionally send a text message, and
-//! wait for a message that meets every expectation. Latency is the round trip from
-//! sending to that message, or the handshake time when nothing is sent.
+//! The `websocket` kind: connect (ws:// or wss://), then hold a conversation (see
+//! [`super::conversation`]): HTTP requests before the upgrade, headers on it, and steps
+//! that send, wait for a message meeting their expectations and capture values. The
+//! sample's latency is what `measure` names: the connect, one step, or the whole.
 
-use crate::expect::{json_at, Observe, Observed};
-use crate::expect::{Expectation, Subject};
+use super::conversation::{self, Before, Captured, Framing, Session, Step, Timings};
 use crate::net::TlsClient;
 use crate::tally::{Failure, FailureClass};
 use crate::template::{Endpoints, Template};
 use crate::units::Duration;
-use futures_util::{SinkExt, StreamExt};
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::tungstenite::Message;
+
+/// Which time is a sample's latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// TCP, TLS and the WebSocket upgrade.
+    Connect,
+    /// One step, by index.
+    Step(usize),
+    /// From the first HTTP request (or the connect) to the last step's message.
+    Conversation,
+}
 
 /// A validated WebSocket check.
 #[derive(Debug, Clone)]
 pub struct WebSocketCheck {
     pub url: Template,
-    pub send: Option<Template>,
-    pub expect: Vec<Expectation>,
+    pub headers: Vec<(String, Template)>,
+    pub before: Vec<Before>,
+    pub framing: Framing,
+    pub steps: Vec<Step>,
+    pub measure: Measure,
+    /// Bounds the connect; each step has its own timeout.
     pub timeout: Duration,
     pub tls: TlsClient,
 }
 
-/// A [`WebSocketCheck`] with its URL rendered and TLS configured.
+/// A [`WebSocketCheck`] with TLS configured, ready to sample.
 pub struct WebSocketProbe {
     check: WebSocketCheck,
-    url: String,
-    host: String,
-    port: u16,
+    endpoints: Endpoints,
     tls: Option<(
         Arc<rustls::ClientConfig>,
         rustls::pki_types::ServerName<'static>,
     )>,
-    send: Option<String>,
-}
-
-/// One received WebSocket message as expectations see it (shared with the load hot path).
-pub struct Received<'a> {
-    pub text: Cow<'a, str>,
-    pub json: Option<serde_json::Value>,
-    pub micros: u64,
-}
-
-impl Observe for Received<'_> {
-    fn observe(&self, subject: &Subject) -> Observed<'_> {
-        match subject {
-            Subject::Message => Observed::Text(Cow::Borrowed(self.text.as_ref())),
-            Subject::MessageJson(path) => match &self.json {
-                Some(j) => json_at(j, path)
-                    .map(Observed::Json)
-                    .unwrap_or_else(Observed::Missing),
-                None => Observed::Missing("the message is not JSON".into()),
-            },
-            Subject::Latency => Observed::Micros(self.micros),
-            _ => Observed::Missing("not observed by a websocket check".into()),
-        }
-    }
+    secure: bool,
 }
 
 impl WebSocketCheck {
     pub fn prepare(&self, endpoints: &Endpoints) -> Result<WebSocketProbe, Failure> {
         let setup = |m: String| Failure::new(FailureClass::Setup, m);
+        // Captured values may sit in the URL (SignalR's `?id={captured.token}`): check
+        // its scheme and host here, render it whole per sample.
         let url = self.url.render(endpoints, None);
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| setup(format!("`{url}` is not a valid URL: {e}")))?;
@@ -76,11 +64,8 @@ impl WebSocketCheck {
                 )))
             }
         };
-        let host = crate::net::host(&parsed).unwrap_or_default();
-        let port = parsed
-            .port_or_known_default()
-            .unwrap_or(if secure { 443 } else { 80 });
         let tls = if secure {
+            let host = crate::net::host(&parsed).unwrap_or_default();
             let config = self.tls.config(&[]).map_err(setup)?;
             let name = rustls::pki_types::ServerName::try_from(host.clone())
                 .map_err(|_| setup(format!("`{host}` is not a valid TLS server name")))?;
@@ -90,128 +75,65 @@ impl WebSocketCheck {
         };
         Ok(WebSocketProbe {
             check: self.clone(),
-            url,
-            host,
-            port,
+            endpoints: endpoints.clone(),
             tls,
-            send: self.send.as_ref().map(|s| s.render(endpoints, None)),
+            secure,
         })
     }
 }
 
 impl WebSocketProbe {
     pub async fn sample(&self) -> Result<u64, Failure> {
-        let limit = self.check.timeout;
-        let mut last_miss = None;
-        let run = self.exchange(&mut last_miss);
-        match tokio::time::timeout(limit.as_std(), run).await {
-            Ok(r) => r,
-            Err(_) => Err(Failure::new(
-                FailureClass::Timeout,
-                match last_miss {
-                    Some(miss) => {
-                        format!("no message met the expectations within {limit} (last: {miss})")
-                    }
-                    None => format!("no expected message within {limit}"),
-                },
-            )),
-        }
-    }
-
-    async fn exchange(&self, last_miss: &mut Option<String>) -> Result<u64, Failure> {
         let start = Instant::now();
-        let stream = crate::net::connect(&self.host, self.port, self.tls.as_ref()).await?;
-        self.talk(stream, start, last_miss).await
+        let timings = self.converse().await?;
+        Ok(match self.check.measure {
+            Measure::Connect => timings.connect,
+            Measure::Step(i) => timings.steps.get(i).copied().unwrap_or_default(),
+            Measure::Conversation => u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+        })
     }
 
-    async fn talk<S>(
-        &self,
-        stream: S,
-        start: Instant,
-        last_miss: &mut Option<String>,
-    ) -> Result<u64, Failure>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let (mut ws, _) = tokio_tungstenite::client_async(self.url.as_str(), stream)
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Protocol,
-                    format!("WebSocket handshake failed: {e}"),
-                )
-            })?;
-        let mut t0 = start;
-        if let Some(text) = &self.send {
-            t0 = Instant::now();
-            ws.send(Message::text(text.clone())).await.map_err(|e| {
-                Failure::new(FailureClass::Protocol, format!("sending failed: {e}"))
-            })?;
-        } else if self.check.expect.is_empty() {
-            let _ = ws.close(None).await;
-            return Ok(micros_since(start));
-        }
-        let micros = read_until_expected(&mut ws, t0, &self.check.expect, last_miss).await?;
-        let _ = ws.close(None).await;
-        Ok(micros)
-    }
-}
-
-/// Reads messages until one meets every expectation and returns the microseconds since
-/// `t0`; other traffic (ticks, notices) is skipped, the latest reason it did not match
-/// kept in `last_miss`. The caller bounds it with its timeout. Shared with the load
-/// engine's WebSocket round trips.
-pub async fn read_until_expected<S>(
-    ws: &mut tokio_tungstenite::WebSocketStream<S>,
-    t0: Instant,
-    expect: &[crate::expect::Expectation],
-    last_miss: &mut Option<String>,
-) -> Result<u64, Failure>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let wants_json = expect
-        .iter()
-        .any(|e| matches!(e.subject, Subject::MessageJson(_)));
-    let closed = || {
-        Failure::new(
-            FailureClass::Protocol,
-            "the server closed the connection before the expected message",
-        )
-    };
-    loop {
-        let msg = match ws.next().await {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
+    async fn converse(&self) -> Result<Timings, Failure> {
+        let check = &self.check;
+        let mut captured = Captured::new();
+        conversation::run_before(&check.before, &self.endpoints, &mut captured).await?;
+        let url = check.url.render_captured(&self.endpoints, None, &captured);
+        let parsed = reqwest::Url::parse(&url).map_err(|e| {
+            Failure::new(
+                FailureClass::Setup,
+                format!("`{url}` is not a valid URL: {e}"),
+            )
+        })?;
+        let host = crate::net::host(&parsed).unwrap_or_default();
+        let port = parsed
+            .port_or_known_default()
+            .unwrap_or(if self.secure { 443 } else { 80 });
+        let headers = super::header_map_captured(&check.headers, &self.endpoints, &captured)?;
+        let t0 = Instant::now();
+        let open = async {
+            let io = crate::net::connect(&host, port, self.tls.as_ref()).await?;
+            Session::open(io, &url, &headers, check.framing, captured).await
+        };
+        let mut session = match tokio::time::timeout(check.timeout.as_std(), open).await {
+            Ok(s) => s?,
+            Err(_) => {
                 return Err(Failure::new(
-                    FailureClass::Protocol,
-                    format!("the connection failed: {e}"),
+                    FailureClass::Timeout,
+                    format!(
+                        "no WebSocket connection to {host}:{port} within {}",
+                        check.timeout
+                    ),
                 ))
             }
-            None => return Err(closed()),
         };
-        let text = match &msg {
-            Message::Text(t) => Cow::Borrowed(t.as_str()),
-            Message::Binary(b) => String::from_utf8_lossy(b),
-            Message::Close(_) => return Err(closed()),
-            _ => continue,
+        let mut timings = Timings {
+            connect: u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX),
+            steps: Vec::with_capacity(check.steps.len()),
         };
-        let received = Received {
-            json: if wants_json {
-                serde_json::from_str(&text).ok()
-            } else {
-                None
-            },
-            text,
-            micros: micros_since(t0),
-        };
-        match expect.iter().try_for_each(|e| e.check(&received)) {
-            Ok(()) => return Ok(received.micros),
-            Err(miss) => *last_miss = Some(miss),
-        }
+        session
+            .steps(&check.steps, &self.endpoints, &mut timings.steps)
+            .await?;
+        session.close().await;
+        Ok(timings)
     }
-}
-
-fn micros_since(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

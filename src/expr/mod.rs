@@ -14,7 +14,7 @@ mod lexer;
 mod parser;
 pub mod pattern;
 
-pub use parser::parse;
+pub use parser::{parse, parse_path};
 
 use crate::units::{ByteSize, Duration, Percent, Rate};
 use std::fmt;

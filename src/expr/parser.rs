@@ -32,6 +32,25 @@ pub fn parse(input: &str) -> Result<Comparison, ParseError> {
     })
 }
 
+/// Parses a lone subject path (`body.connectionToken`, `message.items[0].id`), as a
+/// capture names the value it takes.
+pub fn parse_path(input: &str) -> Result<Vec<PathSeg>, ParseError> {
+    let toks = lex(input)?;
+    let end = input.chars().count();
+    let mut p = Parser { toks, pos: 0, end };
+    let path = p.path()?;
+    if let Some((at, tok)) = p.toks.get(p.pos) {
+        return Err(ParseError {
+            offset: *at,
+            message: format!(
+                "unexpected {} after the path; write a path such as `body.token`",
+                describe(tok)
+            ),
+        });
+    }
+    Ok(path)
+}
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,

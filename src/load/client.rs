@@ -4,18 +4,16 @@
 //! the peer closed while it was kept alive is re-made at once and the request sent again
 //! when that is safe (see [`SendError::retry_safe`]).
 
-use crate::check::{read_until_expected, HttpResponse as Response};
-use crate::expect::Expectation;
+use crate::check::conversation::{Framing, Session, Step};
+use crate::check::HttpResponse as Response;
 use crate::net::{Io, TlsClient};
 use crate::tally::{Failure, FailureClass};
+use crate::template::Endpoints;
 use bytes::Bytes;
-use futures_util::SinkExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Largest response body read under load; larger is a protocol failure.
 pub const MAX_BODY: usize = 1 << 20;
@@ -191,26 +189,39 @@ impl Target {
     }
 }
 
+/// What a WebSocket request does on its connection: the opening steps once per
+/// connection (a protocol handshake, a subscribe), the repeated steps per round trip.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub framing: Framing,
+    pub open: Vec<Step>,
+    pub steps: Vec<Step>,
+}
+
 /// A WebSocket connection a worker keeps open for round trips.
 pub struct Ws {
-    stream: tokio_tungstenite::WebSocketStream<Box<dyn Io>>,
+    session: Session,
     /// Round trips completed on it.
     answered: u64,
 }
 
 impl Ws {
-    pub async fn open(t: &Target, url: &str) -> Result<Ws, Failure> {
+    /// Connects, upgrades with `headers` and runs the conversation's opening steps.
+    pub async fn open(
+        t: &Target,
+        url: &str,
+        headers: &http::HeaderMap,
+        conversation: &Conversation,
+        endpoints: &Endpoints,
+    ) -> Result<Ws, Failure> {
         let io = t.stream().await?;
-        let (stream, _) = tokio_tungstenite::client_async(url, io)
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Protocol,
-                    format!("WebSocket handshake failed: {e}"),
-                )
-            })?;
+        let mut session = Session::open(io, url, headers, conversation.framing, Vec::new()).await?;
+        let mut times = Vec::new();
+        session
+            .steps(&conversation.open, endpoints, &mut times)
+            .await?;
         Ok(Ws {
-            stream,
+            session,
             answered: 0,
         })
     }
@@ -220,16 +231,16 @@ impl Ws {
         self.answered > 0
     }
 
-    /// Sends `text` and reads until a message meets every expectation; other messages
-    /// (ticks, notices) are skipped. The caller bounds it with the request timeout.
-    pub async fn round_trip(&mut self, text: &str, expect: &[Expectation]) -> Result<(), Failure> {
-        let start = Instant::now();
-        self.stream
-            .send(Message::text(text.to_string()))
-            .await
-            .map_err(|e| Failure::new(FailureClass::Connect, format!("sending failed: {e}")))?;
-        let mut miss = None;
-        read_until_expected(&mut self.stream, start, expect, &mut miss).await?;
+    /// Runs the repeated steps once. The caller bounds it with the request timeout.
+    pub async fn round_trip(
+        &mut self,
+        conversation: &Conversation,
+        endpoints: &Endpoints,
+    ) -> Result<(), Failure> {
+        let mut times = Vec::new();
+        self.session
+            .steps(&conversation.steps, endpoints, &mut times)
+            .await?;
         self.answered += 1;
         Ok(())
     }

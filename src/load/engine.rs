@@ -62,8 +62,8 @@ pub struct LoadOutcome {
 }
 
 struct Prepared {
-    /// WebSocket round trip: the URL and the text sent; `None` for HTTP.
-    ws: Option<(String, String)>,
+    /// WebSocket conversation: the URL and what it says; `None` for HTTP.
+    ws: Option<(String, super::client::Conversation)>,
     method: http::Method,
     uri: http::Uri,
     headers: http::HeaderMap,
@@ -74,6 +74,8 @@ struct Prepared {
 
 struct Shared {
     target: Target,
+    /// The running services, for texts a conversation renders with its captures.
+    endpoints: Endpoints,
     requests: Vec<Prepared>,
     /// Cumulative weights for picking a request.
     cumulative: Vec<u64>,
@@ -432,9 +434,9 @@ fn prepare(
             headers.insert(name, value);
         }
         let ws = r
-            .websocket_send
+            .websocket
             .as_ref()
-            .map(|t| (target.ws_url(&path), t.render(endpoints, None)));
+            .map(|c| (target.ws_url(&path), c.clone()));
         requests.push(Prepared {
             ws,
             method: r.method.clone(),
@@ -480,6 +482,7 @@ fn prepare(
         late: AtomicU64::new(0),
         stopped_early: AtomicBool::new(false),
         requests,
+        endpoints: endpoints.clone(),
     })
 }
 
@@ -653,14 +656,23 @@ async fn send(shared: &Shared, i: usize, conns: &mut Conns) -> Result<(), Failur
     if conns.ws.len() < shared.requests.len() {
         conns.ws.resize_with(shared.requests.len(), || None);
     }
-    if let Some((url, text)) = &req.ws {
+    if let Some((url, conversation)) = &req.ws {
         loop {
             let reused = conns.ws[i].as_ref().is_some_and(Ws::reused);
             let ws = match &mut conns.ws[i] {
                 Some(ws) => ws,
-                slot => slot.insert(Ws::open(&shared.target, url).await?),
+                slot => slot.insert(
+                    Ws::open(
+                        &shared.target,
+                        url,
+                        &req.headers,
+                        conversation,
+                        &shared.endpoints,
+                    )
+                    .await?,
+                ),
             };
-            let r = ws.round_trip(text, &req.expect).await;
+            let r = ws.round_trip(conversation, &shared.endpoints).await;
             let Err(f) = &r else { return r };
             if !matches!(f.class, FailureClass::Connect | FailureClass::Protocol) {
                 return r;

@@ -12,6 +12,7 @@ pub mod rules;
 pub mod schedule;
 mod window;
 
+pub use client::Conversation;
 pub use engine::{run, LoadEvent, LoadOutcome};
 pub use result::LoadResult;
 pub use rules::{Rule, RuleMetric, RuleState};
@@ -63,9 +64,10 @@ pub struct RecoveryThreshold {
 pub struct RequestPlan {
     pub name: String,
     pub weight: u32,
-    /// `Some(text)`: a WebSocket round trip sending `text` on the worker's connection to
-    /// `path`; `None`: an HTTP request.
-    pub websocket_send: Option<Template>,
+    /// `Some`: a WebSocket conversation on the worker's connection to `path` (its
+    /// opening steps once per connection, its steps per round trip, `headers` on the
+    /// upgrade); `None`: an HTTP request.
+    pub websocket: Option<client::Conversation>,
     pub method: http::Method,
     pub path: Template,
     pub headers: Vec<(String, Template)>,

@@ -154,7 +154,7 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         requests: vec![RequestPlan {
             name: "request".into(),
             weight: 1,
-            websocket_send: None,
+            websocket: None,
             method,
             path: Template::literal(if path.is_empty() { "/" } else { path }),
             headers: Vec::new(),

@@ -4,7 +4,7 @@ use super::expect::{build as build_expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
     Check, CommandCheck, HttpCheck, PostgresCheck, PrometheusCheck, RedisCheck, TcpCheck, TlsCheck,
-    WebSocketCheck,
+    WebSocketCheck, WebSocketMeasure,
 };
 use crate::expect::Expectation;
 use crate::net::TlsClient;
@@ -33,7 +33,7 @@ pub fn build(spec: &CheckSpec, path: &str, ctx: &mut Ctx) -> Option<Check> {
     }
 }
 
-fn http(s: &HttpSpec, path: &str, ctx: &mut Ctx) -> Option<HttpCheck> {
+pub(super) fn http(s: &HttpSpec, path: &str, ctx: &mut Ctx) -> Option<HttpCheck> {
     let url = url(
         ctx,
         &format!("{path}.url"),
@@ -111,11 +111,7 @@ fn tcp(s: &TcpSpec, path: &str, ctx: &mut Ctx) -> Option<TcpCheck> {
 }
 
 fn websocket(s: &WebSocketSpec, path: &str, ctx: &mut Ctx) -> Option<WebSocketCheck> {
-    let url = url(ctx, &format!("{path}.url"), &s.url, &["ws://", "wss://"]);
-    let send = s
-        .send
-        .as_ref()
-        .and_then(|m| ctx.template(&format!("{path}.send"), m, false));
+    use super::conversation;
     let timeout = positive(
         ctx,
         &format!("{path}.timeout"),
@@ -123,11 +119,62 @@ fn websocket(s: &WebSocketSpec, path: &str, ctx: &mut Ctx) -> Option<WebSocketCh
         defaults::WEBSOCKET_TIMEOUT,
     );
     let tls = tls_client(ctx, &format!("{path}.tls"), s.tls.as_ref());
-    let expect = expectations(ctx, path, &s.expect, KindSubjects::WebSocket);
+    // Captures are readable from the step after the one that takes them, and only in
+    // this conversation.
+    ctx.captured.clear();
+    let before = conversation::before(ctx, path, &s.before);
+    let url = url(ctx, &format!("{path}.url"), &s.url, &["ws://", "wss://"]);
+    let headers = headers(ctx, path, &s.headers);
+    let one_message = s.send.is_some() || !s.expect.is_empty();
+    let steps = if s.steps.is_empty() {
+        conversation::one_message(ctx, path, s.send.as_ref(), &s.expect, timeout)
+    } else if one_message {
+        ctx.diags.error_hint(
+            path,
+            "`send`/`expect` and `steps` both describe the conversation",
+            "move `send` and `expect` into a step of `steps`",
+        );
+        None
+    } else {
+        conversation::steps(
+            ctx,
+            &format!("{path}.steps"),
+            &s.steps,
+            timeout,
+            0,
+            &mut Vec::new(),
+        )
+    };
+    ctx.captured.clear();
+    let steps = steps?;
+    let measure = match s.measure.as_deref() {
+        None => match steps.len() {
+            0 => Some(WebSocketMeasure::Connect),
+            n => Some(WebSocketMeasure::Step(n - 1)),
+        },
+        Some("connect") => Some(WebSocketMeasure::Connect),
+        Some("conversation") => Some(WebSocketMeasure::Conversation),
+        Some(name) => match steps.iter().position(|st| st.name == name) {
+            Some(i) => Some(WebSocketMeasure::Step(i)),
+            None => {
+                let mut known: Vec<&str> = conversation::RESERVED.to_vec();
+                known.extend(steps.iter().map(|st| st.name.as_str()));
+                ctx.diags.error_hint(
+                    &format!("{path}.measure"),
+                    format!("`{name}` is not a step of this conversation"),
+                    format!("measure one of: {}", known.join(", ")),
+                );
+                None
+            }
+        },
+    };
     Some(WebSocketCheck {
         url: url?,
-        send,
-        expect: expect?,
+        headers,
+        before: before?,
+        framing: conversation::framing(s.framing),
+        steps,
+        measure: measure?,
         timeout,
         tls: tls?,
     })
@@ -411,7 +458,12 @@ fn address(ctx: &mut Ctx, path: &str, text: &str) -> Option<Template> {
     Some(t)
 }
 
-fn positive(ctx: &mut Ctx, path: &str, value: Option<Duration>, default: Duration) -> Duration {
+pub(super) fn positive(
+    ctx: &mut Ctx,
+    path: &str,
+    value: Option<Duration>,
+    default: Duration,
+) -> Duration {
     let v = value.unwrap_or(default);
     if v == Duration::ZERO {
         ctx.diags.error(

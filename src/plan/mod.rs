@@ -6,6 +6,7 @@ mod adhoc;
 mod baseline;
 mod checks;
 mod claims;
+mod conversation;
 mod criteria;
 pub mod defaults;
 mod expect;
@@ -126,6 +127,9 @@ pub(crate) struct Ctx<'a> {
     pub base_dir: PathBuf,
     /// The values templates read from the environment so far.
     pub secrets: Redactor,
+    /// While a WebSocket conversation is planned: the names its earlier steps capture,
+    /// which `{captured.NAME}` may read. Empty elsewhere.
+    pub captured: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -134,6 +138,7 @@ impl Ctx<'_> {
         let scope = Scope {
             services: &self.services,
             process,
+            captured: &self.captured,
         };
         match Template::parse(text, &scope) {
             Ok(t) => {
@@ -196,6 +201,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         services: c.services.keys().cloned().collect(),
         base_dir,
         secrets: Redactor::default(),
+        captured: BTreeSet::new(),
     };
     if c.system.trim().is_empty() {
         ctx.diags.error(

@@ -46,6 +46,7 @@ pub fn build(
             .unwrap_or_else(|| s.services.keys().cloned().collect()),
         base_dir,
         secrets: crate::redact::Redactor::default(),
+        captured: Default::default(),
     };
     let own_services = match outer {
         Some(_) => Vec::new(),
@@ -207,45 +208,44 @@ fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
             .as_ref()
             .and_then(|b| ctx.template(&format!("{p}.body"), b, false));
         let ws = r.protocol == Some(crate::spec::Protocol::Websocket);
-        let websocket_send = match (ws, &r.send) {
-            (true, Some(text)) => ctx.template(&format!("{p}.send"), text, false),
-            (true, None) => {
-                ctx.diags.error_hint(
-                    &p,
-                    "a websocket request needs `send`",
-                    "add the text sent on each round trip, e.g. send: ping",
-                );
-                None
+        let websocket = if ws {
+            conversation(ctx, &p, r, s.timeout.unwrap_or(defaults::HTTP_TIMEOUT))
+        } else {
+            for (field, given) in [
+                ("send", r.send.is_some()),
+                ("open", !r.open.is_empty()),
+                ("steps", !r.steps.is_empty()),
+                ("framing", r.framing.is_some()),
+            ] {
+                if given {
+                    ctx.diags.error_hint(
+                        &format!("{p}.{field}"),
+                        format!("`{field}` is for websocket requests"),
+                        format!("add protocol: websocket, or remove {field}"),
+                    );
+                }
             }
-            (false, Some(_)) => {
-                ctx.diags.error_hint(
-                    &format!("{p}.send"),
-                    "`send` is for websocket requests",
-                    "add protocol: websocket, or remove send",
-                );
-                None
-            }
-            (false, None) => None,
+            None
         };
         if ws && (r.method.is_some() || r.body.is_some()) {
             ctx.diags.error(
                 &p,
-                "a websocket request has no method or body; it sends `send`",
+                "a websocket request has no method or body; it sends its steps' texts",
             );
         }
-        let kind = if ws {
-            KindSubjects::WebSocket
+        // A websocket request's expectations are its steps'.
+        let expect = if ws {
+            Some(Vec::new())
         } else {
-            KindSubjects::Http
+            checks::expectations(ctx, &p, &r.expect, KindSubjects::Http)
         };
-        let expect = checks::expectations(ctx, &p, &r.expect, kind);
-        let send_ok = !ws || websocket_send.is_some();
+        let send_ok = !ws || websocket.is_some();
         match (method, path, headers, expect, out.as_mut()) {
             (Some(method), Some(path), Some(headers), Some(expect), Some(v)) if send_ok => {
                 v.push(RequestPlan {
                     name: r.name.clone(),
                     weight: r.weight.unwrap_or(1),
-                    websocket_send: websocket_send.clone(),
+                    websocket: websocket.clone(),
                     method,
                     path,
                     headers,
@@ -270,6 +270,54 @@ fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
         return None;
     }
     out
+}
+
+/// A websocket request's conversation: `send` + `expect` as one repeated step, or
+/// `open` (once per connection) and `steps` (per round trip).
+fn conversation(
+    ctx: &mut Ctx,
+    p: &str,
+    r: &crate::spec::RequestSpec,
+    timeout: Duration,
+) -> Option<crate::load::Conversation> {
+    use super::conversation as plan;
+    ctx.captured.clear();
+    let mut taken = Vec::new();
+    let open = plan::steps(ctx, &format!("{p}.open"), &r.open, timeout, 0, &mut taken);
+    let one_message = r.send.is_some() || !r.expect.is_empty();
+    let steps = match (r.steps.is_empty(), one_message) {
+        (true, true) => plan::one_message(ctx, p, r.send.as_ref(), &r.expect, timeout),
+        (true, false) => {
+            ctx.diags.error_hint(
+                p,
+                "a websocket request needs what each round trip says",
+                "add `send` (and `expect`), or `steps`, e.g. send: ping",
+            );
+            None
+        }
+        (false, true) => {
+            ctx.diags.error_hint(
+                p,
+                "`send`/`expect` and `steps` both describe the round trip",
+                "move `send` and `expect` into a step of `steps`",
+            );
+            None
+        }
+        (false, false) => plan::steps(
+            ctx,
+            &format!("{p}.steps"),
+            &r.steps,
+            timeout,
+            r.open.len(),
+            &mut taken,
+        ),
+    };
+    ctx.captured.clear();
+    Some(crate::load::Conversation {
+        framing: plan::framing(r.framing),
+        open: open?,
+        steps: steps?,
+    })
 }
 
 fn stages_ok(ctx: &mut Ctx, path: &str, stages: &[Stage]) -> bool {

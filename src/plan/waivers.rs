@@ -26,6 +26,7 @@ pub fn add_file(
         services: plan.services.iter().map(|s| s.name.clone()).collect(),
         base_dir: std::path::PathBuf::from("."),
         secrets: Default::default(),
+        captured: Default::default(),
     };
     let added = build(&file.waivers, "waivers", &plan.phases, &mut ctx);
     for (i, w) in file.waivers.iter().enumerate() {

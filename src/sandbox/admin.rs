@@ -45,6 +45,7 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Response {
         "leaked_bytes": state.leak.bytes(),
         "orders_kept": orders,
         "websockets_open": *state.sockets.borrow(),
+        "hubs": state.hubs.stats(),
     }))
     .into_response()
 }

@@ -53,6 +53,11 @@ fn cents(v: f64) -> f64 {
 }
 
 pub(crate) async fn portfolio() -> Response {
+    Json(portfolio_value()).into_response()
+}
+
+/// The portfolio at its current prices (the HTTP route's body, the portfolio hub's result).
+pub(crate) fn portfolio_value() -> serde_json::Value {
     let ts = now_ms();
     let positions: Vec<Position> = HOLDINGS
         .iter()
@@ -76,7 +81,7 @@ pub(crate) async fn portfolio() -> Response {
             .map(|p| p.avg_price * p.quantity as f64)
             .sum(),
     );
-    Json(json!({
+    json!({
         "portfolio_id": "demo",
         "currency": "USD",
         "positions": positions,
@@ -84,8 +89,7 @@ pub(crate) async fn portfolio() -> Response {
         "total_cost": total_cost,
         "unrealized_pnl": cents(total_value - total_cost),
         "ts": ts,
-    }))
-    .into_response()
+    })
 }
 
 pub(crate) async fn quote(Path(symbol): Path<String>) -> Response {

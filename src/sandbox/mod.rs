@@ -5,8 +5,10 @@
 //! gate.
 //!
 //! Routes: `GET /health`, `GET /api/portfolio`, `GET /api/quotes/{symbol}`,
-//! `POST /api/orders`, `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), and the
-//! fault-free admin routes `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
+//! `POST /api/orders`, `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), the
+//! SignalR-style hubs `POST /hubs/{hub}/negotiate` and `GET /hubs/{hub}` (WebSocket; hubs
+//! `market-data`, `trading`, `portfolio`, see `hubs`), and the fault-free admin routes
+//! `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
 //!
 //! One route is broken on purpose: `GET /api/market/volume-leaders` always answers 500
 //! with `{"error": ..}`, the known issue of the MyTrader checklist (a trading dashboard
@@ -17,6 +19,7 @@
 mod admin;
 mod api;
 mod faults;
+mod hubs;
 mod inject;
 mod leak;
 mod market;

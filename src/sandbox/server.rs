@@ -4,7 +4,7 @@
 
 use super::leak::{self, Leak};
 use super::orders::{OrderBook, KEPT_ORDERS};
-use super::{admin, api, inject, market};
+use super::{admin, api, hubs, inject, market};
 use crate::faults::Faults;
 use crate::units::Duration as Units;
 use axum::middleware;
@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     /// Open WebSocket sessions. Upgraded connections leave hyper's graceful-shutdown
     /// tracking, so shutdown waits for this to reach zero instead.
     pub sockets: watch::Sender<usize>,
+    /// The SignalR-style hubs' tokens and counts.
+    pub hubs: hubs::Hubs,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -87,6 +89,8 @@ fn router(state: AppState) -> Router {
         .route("/api/orders", post(api::place_order))
         .route("/api/orders/{id}", get(api::get_order))
         .route("/ws/market", get(market::upgrade))
+        .route("/hubs/{hub}/negotiate", post(hubs::negotiate))
+        .route("/hubs/{hub}", get(hubs::upgrade))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             inject::inject_faults,
@@ -147,6 +151,7 @@ impl Sandbox {
             tick,
             shutdown: token.clone(),
             sockets: watch::Sender::new(0),
+            hubs: hubs::Hubs::default(),
         });
         let leaking = state.clone();
         tokio::spawn(async move {

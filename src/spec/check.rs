@@ -119,15 +119,30 @@ pub struct TcpSpec {
     pub expect: Vec<String>,
 }
 
-/// A WebSocket connection; with `send`, the latency is the round trip from sending to the
-/// first message that meets `expect`.
+/// A WebSocket connection and, optionally, a conversation on it: HTTP requests before the
+/// upgrade (`before`, e.g. SignalR's negotiate), headers on the upgrade, and `steps`
+/// that send, wait for a message and capture values for later steps. The sample's
+/// latency is what `measure` names. `send` and `expect` alone are a one-step
+/// conversation.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebSocketSpec {
-    /// ws:// or wss:// URL.
+    /// ws:// or wss:// URL; may read values captured by `before` (`?id={captured.token}`).
     #[schemars(extend("pattern" = r"^(\{|wss?://)", "examples" = ["ws://{services.app.host}:{services.app.port}/ws"]))]
     pub url: String,
-    /// Text message sent after connecting.
+    /// Headers on the upgrade request, e.g. `Authorization: Bearer {env.TOKEN}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// HTTP requests made in order before the WebSocket opens, each judged by its own
+    /// expectations, their JSON answers captured for the URL, headers and steps.
+    #[serde(default)]
+    pub before: Vec<BeforeSpec>,
+    /// `message` (default): one message per frame. `record-separator`: each text sent
+    /// ends with 0x1E and each frame received is split at it (SignalR's JSON protocol).
+    #[serde(default)]
+    #[schemars(extend("default" = "message"))]
+    pub framing: Option<FramingSpec>,
+    /// Text message sent after connecting: a one-step conversation with `expect`.
     #[serde(default)]
     pub send: Option<String>,
     /// Expectations on a received message, e.g. `message == "pong"` or
@@ -135,13 +150,73 @@ pub struct WebSocketSpec {
     #[serde(default)]
     #[schemars(schema_with = "super::schema::websocket_expectations", extend("examples" = [["message == \"pong\""], ["message.type == \"pong\""]]))]
     pub expect: Vec<String>,
-    /// Timeout for connecting and for the expected message (duration). Default: 5s.
+    /// The conversation's steps, in order (instead of `send` and `expect`).
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
+    /// The sample's latency: `connect` (TCP, TLS and the upgrade), a step's name, or
+    /// `conversation` (from the first request to the last step's message). Default: the
+    /// last step, or `connect` when there is none.
+    #[serde(default)]
+    #[schemars(extend("examples" = ["connect", "handshake", "conversation"]))]
+    pub measure: Option<String>,
+    /// Timeout for connecting, and each step's unless it sets its own (duration).
+    /// Default: 5s.
     #[serde(default)]
     #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
     /// TLS client settings for wss URLs.
     #[serde(default)]
     pub tls: Option<TlsClientSpec>,
+}
+
+/// How messages map to WebSocket frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FramingSpec {
+    /// One message per frame.
+    Message,
+    /// Messages end with the 0x1E record separator; a frame may carry several.
+    RecordSeparator,
+}
+
+/// One step of a WebSocket conversation.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Name in `measure` and in failure reasons. Default: `step-N` (from 1).
+    #[serde(default)]
+    #[schemars(extend("examples" = ["handshake", "ping", "quote"]))]
+    pub name: Option<String>,
+    /// Text sent; may read `{captured.NAME}`. Without it the step waits for a message
+    /// the server pushes.
+    #[serde(default)]
+    pub send: Option<String>,
+    /// Expectations on the awaited message (`message.type == 3`, `latency < 50ms` for
+    /// this step's time). Without expectations or captures, the step only sends.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::websocket_expectations", extend("examples" = [["message == \"{}\""], ["message.type == 3"]]))]
+    pub expect: Vec<String>,
+    /// Values taken from the awaited message for later steps: `NAME: message.<path>`.
+    #[serde(default)]
+    #[schemars(extend("examples" = [{"order": "message.result.id"}]))]
+    pub capture: BTreeMap<String, String>,
+    /// How long the step may wait for its message (duration). Default: the check's (or
+    /// the load request's) timeout.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+/// An HTTP request made before the WebSocket opens.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeforeSpec {
+    /// The request, as an `http` check writes it (default expectation `status < 400`).
+    pub request: HttpSpec,
+    /// Values taken from its JSON body: `NAME: body.<path>`, e.g.
+    /// `token: body.connectionToken`.
+    #[serde(default)]
+    #[schemars(extend("examples" = [{"token": "body.connectionToken"}]))]
+    pub capture: BTreeMap<String, String>,
 }
 
 /// A TLS handshake that checks the certificate chain, the host name and the days left.

@@ -78,13 +78,26 @@ pub struct RequestSpec {
     #[serde(default)]
     #[schemars(extend("default" = "GET", "pattern" = r"^(?:[Gg][Ee][Tt]|[Hh][Ee][Aa][Dd]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee]|[Oo][Pp][Tt][Ii][Oo][Nn][Ss])$", "examples" = ["GET", "POST", "HEAD"]))]
     pub method: Option<String>,
-    /// WebSocket: the text sent; the round trip ends at the first message meeting `expect`.
+    /// WebSocket: the text sent; the round trip ends at the first message meeting `expect`
+    /// (a one-step conversation; use `steps` for more).
     #[serde(default)]
     pub send: Option<String>,
+    /// WebSocket: steps run once on each new connection, before its first round trip (a
+    /// protocol handshake, a subscribe); their time is not a round trip's.
+    #[serde(default)]
+    pub open: Vec<crate::spec::StepSpec>,
+    /// WebSocket: the steps of one round trip, run in order on the kept connection; the
+    /// request's latency is theirs together. Instead of `send` and `expect`.
+    #[serde(default)]
+    pub steps: Vec<crate::spec::StepSpec>,
+    /// WebSocket: `message` (default) or `record-separator` (SignalR's JSON protocol).
+    #[serde(default)]
+    #[schemars(extend("default" = "message"))]
+    pub framing: Option<crate::spec::FramingSpec>,
     /// Path appended to the target, e.g. `/api/portfolio`.
     #[schemars(extend("examples" = ["/api/portfolio"]))]
     pub path: String,
-    /// Request headers.
+    /// Request headers (WebSocket: on the upgrade request).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Request body, sent as is.

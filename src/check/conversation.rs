@@ -1,0 +1,415 @@
+//! WebSocket conversations: the steps a real-time protocol needs on one connection
+//! (SignalR's negotiate, JSON handshake, pings and invocations; a subscribe then a
+//! push), shared by the `websocket` check and the load engine's WebSocket requests.
+//!
+//! A conversation may start with HTTP requests whose JSON answers give values
+//! (`capture: {token: body.connectionToken}`); then it opens the WebSocket (with
+//! headers on the upgrade request) and runs its steps in order. A step sends a text,
+//! waits for a message meeting its expectations, and may capture values from it; later
+//! URLs, headers and texts read them as `{captured.NAME}`. With `framing:
+//! record-separator`, every text sent ends with the 0x1E record separator and every
+//! frame received is split at it into messages (SignalR's JSON protocol), so a frame
+//! that carries two messages is two messages, and a message is never a fragment.
+//!
+//! Each step's time (from its send, or its start when it sends nothing, to the message
+//! that met its expectations) is measured on its own, as is the connect (TCP, TLS and
+//! the WebSocket upgrade), so a check can judge "WebSocket connection < 50ms" apart
+//! from a round trip.
+
+use super::http::HttpCheck;
+use crate::expect::{json_at, Expectation, Observe, Observed, Subject};
+use crate::expr::PathSeg;
+use crate::net::Io;
+use crate::tally::{Failure, FailureClass};
+use crate::template::{Endpoints, Template};
+use crate::units::Duration;
+use futures_util::{SinkExt, StreamExt};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The record separator SignalR's JSON protocol ends each message with.
+pub const RECORD_SEPARATOR: char = '\u{1e}';
+
+/// How messages map to WebSocket frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Framing {
+    /// One message per frame.
+    #[default]
+    Message,
+    /// Messages end with 0x1E; a frame may hold several (SignalR's JSON protocol).
+    RecordSeparator,
+}
+
+/// A value taken from an answer: `NAME` ← the JSON at `path` of the body or message.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub name: String,
+    pub path: Vec<PathSeg>,
+    /// As written (`body.connectionToken`), for messages.
+    pub text: String,
+}
+
+/// One step on the open connection.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    /// The text sent; `None` waits for a message the server pushes.
+    pub send: Option<Template>,
+    /// What the awaited message must meet.
+    pub expect: Vec<Expectation>,
+    pub capture: Vec<Capture>,
+    /// Whether the step waits for a message (meeting `expect`, any without); a step that
+    /// expects and captures nothing only sends.
+    pub wait: bool,
+    pub timeout: Duration,
+}
+
+/// An HTTP request made before the WebSocket opens, and what it captures.
+#[derive(Debug, Clone)]
+pub struct Before {
+    pub request: HttpCheck,
+    pub capture: Vec<Capture>,
+}
+
+/// Where a conversation's measured time went, in microseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// TCP, TLS and the WebSocket upgrade.
+    pub connect: u64,
+    /// Each step's time, in step order (opening steps first, where they ran).
+    pub steps: Vec<u64>,
+}
+
+/// One received message as expectations see it (shared with the load hot path).
+pub struct Received<'a> {
+    pub text: Cow<'a, str>,
+    pub json: Option<serde_json::Value>,
+    pub micros: u64,
+}
+
+impl Observe for Received<'_> {
+    fn observe(&self, subject: &Subject) -> Observed<'_> {
+        match subject {
+            Subject::Message => Observed::Text(Cow::Borrowed(self.text.as_ref())),
+            Subject::MessageJson(path) => match &self.json {
+                Some(j) => json_at(j, path)
+                    .map(Observed::Json)
+                    .unwrap_or_else(Observed::Missing),
+                None => Observed::Missing("the message is not JSON".into()),
+            },
+            Subject::Latency => Observed::Micros(self.micros),
+            _ => Observed::Missing("not observed by a websocket step".into()),
+        }
+    }
+}
+
+/// Values captured so far on one conversation, by name (a later capture of the same
+/// name replaces the value).
+pub type Captured = Vec<(String, String)>;
+
+/// The text of a captured JSON value: a string as is, anything else as JSON.
+fn capture_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Takes every capture of `captures` from `json`; a missing value fails the step.
+fn take(
+    captures: &[Capture],
+    json: Option<&serde_json::Value>,
+    what: &str,
+    into: &mut Captured,
+) -> Result<(), Failure> {
+    for c in captures {
+        let value = json
+            .ok_or_else(|| format!("the {what} is not JSON"))
+            .and_then(|j| json_at(j, &c.path));
+        match value {
+            // A repeated step captures again: the value is replaced, never piled up.
+            Ok(v) => match into.iter_mut().find(|(n, _)| *n == c.name) {
+                Some((_, old)) => *old = capture_text(v),
+                None => into.push((c.name.clone(), capture_text(v))),
+            },
+            Err(why) => {
+                return Err(Failure::new(
+                    FailureClass::Expectation,
+                    format!("cannot capture `{}` from `{}`: {why}", c.name, c.text),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the HTTP requests before the WebSocket, in order, capturing from their JSON
+/// bodies. Each request's own timeout and expectations apply (default `status < 400`).
+pub async fn run_before(
+    before: &[Before],
+    endpoints: &Endpoints,
+    captured: &mut Captured,
+) -> Result<(), Failure> {
+    for b in before {
+        let probe = b.request.prepare_captured(endpoints, captured)?;
+        let response = probe.fetch().await.map_err(|f| {
+            let reason = format!("before the WebSocket, {}: {}", probe.target(), f.reason);
+            Failure { reason, ..f }
+        })?;
+        if !b.capture.is_empty() {
+            let json: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+            take(&b.capture, json.as_ref(), "response body", captured)?;
+        }
+    }
+    Ok(())
+}
+
+/// An open WebSocket that speaks in messages of a framing.
+pub struct Session {
+    ws: tokio_tungstenite::WebSocketStream<Box<dyn Io>>,
+    framing: Framing,
+    /// Messages of a frame already read but not yet consumed.
+    pending: VecDeque<String>,
+    pub captured: Captured,
+}
+
+impl Session {
+    /// Upgrades `io` to a WebSocket at `url` with `headers` on the upgrade request.
+    pub async fn open(
+        io: Box<dyn Io>,
+        url: &str,
+        headers: &http::HeaderMap,
+        framing: Framing,
+        captured: Captured,
+    ) -> Result<Session, Failure> {
+        let protocol = |m: String| Failure::new(FailureClass::Protocol, m);
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| protocol(format!("`{url}` is not a WebSocket URL: {e}")))?;
+        for (name, value) in headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+        let (ws, _) = tokio_tungstenite::client_async(request, io)
+            .await
+            .map_err(|e| protocol(format!("WebSocket handshake failed: {e}")))?;
+        Ok(Session {
+            ws,
+            framing,
+            pending: VecDeque::new(),
+            captured,
+        })
+    }
+
+    /// Runs `step` within its timeout; returns its time in microseconds.
+    pub async fn step(&mut self, step: &Step, endpoints: &Endpoints) -> Result<u64, Failure> {
+        let mut last_miss = None;
+        let run = self.exchange(step, endpoints, &mut last_miss);
+        match tokio::time::timeout(step.timeout.as_std(), run).await {
+            Ok(r) => r.map_err(|f| in_step(step, f)),
+            Err(_) => Err(in_step(
+                step,
+                Failure::new(
+                    FailureClass::Timeout,
+                    match last_miss {
+                        Some(miss) => format!(
+                            "no message met the expectations within {} (last: {miss})",
+                            step.timeout
+                        ),
+                        None => format!("no expected message within {}", step.timeout),
+                    },
+                ),
+            )),
+        }
+    }
+
+    /// Runs `steps` in order; their times, or the first failure.
+    pub async fn steps(
+        &mut self,
+        steps: &[Step],
+        endpoints: &Endpoints,
+        times: &mut Vec<u64>,
+    ) -> Result<(), Failure> {
+        for step in steps {
+            times.push(self.step(step, endpoints).await?);
+        }
+        Ok(())
+    }
+
+    /// Closes politely; errors are of no interest once the conversation is judged.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    async fn exchange(
+        &mut self,
+        step: &Step,
+        endpoints: &Endpoints,
+        last_miss: &mut Option<String>,
+    ) -> Result<u64, Failure> {
+        let t0 = Instant::now();
+        if let Some(send) = &step.send {
+            let mut text = send.render_captured(endpoints, None, &self.captured);
+            if self.framing == Framing::RecordSeparator {
+                text.push(RECORD_SEPARATOR);
+            }
+            self.ws
+                .send(Message::text(text))
+                .await
+                .map_err(|e| Failure::new(FailureClass::Connect, format!("sending failed: {e}")))?;
+        }
+        if !step.wait {
+            return Ok(micros_since(t0));
+        }
+        let wants_json = !step.capture.is_empty()
+            || step
+                .expect
+                .iter()
+                .any(|e| matches!(e.subject, Subject::MessageJson(_)));
+        loop {
+            let text = self.next_message().await?;
+            let received = Received {
+                json: if wants_json {
+                    serde_json::from_str(&text).ok()
+                } else {
+                    None
+                },
+                text: Cow::Owned(text),
+                micros: micros_since(t0),
+            };
+            match step.expect.iter().try_for_each(|e| e.check(&received)) {
+                Ok(()) => {
+                    take(
+                        &step.capture,
+                        received.json.as_ref(),
+                        "message",
+                        &mut self.captured,
+                    )?;
+                    return Ok(received.micros);
+                }
+                Err(miss) => *last_miss = Some(miss),
+            }
+        }
+    }
+
+    /// The next message: a pending one of the last frame, or the next frame's first.
+    async fn next_message(&mut self) -> Result<String, Failure> {
+        let closed = || {
+            Failure::new(
+                FailureClass::Protocol,
+                "the server closed the connection before the expected message",
+            )
+        };
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(m);
+            }
+            let text = match self.ws.next().await {
+                Some(Ok(Message::Text(t))) => t.as_str().to_string(),
+                Some(Ok(Message::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
+                Some(Ok(Message::Close(_))) | None => return Err(closed()),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    return Err(Failure::new(
+                        FailureClass::Protocol,
+                        format!("the connection failed: {e}"),
+                    ))
+                }
+            };
+            match self.framing {
+                Framing::Message => return Ok(text),
+                Framing::RecordSeparator => self.pending.extend(split_records(&text)),
+            }
+        }
+    }
+}
+
+/// The messages of a record-separated frame; empty records (the trailing separator)
+/// are not messages.
+pub fn split_records(frame: &str) -> impl Iterator<Item = String> + '_ {
+    frame
+        .split(RECORD_SEPARATOR)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+}
+
+fn in_step(step: &Step, f: Failure) -> Failure {
+    Failure {
+        reason: format!("step `{}`: {}", step.name, f.reason),
+        ..f
+    }
+}
+
+fn micros_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_separated_frame_is_split_into_its_messages() {
+        let frame = "{}\u{1e}{\"type\":6}\u{1e}";
+        let got: Vec<String> = split_records(frame).collect();
+        assert_eq!(got, ["{}", "{\"type\":6}"]);
+        assert_eq!(split_records("\u{1e}").count(), 0);
+        assert_eq!(
+            split_records("{\"a\":1}").collect::<Vec<_>>(),
+            ["{\"a\":1}"]
+        );
+    }
+
+    #[test]
+    fn captures_take_strings_as_text_and_others_as_json() {
+        let json: serde_json::Value =
+            serde_json::json!({"connectionToken": "abc", "n": 3, "o": {"x": [1]}});
+        let caps = [
+            ("token", vec![PathSeg::Key("connectionToken".into())]),
+            ("n", vec![PathSeg::Key("n".into())]),
+            ("o", vec![PathSeg::Key("o".into())]),
+        ]
+        .map(|(name, path)| Capture {
+            name: name.into(),
+            text: format!("body.{name}"),
+            path,
+        });
+        let mut into = Captured::new();
+        take(&caps, Some(&json), "response body", &mut into).unwrap();
+        assert_eq!(
+            into,
+            [
+                ("token".to_string(), "abc".to_string()),
+                ("n".into(), "3".into()),
+                ("o".into(), r#"{"x":[1]}"#.into())
+            ]
+        );
+        let missing = Capture {
+            name: "id".into(),
+            text: "body.connectionId".into(),
+            path: vec![PathSeg::Key("connectionId".into())],
+        };
+        let err = take(
+            std::slice::from_ref(&missing),
+            Some(&json),
+            "response body",
+            &mut into,
+        )
+        .unwrap_err();
+        assert_eq!(err.class, FailureClass::Expectation);
+        assert!(
+            err.reason
+                .contains("cannot capture `id` from `body.connectionId`"),
+            "{}",
+            err.reason
+        );
+        let err = take(&[missing], None, "message", &mut into).unwrap_err();
+        assert!(
+            err.reason.contains("the message is not JSON"),
+            "{}",
+            err.reason
+        );
+    }
+}

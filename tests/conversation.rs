@@ -1,0 +1,210 @@
+//! WebSocket conversations against the reference system's SignalR-style hubs: negotiate
+//! over HTTP, capture the connection token into the WebSocket URL, then the JSON
+//! handshake, a ping and an invocation, every message ended by the 0x1E record
+//! separator. As a check, and in a load scenario where the handshake is an opening
+//! step: the sandbox's own counters show it was sent once per connection, not once per
+//! round trip.
+
+mod common;
+
+use common::{finish, golive};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+
+/// A `golive sandbox` this test started; ended by PID when dropped.
+struct Sandbox {
+    child: Child,
+    addr: String,
+}
+
+impl Sandbox {
+    fn start(faults: &[&str]) -> Sandbox {
+        let mut cmd = golive();
+        cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--tick", "50ms"]);
+        for f in faults {
+            cmd.args(["--fault", f]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the sandbox");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the sandbox's address");
+        let addr = line
+            .trim()
+            .strip_prefix("golive sandbox listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        Sandbox { child, addr }
+    }
+
+    /// `GET /admin/stats`, over a plain HTTP/1.0 exchange.
+    fn stats(&self) -> serde_json::Value {
+        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
+        write!(s, "GET /admin/stats HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).expect("a body");
+        serde_json::from_str(body).expect("stats are JSON")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const CONVERSATION: &str = r#"
+          kind: websocket
+          before:
+            - request: { method: POST, url: "{services.app.url}/hubs/market-data/negotiate?negotiateVersion=1" }
+              capture: { token: body.connectionToken }
+          url: "ws://{services.app.host}:{services.app.port}/hubs/market-data?id={captured.token}"
+          framing: record-separator
+          timeout: 2s
+          steps:
+            - name: handshake
+              send: '{"protocol":"json","version":1}'
+              expect: ['message == "{}"']
+            - name: ping
+              send: '{"type":6}'
+              expect: [message.type == 6]
+            - name: quote
+              send: '{"type":1,"invocationId":"q1","target":"GetQuote","arguments":["AAPL"]}'
+              expect: [message.type == 3, message.invocationId == "q1", message.result.symbol == "AAPL"]
+"#;
+
+fn checklist(addr: &str) -> String {
+    format!(
+        r#"
+system: MyTrader hubs
+services:
+  app:
+    external: {{ url: "http://{addr}" }}
+phases:
+  - id: realtime
+    title: Real-time hubs
+    items:
+      - id: quote-round-trip
+        title: "GetQuote through the market-data hub"
+        check:{CONVERSATION}          measure: quote
+        samples: 20
+        criteria: [failures == 0, max < 2s]
+      - id: ws-connect
+        title: "WebSocket connection"
+        check:{CONVERSATION}          measure: connect
+        samples: 20
+        criteria: [failures == 0, max < 2s]
+"#
+    )
+}
+
+fn run_in(yaml: &str, files: &[(&str, &str)]) -> common::Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = tmp.path().join("checklist.yaml");
+    std::fs::write(&file, yaml).expect("write checklist");
+    for (name, text) in files {
+        std::fs::write(tmp.path().join(name), text).expect("write file");
+    }
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("run golive");
+    finish(out, dir, tmp)
+}
+
+#[test]
+fn a_signalr_conversation_passes_as_a_check_and_fails_when_its_hub_is_down() {
+    let sandbox = Sandbox::start(&[]);
+    let run = run_in(&checklist(&sandbox.addr), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for id in ["quote-round-trip", "ws-connect"] {
+        let item = run.item(id);
+        assert_eq!(item["outcome"], "PASS", "{id}: {item:#}");
+        assert_eq!(item["evidence"]["samples"]["latency_ms"]["n"], 20, "{id}: {item:#}");
+    }
+    // Every sample negotiated, connected with its own token and shook hands once.
+    let hubs = &sandbox.stats()["hubs"];
+    assert_eq!(hubs["negotiations"], 40, "{hubs}");
+    assert_eq!(hubs["connections"], 40, "{hubs}");
+    assert_eq!(hubs["handshakes"], 40, "{hubs}");
+    assert_eq!(hubs["pings"], 40, "{hubs}");
+    assert_eq!(hubs["invocations"], 40, "{hubs}");
+
+    // MyTrader's fault: the market-data hub is down. Negotiation answers 503, so every
+    // sample fails before the WebSocket opens, and says why.
+    let down = Sandbox::start(&["hub_down=market-data"]);
+    let run = run_in(&checklist(&down.addr), &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let item = run.item("quote-round-trip");
+    assert_eq!(item["outcome"], "FAIL", "{item:#}");
+    let reasons = item.to_string();
+    assert!(
+        reasons.contains("before the WebSocket") && reasons.contains("503"),
+        "{reasons}"
+    );
+    assert_eq!(down.stats()["hubs"]["handshakes"], 0);
+}
+
+#[test]
+fn a_load_sends_the_opening_steps_once_per_connection() {
+    let sandbox = Sandbox::start(&[]);
+    let scenario = r#"
+name: hub-load
+target: "{services.app.url}"
+requests:
+  - name: quote
+    protocol: websocket
+    path: /hubs/market-data
+    framing: record-separator
+    open:
+      - name: handshake
+        send: '{"protocol":"json","version":1}'
+        expect: ['message == "{}"']
+    steps:
+      - name: quote
+        send: '{"type":1,"invocationId":"1","target":"GetQuote","arguments":["MSFT"]}'
+        expect: [message.type == 3, message.result.symbol == "MSFT"]
+executor: { kind: constant-users, users: 4, duration: 2s }
+timeout: 2s
+thresholds: [failures == 0]
+"#;
+    let yaml = format!(
+        r#"
+system: MyTrader hubs under load
+services:
+  app:
+    external: {{ url: "http://{}" }}
+phases:
+  - id: load
+    title: Load
+    items:
+      - id: hub-load
+        title: "Quotes through the hub under load"
+        check: {{ kind: load, scenario: hub-load.yaml }}
+"#,
+        sandbox.addr
+    );
+    let run = run_in(&yaml, &[("hub-load.yaml", scenario)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let item = run.item("hub-load");
+    assert_eq!(item["outcome"], "PASS", "{item:#}");
+    let hubs = &sandbox.stats()["hubs"];
+    let n = |k: &str| hubs[k].as_u64().unwrap_or_default();
+    // Four users keep four connections: four handshakes, however many round trips.
+    assert_eq!(n("connections"), 4, "{hubs}");
+    assert_eq!(n("handshakes"), 4, "{hubs}");
+    assert!(
+        n("invocations") > 4 * 20,
+        "a round trip repeats only the invocation: {hubs}"
+    );
+}
