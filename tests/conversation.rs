@@ -44,7 +44,12 @@ impl Sandbox {
     /// `GET /admin/stats`, over a plain HTTP/1.0 exchange.
     fn stats(&self) -> serde_json::Value {
         let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
-        write!(s, "GET /admin/stats HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        write!(
+            s,
+            "GET /admin/stats HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
         let mut text = String::new();
         s.read_to_string(&mut text).unwrap();
         let body = text.split("\r\n\r\n").nth(1).expect("a body");
@@ -130,7 +135,10 @@ fn a_signalr_conversation_passes_as_a_check_and_fails_when_its_hub_is_down() {
     for id in ["quote-round-trip", "ws-connect"] {
         let item = run.item(id);
         assert_eq!(item["outcome"], "PASS", "{id}: {item:#}");
-        assert_eq!(item["evidence"]["samples"]["latency_ms"]["n"], 20, "{id}: {item:#}");
+        assert_eq!(
+            item["evidence"]["samples"]["latency_ms"]["n"], 20,
+            "{id}: {item:#}"
+        );
     }
     // Every sample negotiated, connected with its own token and shook hands once.
     let hubs = &sandbox.stats()["hubs"];

@@ -60,6 +60,7 @@ fn postgres_latency_and_redis_throughput_pass_against_real_servers() {
         "redis-seed",
         "redis-get",
         "redis-throughput",
+        "redis-pubsub",
     ] {
         assert_eq!(run.outcome(id), "PASS", "{id}: {:#}", run.item(id));
     }
@@ -82,6 +83,18 @@ fn postgres_latency_and_redis_throughput_pass_against_real_servers() {
     assert_eq!(throughput["evidence"]["samples"]["taken"], 5000);
     assert_eq!(throughput["evidence"]["samples"]["failed"], 0);
     let rps = &criterion(&run, "redis-throughput", "rps > 1000/s")["observed"];
+    // Every published message was received by golive's own subscriber.
+    let pubsub = run.item("redis-pubsub");
+    assert_eq!(pubsub["evidence"]["samples"]["taken"], 5000);
+    assert_eq!(pubsub["evidence"]["samples"]["failed"], 0);
+    assert!(
+        pubsub["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("redis://127.0.0.1:")),
+        "{pubsub:#}"
+    );
+    let delivered = &criterion(&run, "redis-pubsub", "rps > 1000/s")["observed"];
+    eprintln!("redis pub/sub x20: {delivered}");
     // The figures, for whoever reads the test log.
     eprintln!(
         "postgres SELECT on kept connections: {p95}; fresh connections: p95 = {} ms; redis PING x8: {rps}",
@@ -123,6 +136,11 @@ fn a_sql_error_a_rejected_role_and_an_error_reply_fail_with_the_servers_message(
             "redis-error-reply",
             "protocol",
             "the command failed: ERR value is not an integer or out of range".to_string(),
+        ),
+        (
+            "redis-pubsub-nobody-else",
+            "expectation",
+            "expected reply >= 2, got 1".to_string(),
         ),
     ];
     for (id, class, reason) in cases {
@@ -169,4 +187,75 @@ fn database_checks_against_a_closed_port_fail_with_connect_failures() {
         criterion(&run, "redis-unreachable", "error_rate < 1%")["outcome"],
         "FAIL"
     );
+}
+
+/// Seed 004's claim is about the system's messaging: with the system's own channel
+/// named, the system's subscriber (here a plain RESP client, as another program would
+/// be) receives every probe message, and `reply >= 2` proves someone besides golive
+/// listens.
+#[test]
+fn pubsub_on_a_named_channel_reaches_the_systems_own_subscriber() {
+    use std::io::{Read, Write};
+    let redis = match servers::redis() {
+        Ok(r) => r,
+        Err(why) => {
+            servers::skipped(&why);
+            return;
+        }
+    };
+    let mut sub = std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect");
+    sub.write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$10\r\ncos:events\r\n")
+        .expect("subscribe");
+    let mut confirm = [0u8; 64];
+    let n = sub.read(&mut confirm).expect("subscribe confirmation");
+    assert!(
+        String::from_utf8_lossy(&confirm[..n]).contains("subscribe"),
+        "{:?}",
+        String::from_utf8_lossy(&confirm[..n])
+    );
+    let yaml = format!(
+        r#"
+system: COS
+phases:
+  - id: messaging
+    title: Messaging
+    items:
+      - id: cos-events
+        title: Messages on cos:events reach its subscribers
+        check:
+          kind: redis
+          url: "redis://127.0.0.1:{}"
+          pubsub: {{ channel: "cos:events" }}
+          expect: [reply >= 2]
+        samples: 200
+        concurrency: 4
+        criteria: [failures == 0]
+"#,
+        redis.port
+    );
+    let run = common::run_checklist(&yaml, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.outcome("cos-events"),
+        "PASS",
+        "{:#}",
+        run.item("cos-events")
+    );
+    // The other subscriber got all 200, each a `message` push on cos:events.
+    sub.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .expect("timeout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = sub.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&seen).matches("golive:").count() >= 200 {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(text.matches("$7\r\nmessage\r\n").count(), 200, "{text}");
+    assert_eq!(text.matches("golive:").count(), 200);
 }

@@ -18,7 +18,8 @@ pub use http::{HttpCheck, Response as HttpResponse};
 pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
 pub use prometheus::{query_endpoint as prometheus_query_endpoint, PrometheusCheck};
 pub use redis::{
-    parse_url as parse_redis_url, RedisCheck, STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
+    parse_url as parse_redis_url, PubSub as RedisPubSub, RedisCheck,
+    STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
 };
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;

@@ -2,6 +2,11 @@
 //! keeps, so `concurrency` connections carry the samples and the latency is the
 //! command's round trip. The reply is tested as JSON (`reply == "PONG"`, `reply[0]`).
 //! Plain TCP only: TLS (`rediss://`) is not supported yet.
+//!
+//! With `pubsub`, a sample publishes one message (`golive:<probe>:<n>`) on a channel and
+//! succeeds once golive's own subscriber, one connection per item, has received that
+//! very message: delivery is proven, not assumed from PUBLISH's count, and the latency
+//! runs from publishing to delivery.
 
 use super::idle::Idle;
 use crate::expect::{json_at, Observe, Observed};
@@ -11,7 +16,12 @@ use crate::template::{Endpoints, Template};
 use crate::units::Duration;
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, RedisError, Value};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::sync::oneshot;
 
 /// Commands that turn a connection into a stream of pushed messages; a probe sends one
 /// command and reads one reply, so these are refused at plan time.
@@ -25,6 +35,51 @@ pub struct RedisCheck {
     pub command: Vec<Template>,
     pub timeout: Duration,
     pub expect: Vec<Expectation>,
+    /// Publish and listen instead of sending `command`.
+    pub pubsub: Option<PubSub>,
+}
+
+/// The channel a pub/sub check publishes on; `None`: one of the probe's own.
+#[derive(Debug, Clone)]
+pub struct PubSub {
+    pub channel: Option<Template>,
+}
+
+/// Samples waiting for their message, by sequence number.
+type Waiting = Arc<Mutex<HashMap<u64, oneshot::Sender<()>>>>;
+
+/// golive's subscriber on the channel: a task reading deliveries, ended with the probe.
+struct Subscriber {
+    waiting: Waiting,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A pub/sub probe's own state.
+struct Channel {
+    name: String,
+    /// Prefix of this probe's messages: `golive:<random>:`.
+    prefix: String,
+    seq: AtomicU64,
+    /// Made on the first sample, made again if its connection died.
+    subscriber: tokio::sync::Mutex<Option<Arc<Subscriber>>>,
+}
+
+/// Takes a sample's entry out of the waiting map however the sample ends.
+struct Unwait(Waiting, u64);
+
+impl Drop for Unwait {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
 }
 
 /// A [`RedisCheck`] with its URL parsed and its command built, ready to sample.
@@ -36,6 +91,7 @@ pub struct RedisProbe {
     server: String,
     /// Connections between samples.
     idle: Idle<MultiplexedConnection>,
+    channel: Option<Channel>,
 }
 
 /// What one command answered.
@@ -88,12 +144,25 @@ impl RedisCheck {
             cmd.arg(a);
         }
         let server = client.get_connection_info().addr().to_string();
+        let channel = self.pubsub.as_ref().map(|p| {
+            let own = format!("{:016x}", fastrand::u64(..));
+            Channel {
+                name: match &p.channel {
+                    Some(t) => t.render(endpoints, None),
+                    None => format!("golive:pubsub:{own}"),
+                },
+                prefix: format!("golive:{own}:"),
+                seq: AtomicU64::new(0),
+                subscriber: tokio::sync::Mutex::new(None),
+            }
+        });
         Ok(RedisProbe {
             check: self.clone(),
             client,
             cmd,
             server,
             idle: Idle::default(),
+            channel,
         })
     }
 }
@@ -114,9 +183,43 @@ impl RedisProbe {
             Some(c) => c,
             None => self.connect().await?,
         };
-        // The latency is the command alone, even on the sample that opened the connection.
+        let mut delivered = None;
+        let mut cmd = &self.cmd;
+        let publish;
+        let mut unwait = None;
+        if let Some(channel) = &self.channel {
+            let subscriber = self.subscriber(channel).await?;
+            let seq = channel.seq.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            subscriber
+                .waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(seq, tx);
+            unwait = Some(Unwait(subscriber.waiting.clone(), seq));
+            publish = ::redis::cmd("PUBLISH")
+                .arg(&channel.name)
+                .arg(format!("{}{seq}", channel.prefix))
+                .clone();
+            cmd = &publish;
+            delivered = Some(rx);
+        }
+        // The latency is the command alone, even on the sample that opened the connection;
+        // for pub/sub, until the message is delivered.
         let start = Instant::now();
-        let reply = self.cmd.query_async::<Value>(&mut conn).await;
+        let reply = cmd.query_async::<Value>(&mut conn).await;
+        if let (Ok(_), Some(rx)) = (&reply, delivered) {
+            rx.await.map_err(|_| {
+                Failure::new(
+                    FailureClass::Connect,
+                    format!(
+                        "golive's subscriber at {} lost its connection before the message arrived",
+                        self.server
+                    ),
+                )
+            })?;
+        }
+        drop(unwait);
         let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         let broken = reply
             .as_ref()
@@ -133,6 +236,57 @@ impl RedisProbe {
                 .map_err(|r| Failure::new(FailureClass::Expectation, r))?;
         }
         Ok(seen.micros)
+    }
+
+    /// The channel's subscriber, subscribed before any message is published; made again
+    /// when the previous one's connection has ended.
+    async fn subscriber(&self, channel: &Channel) -> Result<Arc<Subscriber>, Failure> {
+        let mut slot = channel.subscriber.lock().await;
+        if let Some(s) = slot.as_ref().filter(|s| !s.task.is_finished()) {
+            return Ok(s.clone());
+        }
+        let fail = |e: RedisError| {
+            Failure::new(
+                FailureClass::Connect,
+                format!(
+                    "cannot subscribe to `{}` on redis at {}: {}",
+                    channel.name,
+                    self.server,
+                    reason(&e)
+                ),
+            )
+        };
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(fail)?;
+        pubsub.subscribe(&channel.name).await.map_err(fail)?;
+        let (sink, mut stream) = pubsub.split();
+        let waiting: Waiting = Arc::default();
+        let prefix = channel.prefix.clone();
+        let task = tokio::spawn({
+            let waiting = waiting.clone();
+            async move {
+                // Holding the sink keeps the subscription's connection open.
+                let _sink = sink;
+                while let Some(msg) = stream.next().await {
+                    let seq = std::str::from_utf8(msg.get_payload_bytes())
+                        .ok()
+                        .and_then(|p| p.strip_prefix(prefix.as_str()))
+                        .and_then(|n| n.parse::<u64>().ok());
+                    // Others' messages on a shared channel are not this probe's.
+                    if let Some(seq) = seq {
+                        let tx = waiting
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&seq);
+                        if let Some(tx) = tx {
+                            let _ = tx.send(());
+                        }
+                    }
+                }
+            }
+        });
+        let s = Arc::new(Subscriber { waiting, task });
+        *slot = Some(s.clone());
+        Ok(s)
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, Failure> {

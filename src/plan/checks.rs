@@ -3,8 +3,8 @@
 use super::expect::{build as build_expectation, KindSubjects};
 use super::{defaults, Ctx};
 use crate::check::{
-    Check, CommandCheck, HttpCheck, PostgresCheck, PrometheusCheck, RedisCheck, TcpCheck, TlsCheck,
-    WebSocketCheck, WebSocketMeasure,
+    Check, CommandCheck, HttpCheck, PostgresCheck, PrometheusCheck, RedisCheck, RedisPubSub,
+    TcpCheck, TlsCheck, WebSocketCheck, WebSocketMeasure,
 };
 use crate::expect::Expectation;
 use crate::net::TlsClient;
@@ -392,11 +392,37 @@ fn redis(s: &RedisSpec, path: &str, ctx: &mut Ctx) -> Option<RedisCheck> {
         defaults::REDIS_TIMEOUT,
     );
     let expect = expectations(ctx, path, &s.expect, KindSubjects::Redis);
+    let pubsub = match &s.pubsub {
+        None => Some(None),
+        Some(_) if s.command.is_some() => {
+            ctx.diags.error_hint(
+                &format!("{path}.pubsub"),
+                "`pubsub` and `command` both say what a sample sends",
+                "keep one: `pubsub` publishes and listens, `command` sends one command",
+            );
+            None
+        }
+        Some(p) => match &p.channel {
+            Some(c) if c.trim().is_empty() => {
+                ctx.diags.error_hint(
+                    &format!("{path}.pubsub.channel"),
+                    "the channel is empty",
+                    "name a channel, or leave `channel` out for one of the run's own",
+                );
+                None
+            }
+            Some(c) => ctx
+                .template(&format!("{path}.pubsub.channel"), c, false)
+                .map(|t| Some(RedisPubSub { channel: Some(t) })),
+            None => Some(Some(RedisPubSub { channel: None })),
+        },
+    };
     Some(RedisCheck {
         url: url?,
         command: command?,
         timeout,
         expect: expect?,
+        pubsub: pubsub?,
     })
 }
 

@@ -26,8 +26,9 @@ pub(crate) async fn set_faults(State(state): State<AppState>, body: Bytes) -> Re
                 StatusCode::BAD_REQUEST,
                 format!(
                     "invalid faults: {e}; send an object with any of `latency`, `jitter` \
-                     (durations like \"300ms\"), `errors`, `stall` (percentages like \"30%\") \
-                     and `leak` (bytes per second like \"1MB\")"
+                     (durations like \"300ms\"), `errors`, `stall` (percentages like \"30%\"), \
+                     `leak` (bytes per second like \"1MB\") and `hub_down` (\"market-data\", \
+                     \"trading\" or \"portfolio\")"
                 ),
             )
         }

@@ -317,9 +317,29 @@ pub struct RedisSpec {
     pub timeout: Option<Duration>,
     /// Per-sample expectations on the reply, e.g. `reply == "PONG"`, `reply == 1`,
     /// `reply == null`, `reply[0] == "a"`, `latency < 5ms`. Default: none (no error reply).
+    /// With `pubsub`, `reply` is PUBLISH's: how many subscribers received the message,
+    /// golive's own included (`reply >= 2`: someone else listens too).
     #[serde(default)]
     #[schemars(schema_with = "super::schema::redis_expectations", extend("examples" = [["reply == \"PONG\""]]))]
     pub expect: Vec<String>,
+    /// Publish/subscribe instead of a command: each sample publishes one message on
+    /// `channel` and succeeds when golive's own subscriber has received it; the latency
+    /// is from publishing to delivery, and `rps` of the item is messages delivered per
+    /// second (`samples: 10000`, `concurrency: 20`, `criteria: [rps >= 1000/s]`).
+    #[serde(default)]
+    pub pubsub: Option<PubSubSpec>,
+}
+
+/// A Redis channel to publish on and listen to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PubSubSpec {
+    /// The channel. Default: one of the run's own (`golive:pubsub:<random>`), which no
+    /// one else hears; name the system's channel to measure it with its subscribers
+    /// (they receive the probe messages `golive:<probe>:<n>`).
+    #[serde(default)]
+    #[schemars(extend("examples" = ["cos:events"]))]
+    pub channel: Option<String>,
 }
 
 /// An instant PromQL query against an existing Prometheus (`GET /api/v1/query`), once

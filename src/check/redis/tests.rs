@@ -59,6 +59,7 @@ mod real_server {
             command: argv.iter().map(|a| Template::literal(a)).collect(),
             timeout,
             expect,
+            pubsub: None,
         }
         .prepare(&Endpoints::default())
         .unwrap()
