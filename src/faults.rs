@@ -10,9 +10,24 @@ use std::fmt;
 /// The fault names and value units `--fault` accepts, quoted in every parse error.
 pub const ACCEPTED: &str = "latency=DURATION (e.g. 300ms), jitter=DURATION (e.g. 50ms), \
      errors=PERCENT (e.g. 30%), stall=PERCENT (e.g. 10%), leak=BYTES per second (e.g. 1MB), \
-     hub_down=HUB (market-data, trading or portfolio)";
+     hub_down=HUB (market-data, trading or portfolio), exec_median=DURATION (e.g. 250ms), \
+     exec_spread=NUMBER (e.g. 0.43)";
 
-const NAMES: [&str; 6] = ["latency", "jitter", "errors", "stall", "leak", "hub_down"];
+const NAMES: [&str; 8] = [
+    "latency",
+    "jitter",
+    "errors",
+    "stall",
+    "leak",
+    "hub_down",
+    "exec_median",
+    "exec_spread",
+];
+
+/// Order execution's median time when no fault sets it.
+pub const EXEC_MEDIAN: Duration = Duration::from_millis(120);
+/// Order execution's spread (σ of the log) when no fault sets it.
+pub const EXEC_SPREAD: f64 = 0.35;
 
 /// The reference system's real-time hubs (SignalR-style, under `/hubs/NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +80,13 @@ pub struct Faults {
     /// A hub that refuses negotiation and connections (503) and closes its sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hub_down: Option<Hub>,
+    /// Median time of `POST /api/orders/execute`, whose times are log-normal. Default 120ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_median: Option<Duration>,
+    /// Spread of order execution: σ of the log of its time (0.35 by default, so p99.7 is
+    /// about 2.6 times the median). At most 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_spread: Option<f64>,
 }
 
 /// Why a `--fault NAME=VALUE` flag was refused; each variant keeps the flag as typed.
@@ -84,6 +106,8 @@ pub enum FaultError {
         "fault `{flag}`: there is no hub `{hub}`; the hubs are market-data, trading and portfolio"
     )]
     UnknownHub { flag: String, hub: String },
+    #[error("fault `{flag}`: the spread is a number from 0 to 3, e.g. exec_spread=0.43")]
+    BadSpread { flag: String },
     #[error("fault `{name}` is given twice (`{first}` and `{second}`); give each fault once")]
     Repeated {
         name: &'static str,
@@ -136,6 +160,16 @@ impl Faults {
                 "errors" => faults.errors = Some(value.parse().map_err(bad)?),
                 "stall" => faults.stall = Some(value.parse().map_err(bad)?),
                 "leak" => faults.leak = Some(value.parse().map_err(bad)?),
+                "exec_median" => faults.exec_median = Some(value.parse().map_err(bad)?),
+                "exec_spread" => {
+                    faults.exec_spread = Some(
+                        value
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite() && (0.0..=3.0).contains(v))
+                            .ok_or_else(|| FaultError::BadSpread { flag: flag.clone() })?,
+                    )
+                }
                 _ => {
                     faults.hub_down =
                         Some(Hub::from_name(value).ok_or_else(|| FaultError::UnknownHub {
@@ -168,6 +202,8 @@ impl fmt::Display for Faults {
             self.stall.map(|v| format!("stall={v}")),
             self.leak.map(|v| format!("leak={v}")),
             self.hub_down.map(|h| format!("hub_down={}", h.name())),
+            self.exec_median.map(|v| format!("exec_median={v}")),
+            self.exec_spread.map(|v| format!("exec_spread={v}")),
         ]
         .into_iter()
         .flatten()

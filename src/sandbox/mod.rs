@@ -5,7 +5,8 @@
 //! gate.
 //!
 //! Routes: `GET /health`, `GET /api/portfolio`, `GET /api/quotes/{symbol}`,
-//! `POST /api/orders`, `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), the
+//! `POST /api/orders`, `POST /api/orders/execute` (log-normal execution time, see
+//! `execution`), `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), the
 //! SignalR-style hubs `POST /hubs/{hub}/negotiate` and `GET /hubs/{hub}` (WebSocket; hubs
 //! `market-data`, `trading`, `portfolio`, see `hubs`), and the fault-free admin routes
 //! `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
@@ -18,6 +19,7 @@
 
 mod admin;
 mod api;
+mod execution;
 mod faults;
 mod hubs;
 mod inject;
@@ -42,8 +44,16 @@ pub struct SandboxArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
-    /// A fault to inject from the start, repeatable: latency=300ms, jitter=50ms, errors=30%, stall=10%, leak=1MB (per second).
-    #[arg(long = "fault", value_name = "NAME=VALUE")]
+    /// A fault to inject from the start, repeatable: latency=300ms, jitter=50ms, errors=30%,
+    /// stall=10%, leak=1MB (per second), hub_down=market-data, exec_median=250ms,
+    /// exec_spread=0.5. Without the flag, GOLIVE_SANDBOX_FAULTS (comma-separated) is read,
+    /// so a shipped checklist's sandbox can be broken without editing it.
+    #[arg(
+        long = "fault",
+        value_name = "NAME=VALUE",
+        env = "GOLIVE_SANDBOX_FAULTS",
+        value_delimiter = ','
+    )]
     pub faults: Vec<String>,
     /// Period between market-data ticks pushed to WebSocket subscribers.
     #[arg(long, default_value = "1s")]
@@ -54,7 +64,14 @@ pub struct SandboxArgs {
 /// line `golive sandbox listening on http://ADDR` to stdout, then serve until SIGTERM or
 /// SIGINT and shut down cleanly.
 pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
-    let faults = Faults::parse_flags(&args.faults)?;
+    // An empty GOLIVE_SANDBOX_FAULTS (or `a,,b`) names no fault.
+    let flags: Vec<String> = args
+        .faults
+        .iter()
+        .filter(|f| !f.trim().is_empty())
+        .cloned()
+        .collect();
+    let faults = Faults::parse_flags(&flags)?;
     // Listen for signals before announcing the address, so a supervisor that sends
     // SIGTERM as soon as it reads the line still gets a clean shutdown.
     let signalled = shutdown_signal().context("cannot listen for shutdown signals")?;

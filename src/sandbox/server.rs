@@ -4,7 +4,7 @@
 
 use super::leak::{self, Leak};
 use super::orders::{OrderBook, KEPT_ORDERS};
-use super::{admin, api, hubs, inject, market};
+use super::{admin, api, execution, hubs, inject, market};
 use crate::faults::Faults;
 use crate::units::Duration as Units;
 use axum::middleware;
@@ -87,6 +87,7 @@ fn router(state: AppState) -> Router {
         .route("/api/quotes/{symbol}", get(api::quote))
         .route("/api/market/volume-leaders", get(api::volume_leaders))
         .route("/api/orders", post(api::place_order))
+        .route("/api/orders/execute", post(execution::execute))
         .route("/api/orders/{id}", get(api::get_order))
         .route("/ws/market", get(market::upgrade))
         .route("/hubs/{hub}/negotiate", post(hubs::negotiate))
