@@ -162,6 +162,8 @@ pub fn quantile_of(metric: &str) -> Option<f64> {
 pub enum ResourceMetric {
     Memory,
     MemoryGrowth,
+    /// Least-squares slope of memory, bytes per minute.
+    MemorySlope,
     Cpu,
     CpuMax,
     Restarts,

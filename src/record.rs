@@ -316,6 +316,7 @@ fn worst_resources(a: ResourceSummary, b: &ResourceSummary) -> ResourceSummary {
         cpu_mean_percent: max_opt(a.cpu_mean_percent, b.cpu_mean_percent),
         cpu_max_percent: max_opt(a.cpu_max_percent, b.cpu_max_percent),
         restarts: a.restarts + b.restarts,
+        scope: a.scope.or_else(|| b.scope.clone()),
     }
 }
 

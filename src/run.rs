@@ -170,6 +170,10 @@ pub async fn run(
 
     // Items, in order.
     let mut evidence: Vec<ItemEvidence> = Vec::new();
+    // Seconds on the run's clock each automated item spanned (a load's from the end of its
+    // warm-up), and how that is said: what a resource item's `during:` scopes to.
+    let mut spans: std::collections::HashMap<String, (f64, f64, String)> = Default::default();
+    let since = |t: std::time::Instant| t.duration_since(clock).as_secs_f64();
     for item in plan.items() {
         let mut result = ItemEvidence::default();
         let ready = match (&environment, &state) {
@@ -216,6 +220,7 @@ pub async fn run(
                     .metrics
                     .as_ref()
                     .map(|m| m.check(&item.id, c.check.kind()));
+                let began = since(std::time::Instant::now());
                 let obs = observe(
                     &c.check,
                     sampling,
@@ -230,6 +235,14 @@ pub async fn run(
                     id: &item.id,
                     obs: &obs,
                 });
+                spans.insert(
+                    item.id.clone(),
+                    (
+                        began,
+                        since(std::time::Instant::now()),
+                        format!("while `{}` sampled", item.id),
+                    ),
+                );
                 if obs.cut_short {
                     result.skipped = Some(format!(
                         "interrupted after {} of {} samples",
@@ -240,7 +253,25 @@ pub async fn run(
             }
             (ItemBody::Resources(r), Ok(env)) => {
                 result.target = Some(r.service.clone());
-                result.resources = env.resources(&r.service).and_then(|s| s.summary());
+                let series = env.resources(&r.service);
+                result.resources = match (&r.during, series) {
+                    (None, series) => series.and_then(|s| s.summary()),
+                    (Some(id), Some(series)) => match spans.get(id) {
+                        Some((from, to, how)) => {
+                            series.within(*from, *to).summary().map(|mut s| {
+                                s.scope = Some(format!("{how} ({from:.1} s to {to:.1} s)"));
+                                s
+                            })
+                        }
+                        None => {
+                            result.skipped = Some(format!(
+                                "not run: `{id}`, which `during` names, did not run"
+                            ));
+                            None
+                        }
+                    },
+                    (Some(_), None) => None,
+                };
             }
             (ItemBody::Load(load), Ok(env)) => {
                 on_event(Event::LoadStarted {
@@ -269,6 +300,15 @@ pub async fn run(
                     r
                 };
                 let (load_outcome, drilled) = tokio::join!(load_run, drills);
+                let judged_from = since(load_start) + load.warm_up.as_std().as_secs_f64();
+                spans.insert(
+                    item.id.clone(),
+                    (
+                        judged_from,
+                        since(std::time::Instant::now()),
+                        format!("during `{}` after its warm-up", item.id),
+                    ),
+                );
                 if let Some(m) = &opts.metrics {
                     for d in &drilled {
                         if let Some(ms) = d.recovery_ms {

@@ -116,3 +116,64 @@ phases:
         "the wrapper and its python hold over 200 MiB, measured {max} bytes: {res}"
     );
 }
+
+/// Runs tests/fixtures/run/leak-under-load.yaml with the sandbox's faults.
+fn leak_under_load(faults: &str) -> common::Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("run");
+    let out = golive()
+        .current_dir(root().join("tests/fixtures/run"))
+        .args([
+            "run",
+            "leak-under-load.yaml",
+            "--provider",
+            "process",
+            "--out",
+        ])
+        .arg(&dir)
+        .env("GOLIVE_SANDBOX_FAULTS", faults)
+        .output()
+        .expect("golive run");
+    common::finish(out, dir, tmp)
+}
+
+#[test]
+fn a_leak_under_load_is_judged_as_a_slope_over_the_load_after_its_warm_up() {
+    let leaking = leak_under_load("leak=1MB");
+    assert_eq!(leaking.code, 1, "{}\n{}", leaking.stdout, leaking.stderr);
+    let item = leaking.item("memory-slope");
+    assert_eq!(item["outcome"], "FAIL", "{item:#}");
+    let res = &item["evidence"]["resources"];
+    // 1 MB a second is 60 MB a minute; the fitted slope is near it.
+    let slope = res["memory_slope_bytes_per_min"].as_f64().expect("a slope");
+    assert!(
+        (40e6..90e6).contains(&slope),
+        "slope {slope} B/min: {res:#}"
+    );
+    // Only the readings after the load's warm-up: none before load start + 2 s.
+    let scope = res["scope"].as_str().expect("scoped");
+    assert!(
+        scope.starts_with("during `steady` after its warm-up ("),
+        "{scope}"
+    );
+    let load_started = leaking.item("steady")["evidence"]["load_started_s"]
+        .as_f64()
+        .expect("load start");
+    let from: f64 = scope
+        .split('(')
+        .nth(1)
+        .and_then(|s| s.split(" s to ").next())
+        .and_then(|s| s.parse().ok())
+        .expect("the scope's start");
+    assert!(
+        (from - (load_started + 2.0)).abs() < 0.2,
+        "{from} vs {load_started}"
+    );
+    assert!(res["samples"].as_u64().unwrap_or_default() >= 10, "{res:#}");
+    let why = item["why"].as_str().unwrap_or_default();
+    assert!(why.contains("memory_slope < 10MB/m"), "{why}");
+
+    let healthy = leak_under_load("");
+    assert_eq!(healthy.code, 0, "{}\n{}", healthy.stdout, healthy.stderr);
+    assert_eq!(healthy.outcome("memory-slope"), "PASS");
+}

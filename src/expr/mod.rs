@@ -130,6 +130,11 @@ pub enum Value {
     Percent(Percent),
     Bytes(ByteSize),
     Rate(Rate),
+    /// Bytes per unit of time (`1MB/m`), kept as bytes per second.
+    ByteRate {
+        bytes_per_second: f64,
+        text: String,
+    },
     Str(String),
     Bool(bool),
     Null,
@@ -158,6 +163,7 @@ impl Value {
             Value::Percent(_) => "a percentage",
             Value::Bytes(_) => "a byte size",
             Value::Rate(_) => "a rate",
+            Value::ByteRate { .. } => "a byte rate",
             Value::Str(_) => "a string",
             Value::Bool(_) => "a boolean",
             Value::Null => "null",
@@ -174,6 +180,7 @@ impl fmt::Display for Value {
             Value::Percent(p) => write!(f, "{p}"),
             Value::Bytes(b) => write!(f, "{b}"),
             Value::Rate(r) => write!(f, "{r}"),
+            Value::ByteRate { text, .. } => f.write_str(text),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Null => f.write_str("null"),

@@ -276,6 +276,31 @@ impl Parser {
     }
 }
 
+/// `1MB/m`: a byte size per second, minute or hour.
+fn byte_rate(text: &str, unit_start: usize) -> Result<Value, String> {
+    let (size, per) = text.split_once('/').unwrap_or((text, ""));
+    let seconds = match per {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "`{text}`: a byte rate is per s, m or h, not per `{other}` (e.g. 1MB/m)"
+            ))
+        }
+    };
+    if unit_start >= size.len() {
+        return Err(format!("`{text}`: write a size before `/`, e.g. 1MB/m"));
+    }
+    let bytes: crate::units::ByteSize = size
+        .parse()
+        .map_err(|e: crate::units::UnitError| format!("`{text}`: {e}"))?;
+    Ok(Value::ByteRate {
+        bytes_per_second: bytes.bytes() as f64 / seconds,
+        text: text.to_string(),
+    })
+}
+
 /// A number and its unit: the unit decides the type; no unit is a plain number.
 fn number(text: &str) -> Result<Value, String> {
     let unit_start = text
@@ -292,6 +317,7 @@ fn number(text: &str) -> Result<Value, String> {
             .map_err(|_| format!("`{text}` is not a number")),
         "%" => text.parse().map(Value::Percent).map_err(|e| e.to_string()),
         u if u.starts_with('/') => text.parse().map(Value::Rate).map_err(|e| e.to_string()),
+        u if u.contains('/') => byte_rate(text, unit_start),
         "us" | "µs" | "ms" | "s" | "m" | "min" | "h" => text.parse().map(Value::Duration).map_err(|e| e.to_string()),
         "B" | "KB" | "kB" | "MB" | "GB" | "KiB" | "MiB" | "GiB" => text.parse().map(Value::Bytes).map_err(|e| e.to_string()),
         other => Err(format!(

@@ -87,6 +87,8 @@ pub enum ItemBody {
 pub struct ResourceItem {
     pub service: String,
     pub criteria: Vec<ResourceCriterion>,
+    /// Only the readings taken while this earlier item ran (a load's after warm-up).
+    pub during: Option<String>,
 }
 
 /// An automated item: the check, how often to sample it, and the claims over the samples.
@@ -130,6 +132,8 @@ pub(crate) struct Ctx<'a> {
     /// While a WebSocket conversation is planned: the names its earlier steps capture,
     /// which `{captured.NAME}` may read. Empty elsewhere.
     pub captured: BTreeSet<String>,
+    /// The checklist's automated items planned so far, by id: what `during:` may name.
+    pub earlier: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -202,6 +206,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         base_dir,
         secrets: Redactor::default(),
         captured: BTreeSet::new(),
+        earlier: Vec::new(),
     };
     if c.system.trim().is_empty() {
         ctx.diags.error(
@@ -251,7 +256,11 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
                     ),
                 );
             }
-            if let Some(body) = item_body(item, &ip, &mut ctx) {
+            let body = item_body(item, &ip, &mut ctx);
+            if item.check.is_some() {
+                ctx.earlier.push(item.id.clone());
+            }
+            if let Some(body) = body {
                 items.push(ItemPlan {
                     id: item.id.clone(),
                     title: item.title.clone(),
@@ -513,10 +522,24 @@ fn resources_item(
     if criteria.is_empty() {
         criteria.push(crate::criteria::no_restarts());
     }
+    if let Some(d) = &r.during {
+        if !ctx.earlier.contains(d) {
+            let hint = crate::diag::did_you_mean(d, ctx.earlier.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    "name an automated item that runs before this one (a load, typically)".into()
+                });
+            ctx.diags.error(
+                &format!("{path}.check.during"),
+                format!("`{d}` is not an earlier automated item of this checklist; {hint}"),
+            );
+            ok = false;
+        }
+    }
     ok.then(|| {
         ItemBody::Resources(ResourceItem {
             service: r.service.clone(),
             criteria,
+            during: r.during.clone(),
         })
     })
 }

@@ -1,12 +1,21 @@
 //! Resource criteria on a service golive runs: `memory < 200MB` (peak memory of all its processes),
 //! `memory_growth < 50MB` (least-squares growth over the run, for leak checks),
+//! `memory_slope < 1MB/m` (that slope as a rate, which does not depend on how long the
+//! readings ran; with `during:` a load's warm-up is left out),
 //! `cpu < 25%` (mean CPU, percent of one core), `cpu_max < 90%`, `restarts == 0`,
 //! typed from a parsed comparison into a [`ResourceCriterion`].
 
 use crate::criteria::{ResourceCriterion, ResourceMetric};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 
-const METRICS: [&str; 5] = ["memory", "memory_growth", "cpu", "cpu_max", "restarts"];
+const METRICS: [&str; 6] = [
+    "memory",
+    "memory_growth",
+    "memory_slope",
+    "cpu",
+    "cpu_max",
+    "restarts",
+];
 
 pub fn build(text: &str, c: &Comparison) -> Result<ResourceCriterion, (usize, String)> {
     let name = match c.subject.as_slice() {
@@ -31,6 +40,21 @@ pub fn build(text: &str, c: &Comparison) -> Result<ResourceCriterion, (usize, St
     let (metric, threshold) = match (name, &c.value) {
         ("memory", Value::Bytes(b)) => (ResourceMetric::Memory, b.bytes() as f64),
         ("memory_growth", Value::Bytes(b)) => (ResourceMetric::MemoryGrowth, b.bytes() as f64),
+        (
+            "memory_slope",
+            Value::ByteRate {
+                bytes_per_second, ..
+            },
+        ) => (ResourceMetric::MemorySlope, bytes_per_second * 60.0),
+        ("memory_slope", v) => {
+            return Err((
+                c.value_at,
+                format!(
+                    "memory_slope needs a byte rate such as `1MB/m` (per s, m or h), not {}",
+                    v.kind()
+                ),
+            ))
+        }
         ("cpu", Value::Percent(p)) => (ResourceMetric::Cpu, p.fraction() * 100.0),
         ("cpu_max", Value::Percent(p)) => (ResourceMetric::CpuMax, p.fraction() * 100.0),
         ("restarts", Value::Number(n)) if *n >= 0.0 && n.fract() == 0.0 => {

@@ -47,6 +47,7 @@ pub fn build(
         base_dir,
         secrets: crate::redact::Redactor::default(),
         captured: Default::default(),
+        earlier: Vec::new(),
     };
     let own_services = match outer {
         Some(_) => Vec::new(),

@@ -27,6 +27,7 @@ pub fn add_file(
         base_dir: std::path::PathBuf::from("."),
         secrets: Default::default(),
         captured: Default::default(),
+        earlier: Vec::new(),
     };
     let added = build(&file.waivers, "waivers", &plan.phases, &mut ctx);
     for (i, w) in file.waivers.iter().enumerate() {

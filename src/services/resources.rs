@@ -51,9 +51,27 @@ pub struct ResourceSummary {
     /// The slope times the observed duration: how much memory grew over the run.
     pub memory_growth_bytes: Option<f64>,
     pub restarts: u64,
+    /// Set when the readings are those of one item's span (`during:`), e.g. "during
+    /// `fifty-users` after its warm-up (12.0 s to 72.0 s)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl ResourceSeries {
+    /// The readings taken from `from_s` to `to_s` on the run's clock.
+    pub fn within(&self, from_s: f64, to_s: f64) -> ResourceSeries {
+        ResourceSeries {
+            samples: self
+                .samples
+                .iter()
+                .filter(|s| s.t_s >= from_s && s.t_s <= to_s)
+                .copied()
+                .collect(),
+            restarts: self.restarts,
+            exited: self.exited,
+        }
+    }
+
     pub fn summary(&self) -> Option<ResourceSummary> {
         let first = self.samples.first()?;
         let last = self.samples.last()?;
@@ -78,6 +96,7 @@ impl ResourceSeries {
             memory_slope_bytes_per_min: slope.map(|b| (b * 60.0).round()),
             memory_growth_bytes: slope.map(|b| (b * duration).round()),
             restarts: self.restarts,
+            scope: None,
         })
     }
 }

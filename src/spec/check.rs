@@ -35,6 +35,12 @@ pub enum CheckSpec {
 pub struct ResourcesSpec {
     /// The service, by name.
     pub service: String,
+    /// Judge only the readings taken while an earlier item ran, by its id: a load item's
+    /// after its warm-up (`memory_slope < 1MB/m` under load, the warm-up ramp left out),
+    /// a check item's while it sampled. Default: every reading since the service started.
+    #[serde(default)]
+    #[schemars(extend("examples" = ["fifty-users"]))]
+    pub during: Option<String>,
 }
 
 /// A load scenario run as a checklist item.

@@ -19,6 +19,7 @@ fn identity(c: &ResourceCriterion) -> (&'static str, Threshold) {
     let (name, unit) = match c.metric {
         ResourceMetric::Memory => ("memory", "B"),
         ResourceMetric::MemoryGrowth => ("memory_growth", "B"),
+        ResourceMetric::MemorySlope => ("memory_slope", "B/min"),
         ResourceMetric::Cpu => ("cpu", "%cpu"),
         ResourceMetric::CpuMax => ("cpu_max", "%cpu"),
         ResourceMetric::Restarts => ("restarts", "count"),
@@ -48,7 +49,10 @@ pub fn judge_resource(
             0,
         );
     };
-    let need = if c.metric == ResourceMetric::MemoryGrowth {
+    let need = if matches!(
+        c.metric,
+        ResourceMetric::MemoryGrowth | ResourceMetric::MemorySlope
+    ) {
         MIN_GROWTH_SAMPLES
     } else {
         MIN_SAMPLES
@@ -97,6 +101,19 @@ pub fn judge_resource(
                 ),
             )
         }
+        ResourceMetric::MemorySlope => {
+            let slope = s.memory_slope_bytes_per_min.unwrap_or(0.0);
+            (
+                slope,
+                format!("memory slope {}/min over {:.0} s", mb(slope), s.duration_s),
+                format!(
+                    "least-squares slope of `{service}`'s memory {} per minute over {} readings ({:.0} s)",
+                    mb(slope),
+                    s.samples,
+                    s.duration_s
+                ),
+            )
+        }
         ResourceMetric::Cpu => {
             let v = s.cpu_mean_percent.unwrap_or(0.0);
             (
@@ -122,6 +139,10 @@ pub fn judge_resource(
             format!("{} restarts", s.restarts),
             format!("`{service}` restarted {} times", s.restarts),
         ),
+    };
+    let why = match &s.scope {
+        Some(scope) => format!("{scope}: {why}"),
+        None => why,
     };
     let holds = c.op.holds(value.total_cmp(&c.threshold));
     JudgedCriterion {
