@@ -1,5 +1,6 @@
 //! Templates in user strings: `{services.app.url}`, `{services.app.host}`,
-//! `{services.app.port}`, `{env.NAME}`, in process commands `{port}` and `{golive}`, and
+//! `{services.app.port}`, `{services.app.ports.NAME}`, `{env.NAME}`, in a service's
+//! own command, env, url and ready command `{port}`, `{ports.NAME}` and `{golive}`, and
 //! in a WebSocket conversation `{captured.NAME}` (a value an earlier step captured).
 //! Parsed and checked at plan time (a dangling reference is a located error); rendered
 //! at run time once services are up. A leaf of shared vocabulary: the compiler builds
@@ -28,6 +29,8 @@ enum Part {
         field: ServiceField,
     },
     Port,
+    /// `{ports.NAME}`: one of the service's own named ports.
+    NamedPort(String),
     Golive,
     /// A value captured by an earlier step of the same conversation, rendered from the
     /// conversation's captures ([`Template::render_captured`]).
@@ -35,20 +38,37 @@ enum Part {
 }
 
 /// What a `{services.NAME.FIELD}` placeholder reads from a running service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceField {
     Url,
     Host,
     Port,
+    /// `ports.NAME`: a named port.
+    Ports(String),
 }
 
-/// Where placeholders may refer: the declared services, and whether `{port}` and
-/// `{golive}` exist in this position.
+/// The named ports one form of a service declares (none for an external form), so that
+/// `{ports.NAME}` and `{services.S.ports.NAME}` are checked at plan time: a service may
+/// run as any of its forms (`--provider` chooses), so a name must be declared by all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormPorts {
+    /// `process`, `container` or `external`.
+    pub form: &'static str,
+    pub names: Vec<String>,
+}
+
+/// The declared services, each with its forms' named ports.
+pub type Declared = BTreeMap<String, Vec<FormPorts>>;
+
+/// Where placeholders may refer: the declared services, whether `{port}` and `{golive}`
+/// exist in this position, and the forms whose `{ports.NAME}` it may read (empty where
+/// `process` is false).
 pub struct Scope<'a> {
-    pub services: &'a BTreeSet<String>,
+    pub services: &'a Declared,
     pub process: bool,
     /// The names `{captured.NAME}` may read here: those captured by earlier steps.
     pub captured: &'a BTreeSet<String>,
+    pub own: &'a [FormPorts],
 }
 
 /// The running services' endpoints, by name.
@@ -63,11 +83,15 @@ pub struct Endpoint {
     pub url: String,
     pub host: String,
     pub port: u16,
+    /// Its named ports, as seen from where the template runs (empty when it has none).
+    pub ports: BTreeMap<String, u16>,
 }
 
-/// Values for a process command: its port and golive's own path.
+/// Values for a service's own command: its port, its named ports (`{port}` is the first
+/// of them when there are any) and golive's own path.
 pub struct ProcessVars<'a> {
     pub port: u16,
+    pub ports: &'a BTreeMap<String, u16>,
     pub golive: &'a str,
 }
 
@@ -167,10 +191,18 @@ impl Template {
                             ServiceField::Url => out.push_str(&e.url),
                             ServiceField::Host => out.push_str(&e.host),
                             ServiceField::Port => out.push_str(&e.port.to_string()),
+                            ServiceField::Ports(p) => out
+                                .push_str(&e.ports.get(p).map(u16::to_string).unwrap_or_default()),
                         }
                     }
                 }
                 Part::Port => out.push_str(&vars.map(|v| v.port.to_string()).unwrap_or_default()),
+                Part::NamedPort(p) => out.push_str(
+                    &vars
+                        .and_then(|v| v.ports.get(p))
+                        .map(u16::to_string)
+                        .unwrap_or_default(),
+                ),
                 Part::Golive => out.push_str(vars.map(|v| v.golive).unwrap_or_default()),
                 Part::Captured(name) => {
                     if let Some((_, v)) = captured.iter().rev().find(|(n, _)| n == name) {
@@ -192,13 +224,15 @@ impl fmt::Display for Template {
                 Part::Env { name, .. } => write!(f, "{{env.{name}}}")?,
                 Part::Service { name, field } => {
                     let field = match field {
-                        ServiceField::Url => "url",
-                        ServiceField::Host => "host",
-                        ServiceField::Port => "port",
+                        ServiceField::Url => "url".to_string(),
+                        ServiceField::Host => "host".to_string(),
+                        ServiceField::Port => "port".to_string(),
+                        ServiceField::Ports(p) => format!("ports.{p}"),
                     };
                     write!(f, "{{services.{name}.{field}}}")?
                 }
                 Part::Port => f.write_str("{port}")?,
+                Part::NamedPort(p) => write!(f, "{{ports.{p}}}")?,
                 Part::Golive => f.write_str("{golive}")?,
                 Part::Captured(name) => write!(f, "{{captured.{name}}}")?,
             }
@@ -219,9 +253,9 @@ fn is_placeholder_name(name: &str) -> bool {
 fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
     let segs: Vec<&str> = name.split('.').collect();
     match segs.as_slice() {
-        ["services", service, field] => {
-            if !scope.services.contains(*service) {
-                let known: Vec<&str> = scope.services.iter().map(String::as_str).collect();
+        ["services", service, field] | ["services", service, field, _] => {
+            let Some(forms) = scope.services.get(*service) else {
+                let known: Vec<&str> = scope.services.keys().map(String::as_str).collect();
                 let mut m = format!("`{{{name}}}` refers to a service `{service}` that is not declared");
                 match crate::diag::did_you_mean(service, known.iter().copied()) {
                     Some(hint) => m.push_str(&format!("; {hint}")),
@@ -229,12 +263,17 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
                     None => m.push_str(&format!("; declared services: {}", known.join(", "))),
                 }
                 return Err(m);
-            }
-            let field = match *field {
-                "url" => ServiceField::Url,
-                "host" => ServiceField::Host,
-                "port" => ServiceField::Port,
-                other => return Err(format!("`{other}` is not a service field; use url, host or port")),
+            };
+            let field = match (*field, segs.get(3)) {
+                ("url", None) => ServiceField::Url,
+                ("host", None) => ServiceField::Host,
+                ("port", None) => ServiceField::Port,
+                ("ports", Some(port)) => {
+                    declared_port(name, Some(service), forms, port)?;
+                    ServiceField::Ports(port.to_string())
+                }
+                ("ports", None) => return Err(format!("`{{{name}}}` names no port; write `{{services.{service}.ports.NAME}}`")),
+                (other, _) => return Err(format!("`{other}` is not a service field; use url, host, port or ports.NAME")),
             };
             Ok(Part::Service {
                 name: service.to_string(),
@@ -246,7 +285,11 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
         }),
         ["port"] if scope.process => Ok(Part::Port),
         ["golive"] if scope.process => Ok(Part::Golive),
-        ["port"] | ["golive"] => Err(format!("`{{{name}}}` exists only in a process service's command, env and url")),
+        ["ports", port] if scope.process => {
+            declared_port(name, None, scope.own, port)?;
+            Ok(Part::NamedPort(port.to_string()))
+        }
+        ["port"] | ["golive"] | ["ports", _] => Err(format!("`{{{name}}}` exists only in a service's own command, env, url and ready command; elsewhere use `{{services.NAME...}}`")),
         ["captured", var] if scope.captured.contains(*var) => Ok(Part::Captured(var.to_string())),
         ["captured", var] => {
             let known: Vec<&str> = scope.captured.iter().map(String::as_str).collect();
@@ -261,26 +304,106 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
             Err(m)
         }
         _ => Err(format!(
-            "unknown placeholder `{{{name}}}`; use {{services.NAME.url}}, {{services.NAME.host}}, {{services.NAME.port}} or {{env.NAME}}"
+            "unknown placeholder `{{{name}}}`; use {{services.NAME.url}}, {{services.NAME.host}}, {{services.NAME.port}}, {{services.NAME.ports.NAME}} or {{env.NAME}}"
         )),
     }
+}
+
+/// Checks that every form in `forms` declares `port`; `service` is `None` for the
+/// service's own `{ports.NAME}`. The message names the service, the port and the names
+/// that are declared, as an undeclared service's does.
+fn declared_port(
+    written: &str,
+    service: Option<&str>,
+    forms: &[FormPorts],
+    port: &str,
+) -> Result<(), String> {
+    let lacking: Vec<&FormPorts> = forms
+        .iter()
+        .filter(|f| !f.names.iter().any(|n| n == port))
+        .collect();
+    if lacking.is_empty() && !forms.is_empty() {
+        return Ok(());
+    }
+    let whose = match service {
+        Some(s) => format!("service `{s}`"),
+        None => "this service".to_string(),
+    };
+    if !forms.is_empty() && forms.iter().all(|f| f.form == "external") {
+        let s = service.unwrap_or("NAME");
+        return Err(format!(
+            "`{{{written}}}` names a port of {whose}, which is external and has no named ports; use `{{services.{s}.url}}` or `{{services.{s}.port}}`"
+        ));
+    }
+    if lacking.len() < forms.len() {
+        let kinds: Vec<&str> = lacking.iter().map(|f| f.form).collect();
+        let extra = if kinds.contains(&"external") {
+            " (an external form has no named ports)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "`{{{written}}}` refers to a port `{port}` that the {} form of {whose} does not declare{extra}; `--provider` may run that form, so declare `{port}` in every form of {whose}",
+            kinds.join(" and ")
+        ));
+    }
+    let mut known: Vec<&str> = Vec::new();
+    for n in forms.iter().flat_map(|f| f.names.iter()) {
+        if !known.contains(&n.as_str()) {
+            known.push(n);
+        }
+    }
+    let mut m = format!("`{{{written}}}` refers to a port `{port}` that {whose} does not declare");
+    if known.is_empty() {
+        m.push_str(&format!(
+            "; {whose} declares no named ports: add `ports:` to its process or container form"
+        ));
+    } else {
+        m.push_str(&format!("; declared ports: {}", known.join(", ")));
+        if let Some(hint) = crate::diag::did_you_mean(port, known.iter().copied()) {
+            m.push_str(&format!("; {hint}"));
+        }
+    }
+    Err(m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scope(process: bool) -> (BTreeSet<String>, bool) {
-        (["app".to_string(), "db".to_string()].into(), process)
+    fn form(form: &'static str, names: &[&str]) -> FormPorts {
+        FormPorts {
+            form,
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    /// `app` a process with ports api and web, `db` a process without named ports,
+    /// `ext` external, `both` a process with `web` that may also run as external.
+    fn declared() -> Declared {
+        [
+            ("app", vec![form("process", &["api", "web"])]),
+            ("db", vec![form("container", &[])]),
+            ("ext", vec![form("external", &[])]),
+            (
+                "both",
+                vec![form("process", &["web"]), form("external", &[])],
+            ),
+        ]
+        .into_iter()
+        .map(|(n, f)| (n.to_string(), f))
+        .collect()
     }
 
     #[test]
     fn renders_services_and_process_values() {
-        let (services, process) = scope(true);
         let none = BTreeSet::new();
+        let services = declared();
+        let own = [form("process", &["api", "web"])];
         let s = Scope {
             services: &services,
-            process,
+            process: true,
+            own: &own,
             captured: &none,
         };
         let t = Template::parse("{services.app.url}/health?x={{y}", &s).unwrap();
@@ -296,6 +419,7 @@ mod tests {
                 url: "http://127.0.0.1:9".into(),
                 host: "127.0.0.1".into(),
                 port: 9,
+                ports: [("api".to_string(), 9), ("web".to_string(), 10)].into(),
             },
         );
         assert_eq!(
@@ -303,6 +427,12 @@ mod tests {
             "http://127.0.0.1:9/health?x={y}"
         );
         assert_eq!(t.to_string(), "{services.app.url}/health?x={{y}");
+        let web = Template::parse("http://127.0.0.1:{services.app.ports.web}/", &s).unwrap();
+        assert_eq!(web.render(&endpoints, None), "http://127.0.0.1:10/");
+        assert_eq!(
+            web.to_string(),
+            "http://127.0.0.1:{services.app.ports.web}/"
+        );
         std::env::set_var("GOLIVE_TEMPLATE_TEST_TOKEN", "tok-123");
         let secret = Template::parse("Bearer {env.GOLIVE_TEMPLATE_TEST_TOKEN}", &s).unwrap();
         assert_eq!(secret.render(&endpoints, None), "Bearer tok-123");
@@ -312,37 +442,89 @@ mod tests {
         );
         assert_eq!(secret.secrets().collect::<Vec<_>>(), ["tok-123"]);
         assert_eq!(t.secrets().count(), 0);
-        let cmd = Template::parse("{golive} --listen 127.0.0.1:{port}", &s).unwrap();
+        let cmd = Template::parse(
+            "{golive} --listen 127.0.0.1:{port} --web-listen 127.0.0.1:{ports.web}",
+            &s,
+        )
+        .unwrap();
+        let ports = [("api".to_string(), 4100), ("web".to_string(), 4101)].into();
         let vars = ProcessVars {
             port: 4100,
+            ports: &ports,
             golive: "/bin/golive",
         };
         assert_eq!(
             cmd.render(&endpoints, Some(&vars)),
-            "/bin/golive --listen 127.0.0.1:4100"
+            "/bin/golive --listen 127.0.0.1:4100 --web-listen 127.0.0.1:4101"
+        );
+        assert_eq!(
+            cmd.to_string(),
+            "{golive} --listen 127.0.0.1:{port} --web-listen 127.0.0.1:{ports.web}"
         );
     }
 
     #[test]
     fn rejects_dangling_and_misplaced_references() {
-        let (services, _) = scope(false);
         let none = BTreeSet::new();
+        let services = declared();
         let s = Scope {
             services: &services,
             process: false,
+            own: &[],
             captured: &none,
         };
         let table = [
             ("{services.ap.url}", 0, "did you mean `app`?"),
             ("x {services.app.uri}", 2, "not a service field"),
-            ("{port}", 0, "only in a process service"),
+            ("{port}", 0, "only in a service's own"),
+            ("{ports.api}", 0, "only in a service's own"),
             ("{nope}", 0, "unknown placeholder"),
             ("{env.GOLIVE_SURELY_UNSET_VAR}", 0, "not set"),
+            ("{services.app.ports}", 0, "names no port"),
         ];
         for (text, at, needle) in table {
             let (offset, message) = Template::parse(text, &s).unwrap_err();
             assert!(message.contains(needle), "{text}: {message}");
             assert_eq!(offset, at, "{text}");
         }
+    }
+
+    #[test]
+    fn a_port_name_must_be_declared_by_every_form_of_the_service() {
+        let services = declared();
+        let own = [form("process", &["api"])];
+        let s = Scope {
+            services: &services,
+            process: true,
+            own: &own,
+        };
+        let table = [
+            (
+                "{services.app.ports.webb}",
+                "`{services.app.ports.webb}` refers to a port `webb` that service `app` does not declare; declared ports: api, web; did you mean `web`?",
+            ),
+            (
+                "{services.db.ports.web}",
+                "`{services.db.ports.web}` refers to a port `web` that service `db` does not declare; service `db` declares no named ports: add `ports:` to its process or container form",
+            ),
+            (
+                "{services.ext.ports.web}",
+                "`{services.ext.ports.web}` names a port of service `ext`, which is external and has no named ports; use `{services.ext.url}` or `{services.ext.port}`",
+            ),
+            (
+                "{services.both.ports.web}",
+                "`{services.both.ports.web}` refers to a port `web` that the external form of service `both` does not declare (an external form has no named ports); `--provider` may run that form, so declare `web` in every form of service `both`",
+            ),
+            (
+                "{ports.web}",
+                "`{ports.web}` refers to a port `web` that this service does not declare; declared ports: api",
+            ),
+        ];
+        for (text, expected) in table {
+            let (_, message) = Template::parse(text, &s).unwrap_err();
+            assert_eq!(message, expected, "{text}");
+        }
+        assert!(Template::parse("{services.app.ports.web} {ports.api}", &s).is_ok());
+        assert!(Template::parse("{services.both.port}", &s).is_ok());
     }
 }

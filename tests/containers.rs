@@ -357,6 +357,35 @@ fn checklist_with(service: &str) -> String {
     )
 }
 
+/// One container, two named ports: each published on its own host port, the service URL
+/// on the first, and `{services.app.ports.web}` the host port of the second.
+#[test]
+fn a_container_publishes_each_named_port_on_a_host_port_of_its_own() {
+    if !ready_or_skip() {
+        return;
+    }
+    let id = run_id("ports");
+    let yaml = format!(
+        "system: named ports\nservices:\n  app:\n    container:\n      image: \"golive/reference:{}\"\n      command: [sandbox, --listen, \"0.0.0.0:{{ports.api}}\", --web-listen, \"0.0.0.0:{{ports.web}}\"]\n      ports: {{ api: 8080, web: 3000 }}\n    ready: {{ kind: http, path: /health }}\nphases:\n  - id: p\n    title: p\n    items:\n      - id: api\n        title: api\n        check: {{ kind: http, url: \"{{services.app.url}}/health\" }}\n      - id: web\n        title: web\n        check: {{ kind: http, url: \"http://127.0.0.1:{{services.app.ports.web}}/\" }}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let run = run_checklist_as(&yaml, &id, &["--provider", "docker"], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outcome("api"), "PASS", "{}", run.item("api"));
+    assert_eq!(run.outcome("web"), "PASS", "{}", run.item("web"));
+    let port = |item: &str| -> String {
+        let target = run.item(item)["target"].as_str().unwrap_or("").to_string();
+        let rest = target.split("127.0.0.1:").nth(1).unwrap_or("").to_string();
+        rest.split('/').next().unwrap_or("").to_string()
+    };
+    let (api, web) = (port("api"), port("web"));
+    assert!(!api.is_empty() && !web.is_empty(), "{api} {web}");
+    assert_ne!(api, web);
+    assert_ne!(web, "3000", "the host port is one golive picked");
+    assert_eq!(run.results()["services"][0]["provider"], "container");
+    assert_nothing_left(&run);
+}
+
 #[test]
 fn a_missing_image_is_an_environment_failure_that_names_the_build_command() {
     if !ready_or_skip() {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Invalid fixtures whose error no JSON Schema can state, and why.
-const BEYOND_A_SCHEMA: [(&str, &str); 7] = [
+const BEYOND_A_SCHEMA: [(&str, &str); 8] = [
     (
         "checklist-bad-drills.yaml",
         "an undeclared service, and drills that live in another file",
@@ -24,6 +24,10 @@ const BEYOND_A_SCHEMA: [(&str, &str); 7] = [
     (
         "malformed.yaml",
         "not YAML: there is no document to validate",
+    ),
+    (
+        "ports-undeclared.yaml",
+        "placeholders name ports their services do not declare",
     ),
     (
         "scenario-unknown-request.yaml",

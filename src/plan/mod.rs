@@ -10,6 +10,7 @@ mod conversation;
 mod criteria;
 pub mod defaults;
 mod expect;
+mod ports;
 mod resources;
 mod scenario;
 mod services;
@@ -29,7 +30,7 @@ use crate::evidence::Confidence;
 use crate::redact::Redactor;
 use crate::services::ServicePlan;
 use crate::spec::{self, Checklist, Severity, Source};
-use crate::template::{Scope, Template};
+use crate::template::{Declared, FormPorts, Scope, Template};
 use crate::units::Duration;
 use sha2::Digest;
 use std::collections::{BTreeSet, HashMap};
@@ -125,7 +126,8 @@ pub(crate) struct Ctx<'a> {
     pub diags: Diagnostics<'a>,
     /// Diagnostics about other files this one refers to (scenarios).
     pub others: Vec<Diagnostic>,
-    pub services: BTreeSet<String>,
+    /// The declared services with their forms' named ports.
+    pub services: Declared,
     pub base_dir: PathBuf,
     /// The values templates read from the environment so far.
     pub secrets: Redactor,
@@ -137,12 +139,26 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Parses a template at `path`, reporting a located error.
+    /// Parses a template at `path`, reporting a located error. `process` allows
+    /// `{port}` and `{golive}` (a service's own fields); `{ports.NAME}` is then checked
+    /// against the forms in `own`.
     pub fn template(&mut self, path: &str, text: &str, process: bool) -> Option<Template> {
+        self.own_template(path, text, process, &[])
+    }
+
+    /// [`Ctx::template`] in a service's own fields, where `{ports.NAME}` reads `own`.
+    pub fn own_template(
+        &mut self,
+        path: &str,
+        text: &str,
+        process: bool,
+        own: &[FormPorts],
+    ) -> Option<Template> {
         let scope = Scope {
             services: &self.services,
             process,
             captured: &self.captured,
+            own,
         };
         match Template::parse(text, &scope) {
             Ok(t) => {
@@ -202,7 +218,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
     let mut ctx = Ctx {
         others: Vec::new(),
         diags: Diagnostics::new(&source.path, &source.index),
-        services: c.services.keys().cloned().collect(),
+        services: ports::declared(&c.services),
         base_dir,
         secrets: Redactor::default(),
         captured: BTreeSet::new(),
@@ -495,8 +511,8 @@ fn resources_item(
             ctx.diags.error(&format!("{path}.{key}"), format!("`{key}` does not apply: resources are sampled every second while the services run"));
         }
     }
-    if !ctx.services.contains(&r.service) {
-        let known: Vec<&str> = ctx.services.iter().map(String::as_str).collect();
+    if !ctx.services.contains_key(&r.service) {
+        let known: Vec<&str> = ctx.services.keys().map(String::as_str).collect();
         let hint = crate::diag::did_you_mean(&r.service, known.iter().copied())
             .unwrap_or_else(|| format!("declared services: {}", known.join(", ")));
         ctx.diags.error(

@@ -12,7 +12,6 @@ use crate::plan::KindSubjects;
 use crate::services::drill::Fault;
 use crate::spec::{ExecutorSpec, FaultAction, FaultSpec, NoData, Scenario, Source};
 use crate::units::Duration;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -21,7 +20,7 @@ const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 /// when the scenario runs from a checklist; `None` when it runs alone (its own services).
 pub fn plan_scenario(
     path: &Path,
-    services: Option<&BTreeSet<String>>,
+    services: Option<&crate::template::Declared>,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
     let (scenario, source) = crate::spec::load_scenario(path)?;
     build(&scenario, &source, services)
@@ -30,7 +29,7 @@ pub fn plan_scenario(
 pub fn build(
     s: &Scenario,
     source: &Source,
-    outer: Option<&BTreeSet<String>>,
+    outer: Option<&crate::template::Declared>,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
     let base_dir = source
         .path
@@ -43,7 +42,7 @@ pub fn build(
         diags: Diagnostics::new(&source.path, &source.index),
         services: outer
             .cloned()
-            .unwrap_or_else(|| s.services.keys().cloned().collect()),
+            .unwrap_or_else(|| super::ports::declared(&s.services)),
         base_dir,
         secrets: crate::redact::Redactor::default(),
         captured: Default::default(),
@@ -153,7 +152,7 @@ fn requests(s: &Scenario, ctx: &mut Ctx) -> Option<Vec<RequestPlan>> {
         );
         return None;
     }
-    let mut seen = BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
     let mut out = Some(Vec::new());
     for (i, r) in s.requests.iter().enumerate() {
         let p = format!("requests[{i}]");
@@ -577,9 +576,9 @@ pub(super) fn faults(
     let mut out = Vec::new();
     for (i, f) in specs.iter().enumerate() {
         let path = format!("{prefix}faults[{i}]");
-        if !ctx.services.contains(&f.service) {
+        if !ctx.services.contains_key(&f.service) {
             let hint =
-                crate::diag::did_you_mean(&f.service, ctx.services.iter().map(String::as_str))
+                crate::diag::did_you_mean(&f.service, ctx.services.keys().map(String::as_str))
                     .unwrap_or_else(|| "declare it under `services:`".to_string());
             ctx.diags.error(
                 &format!("{path}.service"),

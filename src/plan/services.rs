@@ -3,7 +3,8 @@
 use super::{defaults, Ctx};
 use crate::services::{ContainerForm, ExternalForm, ProcessForm, ReadyProbe, ServicePlan};
 use crate::spec::{ContainerSpec, ReadySpec, Service};
-use crate::template::Template;
+use crate::template::{FormPorts, Template};
+use std::collections::BTreeMap;
 
 pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
     let path = format!("services.{name}");
@@ -30,6 +31,12 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
         None => None,
         Some(p) => {
             let pp = format!("{path}.process");
+            let names = p.ports.clone().unwrap_or_default();
+            let named_ok = super::ports::process(&format!("{pp}.ports"), p.ports.as_deref(), ctx);
+            let own = [FormPorts {
+                form: "process",
+                names: names.clone(),
+            }];
             if p.command.is_empty() {
                 ctx.diags.error_hint(
                     &format!("{pp}.command"),
@@ -38,22 +45,27 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
                 );
                 return None;
             }
-            let command = templates(&format!("{pp}.command"), &p.command, ctx);
-            let env = env_templates(&pp, &p.env, ctx);
-            let url = ctx.template(
+            let command = templates(&format!("{pp}.command"), &p.command, &own, ctx);
+            let env = env_templates(&pp, &p.env, &own, ctx);
+            let url = ctx.own_template(
                 &format!("{pp}.url"),
                 p.url.as_deref().unwrap_or(defaults::PROCESS_URL),
                 true,
+                &own,
             );
             let cwd = match &p.cwd {
                 Some(c) => ctx.existing_file(&format!("{pp}.cwd"), c),
                 None => Some(ctx.base_dir.clone()),
             };
+            if !named_ok {
+                return None;
+            }
             Some(ProcessForm {
                 command: command?,
                 env: env?,
                 cwd: cwd?,
                 url: url?,
+                ports: names,
             })
         }
     };
@@ -94,7 +106,9 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
                 );
                 return None;
             }
-            let argv: Option<Vec<Template>> = templates(&cp, command, ctx);
+            // The probe runs with whichever form runs, so it sees the names all declare.
+            let own = ctx.services.get(name).cloned().unwrap_or_default();
+            let argv: Option<Vec<Template>> = templates(&cp, command, &own, ctx);
             ReadyProbe::Command { argv: argv? }
         }
         Some(ReadySpec::Http { path: p }) => {
@@ -138,7 +152,7 @@ pub fn build(name: &str, spec: &Service, ctx: &mut Ctx) -> Option<ServicePlan> {
             ctx.diags.error_hint(
                 &at,
                 format!("service `{name}` refers to its own address, which is known only once it runs"),
-                "inside its own declaration use `{port}` (processes and containers) or write the address out",
+                "inside its own declaration use `{port}` or `{ports.NAME}` (processes and containers) or write the address out",
             );
             itself = true;
         }
@@ -175,10 +189,15 @@ fn form_templates<'a>(
     all
 }
 
-fn templates(path: &str, args: &[String], ctx: &mut Ctx) -> Option<Vec<Template>> {
+fn templates(
+    path: &str,
+    args: &[String],
+    own: &[FormPorts],
+    ctx: &mut Ctx,
+) -> Option<Vec<Template>> {
     args.iter()
         .enumerate()
-        .map(|(i, a)| ctx.template(&format!("{path}[{i}]"), a, true))
+        .map(|(i, a)| ctx.own_template(&format!("{path}[{i}]"), a, true, own))
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
@@ -186,12 +205,13 @@ fn templates(path: &str, args: &[String], ctx: &mut Ctx) -> Option<Vec<Template>
 
 fn env_templates(
     path: &str,
-    env: &std::collections::BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+    own: &[FormPorts],
     ctx: &mut Ctx,
 ) -> Option<Vec<(String, Template)>> {
     env.iter()
         .map(|(k, v)| {
-            ctx.template(&format!("{path}.env.{k}"), v, true)
+            ctx.own_template(&format!("{path}.env.{k}"), v, true, own)
                 .map(|t| (k.clone(), t))
         })
         .collect::<Vec<_>>()
@@ -225,13 +245,8 @@ fn container(path: &str, c: &ContainerSpec, ctx: &mut Ctx) -> Option<ContainerFo
         );
         ok = false;
     }
-    if c.port == 0 {
-        ctx.diags.error(
-            &format!("{path}.port"),
-            "the container port must be 1 to 65535",
-        );
-        ok = false;
-    }
+    let (named, ports_ok) = super::ports::container(path, c, ctx);
+    ok &= ports_ok;
     if c.host_port == Some(0) {
         ctx.diags.error_hint(
             &format!("{path}.host_port"),
@@ -260,12 +275,17 @@ fn container(path: &str, c: &ContainerSpec, ctx: &mut Ctx) -> Option<ContainerFo
             ok = false;
         }
     }
-    let command = templates(&format!("{path}.command"), &c.command, ctx);
-    let env = env_templates(path, &c.env, ctx);
-    let url = ctx.template(
+    let own = [FormPorts {
+        form: "container",
+        names: named.iter().map(|(n, _)| n.clone()).collect(),
+    }];
+    let command = templates(&format!("{path}.command"), &c.command, &own, ctx);
+    let env = env_templates(path, &c.env, &own, ctx);
+    let url = ctx.own_template(
         &format!("{path}.url"),
         c.url.as_deref().unwrap_or(defaults::PROCESS_URL),
         true,
+        &own,
     );
     if !ok {
         return None;
@@ -275,7 +295,12 @@ fn container(path: &str, c: &ContainerSpec, ctx: &mut Ctx) -> Option<ContainerFo
         tag,
         command: command?,
         env: env?,
-        port: c.port,
+        // `{port}` is the first named port when the ports are named.
+        port: c
+            .port
+            .or(named.first().map(|(_, p)| *p))
+            .unwrap_or_default(),
+        named_ports: named,
         host_port: c.host_port,
         cpus: c.cpus,
         memory: c.memory,

@@ -23,7 +23,12 @@ pub fn add_file(
     let mut ctx = Ctx {
         diags: crate::diag::Diagnostics::new(&source.path, &source.index),
         others: Vec::new(),
-        services: plan.services.iter().map(|s| s.name.clone()).collect(),
+        // Waivers hold no templates: the names are enough.
+        services: plan
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), Vec::new()))
+            .collect(),
         base_dir: std::path::PathBuf::from("."),
         secrets: Default::default(),
         captured: Default::default(),

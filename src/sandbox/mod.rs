@@ -16,6 +16,9 @@
 //! whose volume-leaders endpoint fails), which `checks/mytrader-known-issue.yaml` carries
 //! as a waiver. It is a fixture for that example, not an injected fault: it answers 500
 //! with or without `--fault` (whose faults apply to it as to every API route).
+//!
+//! With `--web-listen`, a web frontend (a static page at `/` and `GET /health`) answers on
+//! a second address, so one process serves two ports like MyTrader's API and web app.
 
 mod admin;
 mod api;
@@ -30,6 +33,7 @@ mod quotes;
 mod server;
 #[cfg(test)]
 mod tests;
+mod web;
 
 pub use server::{Sandbox, MIN_TICK};
 
@@ -58,11 +62,15 @@ pub struct SandboxArgs {
     /// Period between market-data ticks pushed to WebSocket subscribers.
     #[arg(long, default_value = "1s")]
     pub tick: crate::units::Duration,
+    /// Also serve the web frontend (a static page at `/`, `/health`) on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub web_listen: Option<std::net::SocketAddr>,
 }
 
 /// `golive sandbox` entry point: parse faults (bad flag → Err), start, print exactly one
-/// line `golive sandbox listening on http://ADDR` to stdout, then serve until SIGTERM or
-/// SIGINT and shut down cleanly.
+/// line `golive sandbox listening on http://ADDR` to stdout (and, with `--web-listen`, a
+/// second line `golive sandbox web on http://ADDR2`), then serve until SIGTERM or SIGINT
+/// and shut down cleanly.
 pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
     // An empty GOLIVE_SANDBOX_FAULTS (or `a,,b`) names no fault.
     let flags: Vec<String> = args
@@ -79,14 +87,30 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(args.listen, faults, args.tick.as_std(), shutdown.clone())
         .await
         .with_context(|| format!("cannot start the sandbox on {}", args.listen))?;
+    let web = match args.web_listen {
+        None => None,
+        Some(addr) => Some(
+            web::Web::start(addr, shutdown.clone())
+                .await
+                .with_context(|| format!("cannot start the sandbox web frontend on {addr}"))?,
+        ),
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "golive sandbox listening on http://{}", sandbox.addr())?;
+        if let Some(w) = &web {
+            writeln!(out, "golive sandbox web on http://{}", w.addr())?;
+        }
         out.flush()?;
     }
     signalled.await;
     tracing::info!("Shutdown signal received; the sandbox is draining.");
     shutdown.cancel();
+    if let Some(w) = web {
+        w.wait()
+            .await
+            .context("the sandbox web frontend did not shut down cleanly")?;
+    }
     sandbox
         .wait()
         .await

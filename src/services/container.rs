@@ -7,6 +7,7 @@ use super::docker::{Docker, RUN_LABEL, SERVICE_LABEL};
 use super::tail::{LineSplitter, LogTail};
 use super::ContainerForm;
 use crate::template::{Endpoint, Endpoints, ProcessVars};
+use std::collections::BTreeMap;
 use testcontainers::bollard::models::{RestartPolicy, RestartPolicyNameEnum};
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{ExecCommand, IntoContainerPort};
@@ -48,8 +49,13 @@ pub fn container_name(run_id: &str, service: &str) -> String {
     format!("golive-{}-{service}", run_id.to_lowercase())
 }
 
-/// How other containers reach this one: its name and container port.
-pub fn inner_endpoint(outer: &Endpoint, name: &str, port: u16) -> Endpoint {
+/// How other containers reach this one: its name and container ports.
+pub fn inner_endpoint(
+    outer: &Endpoint,
+    name: &str,
+    port: u16,
+    ports: BTreeMap<String, u16>,
+) -> Endpoint {
     let url = reqwest::Url::parse(&outer.url)
         .ok()
         .and_then(|mut u| {
@@ -62,7 +68,28 @@ pub fn inner_endpoint(outer: &Endpoint, name: &str, port: u16) -> Endpoint {
         url,
         host: name.to_string(),
         port,
+        ports,
     }
+}
+
+/// The container's named ports by name, as other containers and its own command see
+/// them (empty for one unnamed `port`).
+pub fn container_ports(form: &ContainerForm) -> BTreeMap<String, u16> {
+    form.named_ports.iter().cloned().collect()
+}
+
+/// Each container port with the host port it is published on: the named ports on free
+/// host ports, or the one `port` on `host_port` or a free one.
+fn published(form: &ContainerForm) -> Result<Vec<(u16, u16)>, String> {
+    if form.named_ports.is_empty() {
+        let host = match form.host_port {
+            Some(p) => p,
+            None => super::process::free_port()?,
+        };
+        return Ok(vec![(form.port, host)]);
+    }
+    let free = super::process::free_ports(form.named_ports.len())?;
+    Ok(form.named_ports.iter().map(|(_, p)| *p).zip(free).collect())
 }
 
 /// Creates and starts the container; on failure, the reason and its last log lines.
@@ -77,20 +104,35 @@ pub async fn start(
     startup_timeout: std::time::Duration,
     restart: crate::spec::RestartPolicy,
 ) -> Result<Running, (String, Vec<String>)> {
-    let host_port = match form.host_port {
-        Some(p) => p,
-        None => super::process::free_port().map_err(|e| (e, Vec::new()))?,
+    let published = published(form).map_err(|e| (e, Vec::new()))?;
+    // The first pair is `port` (or the first named port): what `{port}` means.
+    let host_port = published[0].1;
+    let host_of = |container: u16| {
+        published
+            .iter()
+            .find(|(c, _)| *c == container)
+            .map_or(host_port, |(_, h)| *h)
     };
+    let inner_ports = container_ports(form);
+    let outer_ports: BTreeMap<String, u16> = form
+        .named_ports
+        .iter()
+        .map(|(n, p)| (n.clone(), host_of(*p)))
+        .collect();
     let vars = ProcessVars {
         port: form.port,
+        ports: &inner_ports,
         golive: GOLIVE_IN_IMAGE,
     };
+    // The url is how golive reaches the service, so it reads the host ports.
     let outer_vars = ProcessVars {
         port: host_port,
+        ports: &outer_ports,
         golive: GOLIVE_IN_IMAGE,
     };
     let url = form.url.render(inner, Some(&outer_vars));
-    let endpoint = super::process::endpoint(&url, host_port).map_err(|e| (e, Vec::new()))?;
+    let endpoint = super::process::endpoint(&url, host_port, outer_ports.clone())
+        .map_err(|e| (e, Vec::new()))?;
     let container_name = container_name(&net.run_id, name);
     let tail = LogTail::new(watch);
     let consumer = {
@@ -107,13 +149,15 @@ pub async fn start(
         }
     };
     let (cpus, memory) = (form.cpus, form.memory);
-    let mut request = GenericImage::new(form.repository.as_str(), form.tag.as_str())
-        .with_exposed_port(form.port.tcp())
+    let mut image = GenericImage::new(form.repository.as_str(), form.tag.as_str());
+    for (container_port, _) in &published {
+        image = image.with_exposed_port(container_port.tcp());
+    }
+    let mut request = image
         .with_network(net.network.clone())
         .with_container_name(container_name.clone())
         .with_label(RUN_LABEL, net.run_id.clone())
         .with_label(SERVICE_LABEL, name)
-        .with_mapped_port(host_port, form.port.tcp())
         .with_startup_timeout(startup_timeout.max(ENGINE_START_FLOOR))
         .with_log_consumer(consumer)
         .with_host_config_modifier(move |hc| {
@@ -136,6 +180,9 @@ pub async fn start(
                 });
             }
         });
+    for (container_port, host) in &published {
+        request = request.with_mapped_port(*host, container_port.tcp());
+    }
     for (k, v) in &form.env {
         request = request.with_env_var(k.clone(), v.render(inner, Some(&vars)));
     }
@@ -150,7 +197,7 @@ pub async fn start(
     let container = request
         .start()
         .await
-        .map_err(|e| (start_error(&e.to_string(), form, host_port), tail.lines()))?;
+        .map_err(|e| (start_error(&e.to_string(), form, &published), tail.lines()))?;
     tracing::info!(service = %name, container = %container_name, url = %endpoint.url, "Service container started.");
     Ok(Running {
         name: name.to_string(),
@@ -163,10 +210,22 @@ pub async fn start(
 }
 
 /// testcontainers' errors, said in golive's terms.
-fn start_error(e: &str, form: &ContainerForm, host_port: u16) -> String {
+fn start_error(e: &str, form: &ContainerForm, published: &[(u16, u16)]) -> String {
     let image = format!("{}:{}", form.repository, form.tag);
     if e.contains("port is already allocated") || e.contains("address already in use") {
-        format!("host port {host_port} is already in use, so `{image}` cannot publish port {}; free it or change `host_port`", form.port)
+        match published {
+            [(container, host)] => format!("host port {host} is already in use, so `{image}` cannot publish port {container}; free it or change `host_port`"),
+            _ => {
+                let pairs: Vec<String> = published
+                    .iter()
+                    .map(|(c, h)| format!("{c} on host port {h}"))
+                    .collect();
+                format!(
+                    "a host port is already in use, so `{image}` cannot publish its ports ({}); another program took one after golive found it free: run again",
+                    pairs.join(", ")
+                )
+            }
+        }
     } else if e.contains("failed to pull") || e.contains("No such image") {
         format!("image `{image}` is not present and golive never pulls; build it first")
     } else if e.contains("startup timeout") {
@@ -264,5 +323,60 @@ impl Running {
         }
         tracing::info!(service = %self.name, "Service container stopped and removed.");
         tail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Template;
+
+    fn form(port: u16, named: &[(&str, u16)], host_port: Option<u16>) -> ContainerForm {
+        ContainerForm {
+            repository: "golive/reference".into(),
+            tag: "0.1.0".into(),
+            command: Vec::new(),
+            env: Vec::new(),
+            port,
+            named_ports: named.iter().map(|(n, p)| (n.to_string(), *p)).collect(),
+            host_port,
+            cpus: None,
+            memory: None,
+            url: Template::literal("http://127.0.0.1:1"),
+        }
+    }
+
+    #[test]
+    fn each_named_port_is_published_on_a_host_port_of_its_own() {
+        let named = form(5002, &[("api", 5002), ("web", 3000)], None);
+        let pairs = published(&named).unwrap();
+        assert_eq!(
+            pairs.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            [5002, 3000]
+        );
+        assert_ne!(pairs[0].1, pairs[1].1);
+        assert_eq!(
+            container_ports(&named),
+            [("api".to_string(), 5002), ("web".to_string(), 3000)].into()
+        );
+        assert_eq!(
+            published(&form(8080, &[], Some(9000))).unwrap(),
+            [(8080, 9000)]
+        );
+        assert!(container_ports(&form(8080, &[], None)).is_empty());
+    }
+
+    #[test]
+    fn other_containers_see_the_container_ports() {
+        let outer = Endpoint {
+            url: "http://127.0.0.1:41000".into(),
+            host: "127.0.0.1".into(),
+            port: 41000,
+            ports: [("api".to_string(), 41000), ("web".to_string(), 41001)].into(),
+        };
+        let named = form(5002, &[("api", 5002), ("web", 3000)], None);
+        let inner = inner_endpoint(&outer, "golive-r-app", 5002, container_ports(&named));
+        assert_eq!(inner.url, "http://golive-r-app:5002");
+        assert_eq!(inner.ports["web"], 3000);
     }
 }

@@ -15,5 +15,6 @@ pub fn endpoint(form: &ExternalForm, endpoints: &Endpoints) -> Result<Endpoint, 
         url: url.trim_end_matches('/').to_string(),
         host,
         port,
+        ports: Default::default(),
     })
 }

@@ -21,7 +21,7 @@ mod tail;
 pub use docker::Docker;
 pub use instance::Instance;
 
-use crate::template::{Endpoint, Endpoints, Template};
+use crate::template::{Endpoint, Endpoints, ProcessVars, Template};
 use crate::units::{ByteSize, Duration};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -47,7 +47,11 @@ pub struct ContainerForm {
     pub tag: String,
     pub command: Vec<Template>,
     pub env: Vec<(String, Template)>,
+    /// The container port `{port}` means: `port`, or the first of `named_ports`.
     pub port: u16,
+    /// `ports:` in the order written (empty with `port:`); each published on a free host
+    /// port.
+    pub named_ports: Vec<(String, u16)>,
     pub host_port: Option<u16>,
     pub cpus: Option<f64>,
     pub memory: Option<ByteSize>,
@@ -67,6 +71,9 @@ pub struct ProcessForm {
     pub env: Vec<(String, Template)>,
     pub cwd: PathBuf,
     pub url: Template,
+    /// `ports:` names, each given a free port (`{port}` is the first); empty for one
+    /// unnamed port.
+    pub ports: Vec<String>,
 }
 
 /// An already-running service.
@@ -575,12 +582,18 @@ async fn start_one(
     report: &mut ServiceReport,
 ) -> Result<Started, String> {
     let watch = ready::watched_line(&plan.ready);
-    let (mut instance, port) = match choice {
+    // The service's port and named ports as its ready command sees them.
+    let (mut instance, port, ports) = match choice {
         Choice::Missing(why) => return Err(why),
         Choice::External(form) => {
             report.provider = "external".into();
             let endpoint = external::endpoint(form, endpoints)?;
-            let probe = ready::Ready::resolve(&plan.ready, endpoints, endpoint.port, golive);
+            let vars = ProcessVars {
+                port: endpoint.port,
+                ports: &endpoint.ports,
+                golive,
+            };
+            let probe = ready::Ready::resolve(&plan.ready, endpoints, &vars);
             ready::wait(
                 &probe,
                 &endpoint,
@@ -595,8 +608,14 @@ async fn start_one(
         Choice::Process(form) => {
             report.provider = "process".into();
             let p = process::start(&plan.name, form, golive, endpoints, watch, launcher)?;
-            let port = p.endpoint.port;
-            (Instance::Process(p), port)
+            // `{port}` is the first named port when the ports are named.
+            let ports = p.endpoint.ports.clone();
+            let port = form
+                .ports
+                .first()
+                .and_then(|n| ports.get(n).copied())
+                .unwrap_or(p.endpoint.port);
+            (Instance::Process(p), port, ports)
         }
         Choice::Container(form) => {
             report.provider = "container".into();
@@ -616,15 +635,26 @@ async fn start_one(
                 report.log_tail = tail;
                 e
             })?;
-            (Instance::Container(c), form.port)
+            (
+                Instance::Container(c),
+                form.port,
+                container::container_ports(form),
+            )
         }
     };
     let endpoint = instance.endpoint().clone();
     let inner_endpoint = match &instance {
-        Instance::Container(c) => container::inner_endpoint(&endpoint, &c.container_name, port),
+        Instance::Container(c) => {
+            container::inner_endpoint(&endpoint, &c.container_name, port, ports.clone())
+        }
         Instance::Process(_) => endpoint.clone(),
     };
-    let probe = ready::Ready::resolve(&plan.ready, inner, port, golive);
+    let vars = ProcessVars {
+        port,
+        ports: &ports,
+        golive,
+    };
+    let probe = ready::Ready::resolve(&plan.ready, inner, &vars);
     match ready::wait(
         &probe,
         &endpoint,

@@ -12,6 +12,7 @@ use crate::template::{Endpoint, Endpoints, ProcessVars};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -41,20 +42,32 @@ pub struct Running {
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
 pub fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
+    Ok(free_ports(1)?[0])
+}
+
+/// `n` distinct free TCP ports on 127.0.0.1: every listener is held until all are bound,
+/// so the system cannot hand the same port out twice.
+pub fn free_ports(n: usize) -> Result<Vec<u16>, String> {
+    let listeners = (0..n.max(1))
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))
 }
 
 /// Parses a rendered service URL into an endpoint; `port` when the URL has none.
-pub fn endpoint(url: &str, port: u16) -> Result<Endpoint, String> {
+pub fn endpoint(url: &str, port: u16, ports: BTreeMap<String, u16>) -> Result<Endpoint, String> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| format!("the service URL `{url}` is not valid: {e}"))?;
     Ok(Endpoint {
         url: url.trim_end_matches('/').to_string(),
         host: crate::net::host(&parsed).unwrap_or_else(|| "127.0.0.1".to_string()),
         port: parsed.port_or_known_default().unwrap_or(port),
+        ports,
     })
 }
 
@@ -66,8 +79,15 @@ pub fn start(
     watch: Option<String>,
     launcher: &Launcher,
 ) -> Result<Running, String> {
-    let port = free_port()?;
-    let vars = ProcessVars { port, golive };
+    // One free port per name (`{port}` is the first), or one unnamed port.
+    let free = free_ports(form.ports.len())?;
+    let port = free[0];
+    let ports: BTreeMap<String, u16> = form.ports.iter().cloned().zip(free).collect();
+    let vars = ProcessVars {
+        port,
+        ports: &ports,
+        golive,
+    };
     let argv: Vec<String> = form
         .command
         .iter()
@@ -79,7 +99,7 @@ pub fn start(
     let url = form.url.render(endpoints, Some(&vars));
     let mut running = Running {
         name: name.to_string(),
-        endpoint: endpoint(&url, port)?,
+        endpoint: endpoint(&url, port, ports.clone())?,
         argv,
         env: form
             .env

@@ -22,21 +22,18 @@ pub enum Ready {
 }
 
 impl Ready {
-    /// Renders the probe; `port` is the service's port as the command sees it (the
-    /// container port inside a container).
-    pub fn resolve(probe: &ReadyProbe, endpoints: &Endpoints, port: u16, golive: &str) -> Ready {
+    /// Renders the probe; `vars` holds the service's ports as the command sees them (the
+    /// container ports inside a container).
+    pub fn resolve(probe: &ReadyProbe, endpoints: &Endpoints, vars: &ProcessVars) -> Ready {
         match probe {
             ReadyProbe::Http { path } => Ready::Http { path: path.clone() },
             ReadyProbe::Tcp => Ready::Tcp,
             ReadyProbe::Log { .. } => Ready::Log,
-            ReadyProbe::Command { argv } => {
-                let vars = ProcessVars { port, golive };
-                Ready::Command(
-                    argv.iter()
-                        .map(|a| a.render(endpoints, Some(&vars)))
-                        .collect(),
-                )
-            }
+            ReadyProbe::Command { argv } => Ready::Command(
+                argv.iter()
+                    .map(|a| a.render(endpoints, Some(vars)))
+                    .collect(),
+            ),
         }
     }
 }

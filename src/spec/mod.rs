@@ -4,6 +4,7 @@
 
 mod check;
 mod load;
+mod ports;
 mod scenario;
 mod schema;
 mod service;
@@ -11,6 +12,7 @@ mod strict;
 
 pub use check::*;
 pub use load::{load_file, load_scenario, read_source, Source, MAX_FILE_BYTES};
+pub use ports::{NamedPorts, MAX_PORTS, PORT_NAME_PATTERN};
 pub use scenario::*;
 pub use schema::{schema_url, CHECKLIST_SCHEMA_PATH, SCENARIO_SCHEMA_PATH, SCHEMA_BASE_URL};
 pub use service::*;

@@ -55,6 +55,8 @@ pub enum RestartPolicy {
 
 /// A local command. `{port}` in its arguments or environment is replaced by a free
 /// port golive picks on 127.0.0.1; `{golive}` by the path of the running golive binary.
+/// With `ports: [api, web]`, `{ports.api}` and `{ports.web}` are each a free port of
+/// their own, and `{port}` is the first of them.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
@@ -71,14 +73,30 @@ pub struct ProcessSpec {
     #[serde(default)]
     #[schemars(extend("default" = "http://127.0.0.1:{port}"))]
     pub url: Option<String>,
+    /// Names of the ports the process listens on, e.g. `[api, web]`: golive picks a free
+    /// port on 127.0.0.1 for each, written `{ports.api}` in `command`, `env`, `url` and
+    /// the ready command, and `{services.NAME.ports.api}` in checks and other services.
+    /// `{port}` is then the first of them. Lowercase identifiers, unique, at most 16.
+    /// Default: one unnamed port, `{port}`.
+    #[serde(default)]
+    #[schemars(extend(
+        "minItems" = 1,
+        "maxItems" = super::ports::MAX_PORTS,
+        "uniqueItems" = true,
+        "items" = {"type": "string", "pattern": super::ports::PORT_NAME_PATTERN},
+        "examples" = [["api", "web"]]
+    ))]
+    pub ports: Option<Vec<String>>,
 }
 
 /// A container started from a local image (never pulled: build it first, e.g. with
 /// `golive image build`). Services reach each other by name on the run's network:
 /// inside a container, `{services.db.host}` is the database container's name and
-/// `{services.db.port}` its container port. `{port}` is this container's own `port`.
+/// `{services.db.port}` its container port (and `{services.db.ports.NAME}` its named
+/// container port). `{port}` is this container's own `port`, or the first of its `ports`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["port"]}, {"required": ["ports"]}]))]
 pub struct ContainerSpec {
     /// Image as `name:tag`, e.g. `golive/reference:0.1.0`.
     #[schemars(extend("pattern" = r"^[^@]*:[^/@]+$", "examples" = ["golive/reference:0.1.0"]))]
@@ -89,10 +107,18 @@ pub struct ContainerSpec {
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// The container port the service listens on; published on 127.0.0.1.
+    /// The container port the service listens on; published on 127.0.0.1. Give this or
+    /// `ports`.
+    #[serde(default)]
     #[schemars(range(min = 1))]
-    pub port: u16,
-    /// Host port to publish `port` on. Default: a free port golive picks.
+    pub port: Option<u16>,
+    /// Named container ports, e.g. `{api: 5002, web: 3000}`, for a service that listens on
+    /// several: each is published on a free host port on 127.0.0.1. Checks read the host
+    /// port as `{services.NAME.ports.api}`; in this container's `url`, `{ports.api}` is
+    /// the host port, in its `command` and `env` the container port. Give this or `port`.
+    #[serde(default)]
+    pub ports: Option<super::ports::NamedPorts>,
+    /// Host port to publish `port` on (not with `ports`). Default: a free port golive picks.
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub host_port: Option<u16>,
@@ -104,7 +130,7 @@ pub struct ContainerSpec {
     #[serde(default)]
     pub memory: Option<ByteSize>,
     /// Base URL of the service as golive reaches it; `{port}` is the published host
-    /// port. Default: `http://127.0.0.1:{port}`.
+    /// port (of the first of `ports`). Default: `http://127.0.0.1:{port}`.
     #[serde(default)]
     #[schemars(extend("default" = "http://127.0.0.1:{port}"))]
     pub url: Option<String>,
@@ -136,7 +162,8 @@ pub enum ReadySpec {
         line: String,
     },
     /// A command exits with status 0: run inside the container for a container, on
-    /// this machine for a process. `{port}` is the service's port as seen from there.
+    /// this machine for a process. `{port}` (and `{ports.NAME}`) is the service's port as
+    /// seen from there.
     Command {
         /// Program and arguments (argv); never run through a shell.
         #[schemars(length(min = 1))]
