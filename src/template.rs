@@ -493,10 +493,12 @@ mod tests {
     fn a_port_name_must_be_declared_by_every_form_of_the_service() {
         let services = declared();
         let own = [form("process", &["api"])];
+        let none = BTreeSet::new();
         let s = Scope {
             services: &services,
             process: true,
             own: &own,
+            captured: &none,
         };
         let table = [
             (

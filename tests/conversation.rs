@@ -7,62 +7,8 @@
 
 mod common;
 
-use common::{finish, golive};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Stdio};
-
-/// A `golive sandbox` this test started; ended by PID when dropped.
-struct Sandbox {
-    child: Child,
-    addr: String,
-}
-
-impl Sandbox {
-    fn start(faults: &[&str]) -> Sandbox {
-        let mut cmd = golive();
-        cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--tick", "50ms"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the sandbox");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the sandbox's address");
-        let addr = line
-            .trim()
-            .strip_prefix("golive sandbox listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
-        Sandbox { child, addr }
-    }
-
-    /// `GET /admin/stats`, over a plain HTTP/1.0 exchange.
-    fn stats(&self) -> serde_json::Value {
-        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
-        write!(
-            s,
-            "GET /admin/stats HTTP/1.0\r\nHost: {}\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).expect("a body");
-        serde_json::from_str(body).expect("stats are JSON")
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::run_checklist_with;
+use common::sandbox::Sandbox;
 
 const CONVERSATION: &str = r#"
           kind: websocket
@@ -109,28 +55,10 @@ phases:
     )
 }
 
-fn run_in(yaml: &str, files: &[(&str, &str)]) -> common::Run {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let file = tmp.path().join("checklist.yaml");
-    std::fs::write(&file, yaml).expect("write checklist");
-    for (name, text) in files {
-        std::fs::write(tmp.path().join(name), text).expect("write file");
-    }
-    let dir = tmp.path().join("run");
-    let out = golive()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .expect("run golive");
-    finish(out, dir, tmp)
-}
-
 #[test]
 fn a_signalr_conversation_passes_as_a_check_and_fails_when_its_hub_is_down() {
     let sandbox = Sandbox::start(&[]);
-    let run = run_in(&checklist(&sandbox.addr), &[]);
+    let run = run_checklist_with(&checklist(sandbox.addr()), &[], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     for id in ["quote-round-trip", "ws-connect"] {
         let item = run.item(id);
@@ -151,7 +79,7 @@ fn a_signalr_conversation_passes_as_a_check_and_fails_when_its_hub_is_down() {
     // MyTrader's fault: the market-data hub is down. Negotiation answers 503, so every
     // sample fails before the WebSocket opens, and says why.
     let down = Sandbox::start(&["hub_down=market-data"]);
-    let run = run_in(&checklist(&down.addr), &[]);
+    let run = run_checklist_with(&checklist(down.addr()), &[], &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let item = run.item("quote-round-trip");
     assert_eq!(item["outcome"], "FAIL", "{item:#}");
@@ -200,9 +128,9 @@ phases:
         title: "Quotes through the hub under load"
         check: {{ kind: load, scenario: hub-load.yaml }}
 "#,
-        sandbox.addr
+        sandbox.addr()
     );
-    let run = run_in(&yaml, &[("hub-load.yaml", scenario)]);
+    let run = run_checklist_with(&yaml, &[("hub-load.yaml", scenario)], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let item = run.item("hub-load");
     assert_eq!(item["outcome"], "PASS", "{item:#}");

@@ -6,64 +6,10 @@
 mod common;
 
 use common::golive;
+use common::sandbox::Sandbox;
 use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// A reference system this test started, stopped (and resumed) by PID on drop.
-struct Sandbox {
-    child: Child,
-    url: String,
-}
-
-impl Sandbox {
-    fn start(faults: &[&str]) -> Sandbox {
-        let mut cmd = golive();
-        cmd.args(["sandbox", "--listen", "127.0.0.1:0"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sandbox");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("address line");
-        let url = line.trim().rsplit(' ').next().expect("url").to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-        Sandbox { child, url }
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id() as i32)
-    }
-
-    fn set_faults(&self, json: &str) {
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr).expect("admin connect");
-        let req = format!(
-            "PUT /admin/faults HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-            json.len()
-        );
-        std::io::Write::write_all(&mut s, req.as_bytes()).expect("admin write");
-        let mut resp = String::new();
-        std::io::Read::read_to_string(&mut s, &mut resp).expect("admin read");
-        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = kill(self.pid(), Signal::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

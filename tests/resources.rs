@@ -139,15 +139,16 @@ fn leak_under_load(faults: &str) -> common::Run {
 
 #[test]
 fn a_leak_under_load_is_judged_as_a_slope_over_the_load_after_its_warm_up() {
-    let leaking = leak_under_load("leak=1MB");
+    let leaking = leak_under_load("leak=4MB");
     assert_eq!(leaking.code, 1, "{}\n{}", leaking.stdout, leaking.stderr);
     let item = leaking.item("memory-slope");
     assert_eq!(item["outcome"], "FAIL", "{item:#}");
     let res = &item["evidence"]["resources"];
-    // 1 MB a second is 60 MB a minute; the fitted slope is near it.
+    // 4 MB a second is 240 MB a minute; the fitted slope is near it. (A healthy
+    // sandbox's own warm-up growth, a few MB, stays far under the 60 MB/m threshold.)
     let slope = res["memory_slope_bytes_per_min"].as_f64().expect("a slope");
     assert!(
-        (40e6..90e6).contains(&slope),
+        (150e6..330e6).contains(&slope),
         "slope {slope} B/min: {res:#}"
     );
     // Only the readings after the load's warm-up: none before load start + 2 s.
@@ -171,7 +172,7 @@ fn a_leak_under_load_is_judged_as_a_slope_over_the_load_after_its_warm_up() {
     );
     assert!(res["samples"].as_u64().unwrap_or_default() >= 10, "{res:#}");
     let why = item["why"].as_str().unwrap_or_default();
-    assert!(why.contains("memory_slope < 10MB/m"), "{why}");
+    assert!(why.contains("memory_slope < 60MB/m"), "{why}");
 
     let healthy = leak_under_load("");
     assert_eq!(healthy.code, 0, "{}\n{}", healthy.stdout, healthy.stderr);

@@ -7,8 +7,13 @@ mod common;
 
 use common::{finish, golive, root};
 
+/// One seed run at a time: their latency claims are the seeds' own (a 10 ms health
+/// check), and two loads side by side on a small machine would measure each other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `checks/NAME` with `faults` in the sandbox and every manual item signed.
 fn run_seed(name: &str, faults: &str, signed: &[&str]) -> common::Run {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("run");
     let mut cmd = golive();
@@ -73,4 +78,56 @@ fn seed_003_is_no_go_when_the_execution_tail_passes_450ms_or_errors_reach_2_perc
         .find(|c| c["criterion"] == "error_rate < 0.1%")
         .expect("the error-rate claim");
     assert_eq!(error_rate["outcome"], "FAIL", "{error_rate:#}");
+}
+
+const MYTRADER_SIGNOFFS: [&str; 5] = [
+    "uptime-after-go-live",
+    "signoff-technical",
+    "signoff-qa",
+    "signoff-release-manager",
+    "signoff-operations",
+];
+
+#[test]
+fn seed_002_mytrader_is_go_with_its_known_issue_waived_and_no_go_with_a_hub_down() {
+    let run = run_seed("mytrader-golive.yaml", "", &MYTRADER_SIGNOFFS);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.results()["verdict"], "GO");
+    // One process, two ports: the API and the web frontend answer on different ones.
+    let api = run.item("api-endpoints")["target"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let web = run.item("web-frontend")["target"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let port = |t: &str| {
+        t.rsplit(':')
+            .next()
+            .and_then(|p| p.split('/').next())
+            .map(str::to_string)
+    };
+    assert_ne!(port(&api), port(&web), "{api} vs {web}");
+    for id in [
+        "hub-market-data",
+        "hub-trading",
+        "hub-portfolio",
+        "ws-connect",
+    ] {
+        assert_eq!(run.outcome(id), "PASS", "{id}: {:#}", run.item(id));
+    }
+    assert_eq!(run.outcome("dashboard-load"), "WAIVED");
+
+    let down = run_seed(
+        "mytrader-golive.yaml",
+        "hub_down=market-data",
+        &MYTRADER_SIGNOFFS,
+    );
+    assert_eq!(down.code, 1, "{}\n{}", down.stdout, down.stderr);
+    assert_eq!(down.outcome("hub-market-data"), "FAIL");
+    assert_eq!(down.outcome("ws-connect"), "FAIL");
+    // The other hubs are up.
+    assert_eq!(down.outcome("hub-trading"), "PASS");
+    assert_eq!(down.outcome("hub-portfolio"), "PASS");
 }

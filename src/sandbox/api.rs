@@ -2,7 +2,7 @@
 //! current quotes, quotes by symbol, and order entry. JSON in and out; every error is
 //! `{"error": reason}` with a fitting status.
 
-use super::orders::OrderRequest;
+use super::orders::{OrderRequest, ValidOrder};
 use super::quotes::{self, now_ms};
 use super::server::AppState;
 use axum::body::Bytes;
@@ -105,17 +105,25 @@ pub(crate) async fn quote(Path(symbol): Path<String>) -> Response {
     }
 }
 
+/// An order body, parsed and checked; a 400 with the reason otherwise.
+pub(crate) fn parse_order(body: &[u8]) -> Result<ValidOrder, Box<Response>> {
+    let bad = |why: String| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid order: {why}"),
+        ))
+    };
+    let request = serde_json::from_slice::<OrderRequest>(body).map_err(|e| bad(e.to_string()))?;
+    request.validate().map_err(bad)
+}
+
 /// Reads the body as bytes and parses it here, rather than with the `Json` extractor,
 /// so every malformed order is a 400 carrying serde's reason (the extractor answers
 /// some with 415 or 422).
 pub(crate) async fn place_order(State(state): State<AppState>, body: Bytes) -> Response {
-    let request = match serde_json::from_slice::<OrderRequest>(&body) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {e}")),
-    };
-    let valid = match request.validate() {
+    let valid = match parse_order(&body) {
         Ok(v) => v,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {reason}")),
+        Err(r) => return *r,
     };
     let order = state
         .orders

@@ -5,8 +5,7 @@
 //! ("99.7% of orders within 450 ms") can be met, or broken by shifting the distribution.
 //! The other faults (errors, latency, stall) apply on top, as on every API route.
 
-use super::api::error;
-use super::orders::OrderRequest;
+use super::api::{error, parse_order};
 use super::quotes::now_ms;
 use super::server::AppState;
 use crate::faults::{Faults, EXEC_MEDIAN, EXEC_SPREAD};
@@ -37,13 +36,9 @@ pub(crate) fn execution_time(faults: &Faults, u: f64) -> Duration {
 }
 
 pub(crate) async fn execute(State(state): State<AppState>, body: Bytes) -> Response {
-    let request = match serde_json::from_slice::<OrderRequest>(&body) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {e}")),
-    };
-    let valid = match request.validate() {
+    let valid = match parse_order(&body) {
         Ok(v) => v,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, format!("invalid order: {reason}")),
+        Err(r) => return *r,
     };
     let took = execution_time(&state.faults(), fastrand::f64());
     if !state.pause(took).await {
