@@ -94,26 +94,7 @@ fn a_signalr_conversation_passes_as_a_check_and_fails_when_its_hub_is_down() {
 #[test]
 fn a_load_sends_the_opening_steps_once_per_connection() {
     let sandbox = Sandbox::start(&[]);
-    let scenario = r#"
-name: hub-load
-target: "{services.app.url}"
-requests:
-  - name: quote
-    protocol: websocket
-    path: /hubs/market-data
-    framing: record-separator
-    open:
-      - name: handshake
-        send: '{"protocol":"json","version":1}'
-        expect: ['message == "{}"']
-    steps:
-      - name: quote
-        send: '{"type":1,"invocationId":"1","target":"GetQuote","arguments":["MSFT"]}'
-        expect: [message.type == 3, message.result.symbol == "MSFT"]
-executor: { kind: constant-users, users: 4, duration: 2s }
-timeout: 2s
-thresholds: [failures == 0]
-"#;
+    // The scenario written inside the checklist that uses it.
     let yaml = format!(
         r#"
 system: MyTrader hubs under load
@@ -126,11 +107,31 @@ phases:
     items:
       - id: hub-load
         title: "Quotes through the hub under load"
-        check: {{ kind: load, scenario: hub-load.yaml }}
+        check:
+          kind: load
+          scenario:
+            name: hub-load
+            target: "{{services.app.url}}"
+            requests:
+              - name: quote
+                protocol: websocket
+                path: /hubs/market-data
+                framing: record-separator
+                open:
+                  - name: handshake
+                    send: '{{"protocol":"json","version":1}}'
+                    expect: ['message == "{{}}"']
+                steps:
+                  - name: quote
+                    send: '{{"type":1,"invocationId":"1","target":"GetQuote","arguments":["MSFT"]}}'
+                    expect: [message.type == 3, message.result.symbol == "MSFT"]
+            executor: {{ kind: constant-users, users: 4, duration: 2s }}
+            timeout: 2s
+            thresholds: [failures == 0]
 "#,
         sandbox.addr()
     );
-    let run = run_checklist_with(&yaml, &[("hub-load.yaml", scenario)], &[]);
+    let run = run_checklist_with(&yaml, &[], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let item = run.item("hub-load");
     assert_eq!(item["outcome"], "PASS", "{item:#}");

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Invalid fixtures whose error no JSON Schema can state, and why.
-const BEYOND_A_SCHEMA: [(&str, &str); 8] = [
+const BEYOND_A_SCHEMA: [(&str, &str); 10] = [
     (
         "checklist-bad-drills.yaml",
         "an undeclared service, and drills that live in another file",
@@ -40,6 +40,14 @@ const BEYOND_A_SCHEMA: [(&str, &str); 8] = [
     (
         "unknown-service.yaml",
         "a placeholder names an undeclared service",
+    ),
+    (
+        "inline-scenario.yaml",
+        "an inline scenario's placeholders, paths and warm-up against its executor",
+    ),
+    (
+        "websocket-conversation.yaml",
+        "captures read before they are taken, step names and the conversation's forms",
     ),
 ];
 

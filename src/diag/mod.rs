@@ -50,6 +50,9 @@ pub struct Diagnostics<'a> {
     file: &'a Path,
     index: &'a LocationIndex,
     items: Vec<Diagnostic>,
+    /// Put before every path: where a document written inside another one sits in it
+    /// (`phases[0].items[2].check.scenario.`).
+    prefix: String,
 }
 
 impl<'a> Diagnostics<'a> {
@@ -58,12 +61,31 @@ impl<'a> Diagnostics<'a> {
             file,
             index,
             items: Vec::new(),
+            prefix: String::new(),
+        }
+    }
+
+    /// Diagnostics for a document written at `prefix` inside `file` (an inline scenario).
+    pub fn within(file: &'a Path, index: &'a LocationIndex, prefix: &str) -> Self {
+        Diagnostics {
+            prefix: prefix.to_string(),
+            ..Diagnostics::new(file, index)
+        }
+    }
+
+    fn full(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_string()
+        } else if path.is_empty() {
+            self.prefix.trim_end_matches('.').to_string()
+        } else {
+            format!("{}{path}", self.prefix)
         }
     }
 
     /// The line where the value at `path` starts (1-based).
     pub fn line_of(&self, path: &str) -> usize {
-        self.index.value_pos(path).line
+        self.index.value_pos(&self.full(path)).line
     }
 
     /// An error about the value at `path`, located at that value.
@@ -78,10 +100,11 @@ impl<'a> Diagnostics<'a> {
 
     /// An error at a column offset inside the string scalar at `path` (for expressions).
     pub fn error_at_offset(&mut self, path: &str, offset: usize, message: impl Into<String>) {
-        let pos = self.index.value_pos_at_offset(path, offset);
+        let path = self.full(path);
+        let pos = self.index.value_pos_at_offset(&path, offset);
         self.items.push(Diagnostic {
             file: self.file.to_path_buf(),
-            path: path.to_string(),
+            path,
             pos,
             message: message.into(),
             hint: None,
@@ -89,10 +112,11 @@ impl<'a> Diagnostics<'a> {
     }
 
     fn push(&mut self, path: &str, message: String, hint: Option<String>) {
+        let path = self.full(path);
         self.items.push(Diagnostic {
             file: self.file.to_path_buf(),
-            path: path.to_string(),
-            pos: self.index.value_pos(path),
+            pos: self.index.value_pos(&path),
+            path,
             message,
             hint,
         });

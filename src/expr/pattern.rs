@@ -47,6 +47,7 @@ pub fn criterion() -> String {
         format!(r"rps\s*{SYMBOL_OP}\s*(?:{rate}|{baseline})"),
         format!(r"(?:failures|restarts)\s*{SYMBOL_OP}\s*{COUNT}"),
         format!(r"(?:memory|memory_growth)\s*{SYMBOL_OP}\s*{bytes}"),
+        format!(r"memory_slope\s*{SYMBOL_OP}\s*{bytes}/(?:s|min|m|h)"),
         format!(r"(?:cpu|cpu_max)\s*{SYMBOL_OP}\s*{percent}"),
         format!(r"recovery_time\s*{SYMBOL_OP}\s*{duration}"),
     ];
@@ -153,6 +154,7 @@ mod tests {
             "error_rate <= baseline",
             "memory < 200MB",
             "memory_growth < 50MB",
+            "memory_slope < 1MB/m",
             "cpu < 25%",
             "restarts == 0",
             "recovery_time < 10s",

@@ -124,6 +124,8 @@ pub fn plan_file(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
 /// Shared state while validating one file.
 pub(crate) struct Ctx<'a> {
     pub diags: Diagnostics<'a>,
+    /// The file being validated (an inline scenario is planned from it).
+    pub source: &'a Source,
     /// Diagnostics about other files this one refers to (scenarios).
     pub others: Vec<Diagnostic>,
     /// The declared services with their forms' named ports.
@@ -218,6 +220,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
     let mut ctx = Ctx {
         others: Vec::new(),
         diags: Diagnostics::new(&source.path, &source.index),
+        source,
         services: ports::declared(&c.services),
         base_dir,
         secrets: Redactor::default(),
@@ -443,17 +446,29 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
             );
         }
     }
-    let file = ctx.existing_file(&format!("{path}.check.scenario"), &l.scenario)?;
-    let mut plan = match scenario::plan_scenario(&file, Some(&ctx.services)) {
+    let planned = match &l.scenario {
+        spec::ScenarioRef::Path(rel) => {
+            let file = ctx.existing_file(&format!("{path}.check.scenario"), rel)?;
+            scenario::plan_scenario(&file, Some(&ctx.services)).inspect_err(|_| {
+                ctx.diags.error(
+                    &format!("{path}.check.scenario"),
+                    format!("the scenario `{rel}` is not valid (see below)"),
+                );
+            })
+        }
+        spec::ScenarioRef::Inline(s) => scenario::build(
+            s,
+            ctx.source,
+            Some(&ctx.services),
+            &format!("{path}.check.scenario."),
+        ),
+    };
+    let mut plan = match planned {
         Ok(p) => {
             ctx.secrets.extend(&p.secrets);
             p
         }
         Err(mut diags) => {
-            ctx.diags.error(
-                &format!("{path}.check.scenario"),
-                format!("the scenario `{}` is not valid (see below)", l.scenario),
-            );
             ctx.others.append(&mut diags);
             return None;
         }

@@ -23,13 +23,16 @@ pub fn plan_scenario(
     services: Option<&crate::template::Declared>,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
     let (scenario, source) = crate::spec::load_scenario(path)?;
-    build(&scenario, &source, services)
+    build(&scenario, &source, services, "")
 }
 
+/// Plans scenario `s` read from `source`, where it sits at `at` (a path ending in `.`,
+/// for one written inside a checklist; empty for a file of its own).
 pub fn build(
     s: &Scenario,
     source: &Source,
     outer: Option<&crate::template::Declared>,
+    at: &str,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
     let base_dir = source
         .path
@@ -39,7 +42,8 @@ pub fn build(
         .unwrap_or_else(|| PathBuf::from("."));
     let mut ctx = Ctx {
         others: Vec::new(),
-        diags: Diagnostics::new(&source.path, &source.index),
+        diags: Diagnostics::within(&source.path, &source.index, at),
+        source,
         services: outer
             .cloned()
             .unwrap_or_else(|| super::ports::declared(&s.services)),

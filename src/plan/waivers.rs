@@ -22,6 +22,7 @@ pub fn add_file(
         .map_err(|e| vec![crate::diag::from_serde_error(path, &source.index, &e)])?;
     let mut ctx = Ctx {
         diags: crate::diag::Diagnostics::new(&source.path, &source.index),
+        source: &source,
         others: Vec::new(),
         // Waivers hold no templates: the names are enough.
         services: plan

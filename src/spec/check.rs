@@ -47,9 +47,10 @@ pub struct ResourcesSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
-    /// Scenario file, relative to the checklist's folder, e.g. `../scenarios/portfolio-load.yaml`.
-    #[schemars(extend("examples" = ["../scenarios/portfolio-load.yaml"]))]
-    pub scenario: String,
+    /// Scenario file, relative to the checklist's folder, e.g.
+    /// `../scenarios/portfolio-load.yaml`, or the scenario itself written here (a map with
+    /// `name`, `target`, `requests`, `executor`, ...; its services are the checklist's).
+    pub scenario: ScenarioRef,
     /// Fault drills this checklist adds to the scenario's own (same form as a scenario's
     /// `faults`); judge them with `recovery_time < 10s` in the item's criteria.
     #[serde(default)]
@@ -375,4 +376,40 @@ pub struct PrometheusSpec {
     #[serde(default)]
     #[schemars(schema_with = "super::schema::prometheus_expectations", extend("examples" = [["value < 0.01"]]))]
     pub expect: Vec<String>,
+}
+
+/// A load item's scenario: a file, or written inline.
+#[derive(Debug, JsonSchema)]
+#[serde(untagged)]
+pub enum ScenarioRef {
+    /// Scenario file, relative to the checklist's folder.
+    #[schemars(extend("examples" = ["../scenarios/portfolio-load.yaml"]))]
+    Path(String),
+    /// The scenario written in the checklist.
+    Inline(Box<super::Scenario>),
+}
+
+impl<'de> Deserialize<'de> for ScenarioRef {
+    /// A string is a path; a map is a scenario, read with the scenario's own rules (so
+    /// its errors name the inline field, not "no variant matched").
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ScenarioRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scenario file's path, or a scenario written here as a map")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ScenarioRef, E> {
+                Ok(ScenarioRef::Path(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ScenarioRef, A::Error> {
+                super::Scenario::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|s| ScenarioRef::Inline(Box::new(s)))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
