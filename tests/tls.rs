@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::Datelike;
-use common::{finish, golive, Run};
+use common::Run;
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -190,25 +190,11 @@ async fn answer(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream)
 /// since `ca:` paths are relative to the checklist's folder. `PORT` in `items` (YAML list
 /// entries indented by six spaces) becomes `port`.
 fn run_with_files(port: u16, items: &str, files: &[(&str, &str)]) -> Run {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    for (name, text) in files {
-        std::fs::write(tmp.path().join(name), text).expect("write file beside the checklist");
-    }
     let yaml = format!(
         "system: tls targets\nphases:\n  - id: tls\n    title: TLS\n    items:\n{}",
         items.replace("PORT", &port.to_string())
     );
-    let file = tmp.path().join("checklist.yaml");
-    std::fs::write(&file, yaml).expect("write checklist");
-    let dir = tmp.path().join("run");
-    let out = golive()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .expect("run golive");
-    finish(out, dir, tmp)
+    common::run_checklist_with(&yaml, files, &[])
 }
 
 /// Asserts a NO-GO run with results.json written and item `id` FAIL; returns the class

@@ -53,30 +53,29 @@ pub fn run_checklist(yaml: &str, args: &[&str]) -> Run {
     run_checklist_as(yaml, "run", args, &[])
 }
 
-/// The same, with `files` (name, text) written beside the checklist (scenarios it names).
+/// The same, with `files` (name, text) written beside the checklist (scenarios it names,
+/// CA files).
 pub fn run_checklist_with(yaml: &str, files: &[(&str, &str)], args: &[&str]) -> Run {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    for (name, text) in files {
-        std::fs::write(tmp.path().join(name), text).expect("write a file beside the checklist");
-    }
-    let file = tmp.path().join("checklist.yaml");
-    std::fs::write(&file, yaml).expect("write checklist");
-    let dir = tmp.path().join("run");
-    let out = golive()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&dir)
-        .args(args)
-        .output()
-        .expect("run golive");
-    finish(out, dir, tmp)
+    run_in_folder(yaml, files, "run", args, &[])
 }
 
 /// The same, with the run folder (and so the run id) named `run_id` and extra
 /// environment variables.
 pub fn run_checklist_as(yaml: &str, run_id: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in_folder(yaml, &[], run_id, args, env)
+}
+
+fn run_in_folder(
+    yaml: &str,
+    files: &[(&str, &str)],
+    run_id: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let tmp = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(tmp.path().join(name), text).expect("write a file beside the checklist");
+    }
     let file = tmp.path().join("checklist.yaml");
     std::fs::write(&file, yaml).expect("write checklist");
     let dir = tmp.path().join(run_id);
