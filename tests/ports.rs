@@ -42,12 +42,7 @@ fn one_process_serves_two_named_ports_and_checks_reach_both() {
         format!("http://127.0.0.1:{api}"),
         "{service}"
     );
-    let tail: Vec<&str> = service["log_tail"]
-        .as_array()
-        .expect("log tail")
-        .iter()
-        .filter_map(|l| l.as_str())
-        .collect();
+    let tail = common::log_tail(service);
     assert!(
         tail.contains(&format!("golive sandbox web on http://127.0.0.1:{web}").as_str()),
         "{tail:?}"

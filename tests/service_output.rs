@@ -58,12 +58,7 @@ sys.stdout.flush()"#;
     let run = common::run_checklist(&checklist(&server(prelude), 30), &["--provider", "process"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.outcome("serves"), "PASS");
-    let tail: Vec<&str> = run.results()["services"][0]["log_tail"]
-        .as_array()
-        .expect("log tail")
-        .iter()
-        .filter_map(|l| l.as_str())
-        .collect();
+    let tail = common::log_tail(&run.results()["services"][0]);
     assert!(
         tail.contains(&"starting \u{fffd}\u{fffd} not UTF-8"),
         "the bad line is kept lossily: {tail:?}"

@@ -197,10 +197,9 @@ impl RedisProbe {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(seq, tx);
             unwait = Some(Unwait(subscriber.waiting.clone(), seq));
-            publish = ::redis::cmd("PUBLISH")
-                .arg(&channel.name)
-                .arg(format!("{}{seq}", channel.prefix))
-                .clone();
+            let mut p = ::redis::cmd("PUBLISH");
+            p.arg(&channel.name).arg(format!("{}{seq}", channel.prefix));
+            publish = p;
             cmd = &publish;
             delivered = Some(rx);
         }

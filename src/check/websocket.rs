@@ -131,7 +131,7 @@ impl WebSocketProbe {
             steps: Vec::with_capacity(check.steps.len()),
         };
         session
-            .steps(&check.steps, &self.endpoints, &mut timings.steps)
+            .steps(&check.steps, &self.endpoints, Some(&mut timings.steps))
             .await?;
         session.close().await;
         Ok(timings)

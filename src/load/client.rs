@@ -216,10 +216,7 @@ impl Ws {
     ) -> Result<Ws, Failure> {
         let io = t.stream().await?;
         let mut session = Session::open(io, url, headers, conversation.framing, Vec::new()).await?;
-        let mut times = Vec::new();
-        session
-            .steps(&conversation.open, endpoints, &mut times)
-            .await?;
+        session.steps(&conversation.open, endpoints, None).await?;
         Ok(Ws {
             session,
             answered: 0,
@@ -237,9 +234,8 @@ impl Ws {
         conversation: &Conversation,
         endpoints: &Endpoints,
     ) -> Result<(), Failure> {
-        let mut times = Vec::new();
         self.session
-            .steps(&conversation.steps, endpoints, &mut times)
+            .steps(&conversation.steps, endpoints, None)
             .await?;
         self.answered += 1;
         Ok(())

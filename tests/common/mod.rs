@@ -105,6 +105,16 @@ pub fn finish(out: Output, dir: PathBuf, tmp: tempfile::TempDir) -> Run {
     }
 }
 
+/// The lines a service's entry in results.json keeps of its output (`log_tail`).
+pub fn log_tail(service: &serde_json::Value) -> Vec<&str> {
+    service["log_tail"]
+        .as_array()
+        .expect("a log tail")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect()
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
