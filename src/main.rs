@@ -90,6 +90,10 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
             }
         },
         Command::Demo(args) => golive::demo::run(args, golive, interrupt_token()).await,
+        Command::Monitor(args) => {
+            let set = |plan: &golive::plan::Plan| log_secrets.set(&plan.redactor);
+            cli::monitor::run(args, golive, interrupt_token(), &set).await
+        }
         Command::Run(args) => {
             let mut plan = match golive::plan::plan_file(&args.checklist) {
                 Ok(p) => p,

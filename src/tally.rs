@@ -87,7 +87,7 @@ impl Failure {
 }
 
 /// `e` and its causes, joined with `: `; a cause whose text is already there is skipped.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut reason = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 
 /// The runtime: what runs a plan, records what it measured and judges it. It must not
 /// import the compiler.
-const RUNTIME: [&str; 6] = ["check", "load", "services", "metrics", "record", "verdict"];
+const RUNTIME: [&str; 7] = [
+    "check", "load", "services", "metrics", "record", "verdict", "rules",
+];
 
 /// Leaves, part one: the foundations (units, expressions, diagnostics, the statistics of
 /// evidence, exit codes).
@@ -44,7 +46,9 @@ const COMPILER: &str = "plan";
 /// (`run`, `report`, `cli`, `demo`, and `attest`, which signs and verifies sign-offs over a
 /// run folder) and the reference system they are tested against (`sandbox`), whose fault
 /// vocabulary the compiler reads from the `faults` leaf.
-const ABOVE: [&str; 6] = ["run", "report", "cli", "demo", "sandbox", "attest"];
+const ABOVE: [&str; 7] = [
+    "run", "report", "cli", "demo", "sandbox", "attest", "monitor",
+];
 
 /// Modules bound only by "no cycle": the spec types users write (read by the compiler and,
 /// for a few enums, the runtime) and Docker image building (used by services and cli).

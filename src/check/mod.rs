@@ -75,6 +75,30 @@ impl Check {
         }
     }
 
+    /// The longest one sample may take.
+    pub fn timeout(&self) -> Duration {
+        match self {
+            Check::Http(c) => c.timeout,
+            Check::Tcp(c) => c.timeout,
+            Check::WebSocket(c) => c.timeout,
+            Check::Tls(c) => c.timeout,
+            Check::Command(c) => c.timeout,
+            Check::Postgres(c) => c.timeout,
+            Check::Redis(c) => c.timeout,
+            Check::Prometheus(c) => c.timeout,
+        }
+    }
+
+    /// The check made ready to sample again and again: the monitor keeps one per item
+    /// across its ticks, so clients and connections are set up once.
+    pub fn prepared(
+        &self,
+        endpoints: &Endpoints,
+        launcher: &Launcher,
+    ) -> Result<Prepared, Failure> {
+        self.prepare(endpoints, launcher).map(Prepared)
+    }
+
     /// What the check probes, as rendered for this run (URL, address or command line).
     pub fn target(&self, endpoints: &Endpoints) -> String {
         match self {
@@ -137,6 +161,16 @@ impl Probe {
 }
 
 /// How many samples, the pause between two, and how many probes run at once.
+/// A check prepared once and sampled many times ([`Check::prepared`]).
+pub struct Prepared(Probe);
+
+impl Prepared {
+    /// One sample, bounded by the check's timeout.
+    pub async fn sample(&self) -> Sample {
+        self.0.sample().await
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Sampling {
     pub samples: u32,

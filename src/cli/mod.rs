@@ -3,6 +3,7 @@
 mod adhoc;
 pub mod compare;
 pub mod image;
+pub mod monitor;
 mod progress;
 pub use progress::set_quiet;
 mod running;
@@ -150,6 +151,10 @@ impl ColorWhen {
 pub enum Command {
     /// Run a checklist: bring services up, run every item, judge, write the reports.
     Run(RunArgs),
+    /// Run a checklist forever: each check item on its own interval, alert rules and
+    /// objectives judged as ticks come in, notifications to Alertmanager or a webhook, a
+    /// status page with /metrics. SIGHUP reloads the file; SIGINT or SIGTERM stops.
+    Monitor(MonitorArgs),
     /// Validate checklists and load scenarios; every problem is reported as
     /// file:line:col.
     Validate {
@@ -268,6 +273,27 @@ pub struct LoadArgs {
     pub json: bool,
     #[command(flatten)]
     pub common: CommonRunArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MonitorArgs {
+    /// The checklist to watch (its `monitor:` section says how).
+    pub checklist: PathBuf,
+    /// The state file: windows, rule states, budgets and the notification outbox, kept
+    /// across restarts. Default: <checklist name>.monitor.db beside the working directory.
+    #[arg(long, value_name = "FILE", env = "GOLIVE_MONITOR_STATE")]
+    pub state: Option<PathBuf>,
+    /// Where to serve the status page, /metrics and /api/status.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9465",
+        env = "GOLIVE_MONITOR_LISTEN"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Which form runs each service.
+    #[arg(long, value_enum, default_value = "auto", env = "GOLIVE_PROVIDER")]
+    pub provider: Provider,
 }
 
 #[derive(clap::Args, Debug)]

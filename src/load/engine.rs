@@ -8,13 +8,13 @@
 use super::client::{Conn, Target, Ws};
 use super::record::{Recorder, ScopeStats};
 use super::result::*;
-use super::rules::{RuleRun, RuleState, WindowFigures};
 use super::schedule::{level_at, Arrivals};
 use super::window::{WindowSet, Windows};
 use super::{LoadPlan, Profile};
 use crate::check::HttpResponse as Response;
 use crate::expect::Subject;
 use crate::metrics::{Metrics, RequestMetrics};
+use crate::rules::{RuleRun, RuleState, WindowFigures};
 use crate::tally::{Failure, FailureClass, Observations};
 use crate::template::Endpoints;
 use bytes::Bytes;
@@ -259,7 +259,7 @@ pub async fn run(
                 let w_start = (start_s + secs - figures.secs).max(0.0);
                 let fired = run.observe(rule, w_start, figures.secs, scope.requests, measured);
                 if let Some(mx) = metrics {
-                    mx.set_rule_state(&rule.name, metric_state(run.state));
+                    mx.set_rule_state(&rule.name, run.state);
                 }
                 if fired && !rule.observe_only && rollback.is_none() {
                     let at_s = (now - shared.start).as_secs_f64();
@@ -274,7 +274,7 @@ pub async fn run(
                             run.timeline
                                 .iter()
                                 .rev()
-                                .take_while(|w| w.reading == super::rules::WindowReading::Breach)
+                                .take_while(|w| w.reading == crate::rules::WindowReading::Breach)
                                 .count()
                         ),
                     });
@@ -347,14 +347,6 @@ pub async fn run(
     Ok(finish(
         plan, &shared, all, elapsed, timeline, rule_runs, rollback,
     ))
-}
-
-fn metric_state(s: RuleState) -> crate::metrics::RuleState {
-    match s {
-        RuleState::Ok => crate::metrics::RuleState::Ok,
-        RuleState::Pending => crate::metrics::RuleState::Pending,
-        RuleState::Firing => crate::metrics::RuleState::Firing,
-    }
 }
 
 /// How many base windows make `w` (at least 1).

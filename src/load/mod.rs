@@ -8,14 +8,13 @@ mod client;
 mod engine;
 mod record;
 pub mod result;
-pub mod rules;
 pub mod schedule;
 mod window;
 
+pub use crate::rules::{Rule, RuleMetric, RuleState};
 pub use client::Conversation;
 pub use engine::{run, LoadEvent, LoadOutcome};
 pub use result::LoadResult;
-pub use rules::{Rule, RuleMetric, RuleState};
 
 use crate::criteria::Criterion;
 use crate::expect::Expectation;

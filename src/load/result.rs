@@ -3,7 +3,7 @@
 //! window-by-window timeline and each rule's timeline.
 
 use super::record::ScopeStats;
-use super::rules::{RuleState, RuleWindow};
+use crate::rules::{RuleState, RuleWindow};
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

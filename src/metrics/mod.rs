@@ -8,6 +8,7 @@
 //! ends between two scrapes loses nothing.
 
 mod handles;
+mod monitor;
 pub mod names;
 mod push;
 mod register;
@@ -16,8 +17,9 @@ mod serve;
 mod tests;
 
 pub use handles::{CheckMetrics, RequestMetrics};
+pub use monitor::MonitorMetrics;
 pub use push::{delete, push, push_periodically, PushError, PushTarget};
-pub use serve::serve;
+pub use serve::{serve, serve_app, Limits as ServeLimits};
 
 use names::{OUTCOMES, VERDICTS};
 use prometheus::{GaugeVec, HistogramVec, IntCounterVec, IntGaugeVec, Registry};
@@ -37,24 +39,14 @@ pub struct RunLabels {
     pub checklist: String,
 }
 
-/// A rollback rule's state, exported as `golive_rule_state` 0/1/2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleState {
-    /// The condition does not hold.
-    Ok,
-    /// The condition holds but not yet for the rule's `for` duration.
-    Pending,
-    /// The condition has held for the `for` duration: the rule fired.
-    Firing,
-}
+pub use crate::rules::RuleState;
 
-impl RuleState {
-    fn value(self) -> i64 {
-        match self {
-            RuleState::Ok => 0,
-            RuleState::Pending => 1,
-            RuleState::Firing => 2,
-        }
+/// A rule's state as `golive_rule_state` exports it: 0 ok, 1 pending, 2 firing.
+fn rule_state_value(s: RuleState) -> i64 {
+    match s {
+        RuleState::Ok => 0,
+        RuleState::Pending => 1,
+        RuleState::Firing => 2,
     }
 }
 
@@ -235,7 +227,7 @@ impl Metrics {
     pub fn set_rule_state(&self, rule: &str, state: RuleState) {
         self.rule_state
             .with_label_values(&[rule])
-            .set(state.value());
+            .set(rule_state_value(state));
         let firing = i64::from(state == RuleState::Firing);
         self.rule_firing.with_label_values(&[rule]).set(firing);
     }
@@ -301,14 +293,17 @@ impl Metrics {
 
     /// The text exposition format 0.0.4 of every series.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Encoding fails only for a family the registry should have refused at
-        // registration; keep what was written and say so rather than panic mid-run.
-        if let Err(e) =
-            prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out)
-        {
-            tracing::error!(error = %e, "Cannot encode the metrics.");
-        }
-        out
+        encode(&self.registry)
     }
+}
+
+/// A registry in the text exposition format 0.0.4.
+fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Encoding fails only for a family the registry should have refused at
+    // registration; keep what was written and say so rather than panic mid-run.
+    if let Err(e) = prometheus::TextEncoder::new().encode_utf8(&registry.gather(), &mut out) {
+        tracing::error!(error = %e, "Cannot encode the metrics.");
+    }
+    out
 }

@@ -257,7 +257,109 @@ pub const DRILL_RECOVERY: MetricDef = def(
     &["service", "action"],
 );
 
-/// Every metric golive exports.
+// The monitor (`golive monitor`): one series per item, rule, alert or objective, all
+// named in the checklist.
+pub const MONITOR_ITEM_UP: MetricDef = def(
+    "golive_monitor_item_up",
+    Gauge,
+    "1 when the item's last tick passed, 0 when it failed; absent before the first tick.",
+    &["item"],
+);
+
+pub const MONITOR_CHECK_DURATION: MetricDef = histogram(
+    "golive_monitor_check_duration_seconds",
+    "Latency of the monitor's successful samples, per item.",
+    &["item"],
+    CHECK_BUCKETS,
+);
+
+pub const MONITOR_SAMPLES: MetricDef = def(
+    "golive_monitor_samples_total",
+    Counter,
+    "Samples the monitor took, per item.",
+    &["item"],
+);
+
+pub const MONITOR_SAMPLE_FAILURES: MetricDef = def(
+    "golive_monitor_sample_failures_total",
+    Counter,
+    "Samples that failed, per item and failure class.",
+    &["item", "class"],
+);
+
+pub const MONITOR_UPTIME: MetricDef = def(
+    "golive_monitor_uptime_ratio",
+    Gauge,
+    "Share of the item's samples that passed over the window (1h, 24h, 7d).",
+    &["item", "window"],
+);
+
+pub const MONITOR_RULE_STATE: MetricDef = def(
+    "golive_monitor_rule_state",
+    Gauge,
+    "Alert rule state: 0 ok, 1 pending, 2 firing.",
+    &["rule", "item"],
+);
+
+pub const MONITOR_ALERT_FIRING: MetricDef = def(
+    "golive_monitor_alert_firing",
+    Gauge,
+    "1 while the alert (a rule or an objective's burn-rate pair) fires.",
+    &["alert"],
+);
+
+pub const MONITOR_BURN_RATE: MetricDef = def(
+    "golive_monitor_slo_burn_rate",
+    Gauge,
+    "How fast the objective spends its error budget over the window (1 = exactly over its period).",
+    &["objective", "window"],
+);
+
+pub const MONITOR_BUDGET_LEFT: MetricDef = def(
+    "golive_monitor_slo_error_budget_remaining_ratio",
+    Gauge,
+    "Share of the objective's error budget left over its period (below 0: overspent).",
+    &["objective"],
+);
+
+pub const MONITOR_NOTIFICATIONS: MetricDef = def(
+    "golive_monitor_notifications_total",
+    Counter,
+    "Notifications delivered, per receiver and kind (firing, resolved).",
+    &["receiver", "kind"],
+);
+
+pub const MONITOR_NOTIFICATION_FAILURES: MetricDef = def(
+    "golive_monitor_notification_failures_total",
+    Counter,
+    "Delivery attempts that failed (they are retried), per receiver.",
+    &["receiver"],
+);
+
+pub const MONITOR_NOTIFICATIONS_PENDING: MetricDef = def(
+    "golive_monitor_notifications_pending",
+    Gauge,
+    "Notifications waiting in the outbox.",
+    &[],
+);
+
+/// Every metric `golive monitor` exports.
+pub const MONITOR_METRICS: &[MetricDef] = &[
+    MONITOR_ITEM_UP,
+    MONITOR_CHECK_DURATION,
+    MONITOR_SAMPLES,
+    MONITOR_SAMPLE_FAILURES,
+    MONITOR_UPTIME,
+    MONITOR_RULE_STATE,
+    MONITOR_ALERT_FIRING,
+    MONITOR_BURN_RATE,
+    MONITOR_BUDGET_LEFT,
+    MONITOR_NOTIFICATIONS,
+    MONITOR_NOTIFICATION_FAILURES,
+    MONITOR_NOTIFICATIONS_PENDING,
+];
+
+/// Every metric `golive run` exports.
 pub const METRICS: &[MetricDef] = &[
     SERVICE_CPU,
     SERVICE_MEMORY,
@@ -288,14 +390,13 @@ pub const METRICS: &[MetricDef] = &[
 /// The definition named `name`, also for a histogram's `_bucket`, `_sum` and `_count`
 /// series, which is how PromQL in dashboards and alert rules refers to histograms.
 pub fn lookup(name: &str) -> Option<&'static MetricDef> {
-    if let Some(d) = METRICS.iter().find(|d| d.name == name) {
+    let all = || METRICS.iter().chain(MONITOR_METRICS);
+    if let Some(d) = all().find(|d| d.name == name) {
         return Some(d);
     }
     ["_bucket", "_sum", "_count"].iter().find_map(|suffix| {
         let base = name.strip_suffix(suffix)?;
-        METRICS
-            .iter()
-            .find(|d| d.name == base && d.kind == Kind::Histogram)
+        all().find(|d| d.name == base && d.kind == Kind::Histogram)
     })
 }
 

@@ -54,11 +54,24 @@ pub async fn serve_with(
     limits: Limits,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
     let app = Router::new()
         .route("/metrics", get(exposition))
         .route("/", get(index))
         .with_state(metrics);
+    let (bound, task) = serve_app(listener, app, cancel, limits)?;
+    tracing::info!(address = %bound, "Serving metrics at /metrics.");
+    Ok((bound, task))
+}
+
+/// Serves `app` on a bound listener until `cancel` fires, with the same bounds as the
+/// metrics endpoint (the monitor's status page uses it too).
+pub fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+    limits: Limits,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let mut conns = JoinSet::new();
         loop {
@@ -93,7 +106,6 @@ pub async fn serve_with(
             conns.abort_all();
         }
     });
-    tracing::info!(address = %bound, "Serving metrics at /metrics.");
     Ok((bound, task))
 }
 

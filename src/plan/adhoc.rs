@@ -28,6 +28,7 @@ pub fn plan_scenario_run(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
         services: load.services.clone(),
         redactor: load.secrets.clone(),
         waivers: Vec::new(),
+        monitor: super::MonitorPlan::nothing(),
         phases: vec![PhasePlan {
             id: "load".into(),
             title: "Load".into(),

@@ -37,6 +37,19 @@ pub const MIN_RULE_WINDOW: Duration = Duration::from_millis(100);
 pub const RULE_MIN_SAMPLES: u64 = 20;
 pub const PROCESS_URL: &str = "http://127.0.0.1:{port}";
 
+// The monitor (`monitor:`).
+pub const MONITOR_EVERY: Duration = Duration::from_secs(30);
+/// Each interval spread by up to ±10%.
+pub const MONITOR_JITTER: f64 = 0.10;
+pub const MONITOR_SAMPLES: u32 = 1;
+pub const MONITOR_RULE_WINDOW: Duration = Duration::from_secs(60);
+pub const MONITOR_RULE_MIN_SAMPLES: u64 = 5;
+pub const MONITOR_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+/// The shortest retention: the status page shows uptime over the last hour.
+pub const MONITOR_MIN_RETENTION: Duration = Duration::from_secs(3600);
+pub const MONITOR_RESEND: Duration = Duration::from_secs(60);
+pub const OBJECTIVE_MIN_SAMPLES: u64 = 10;
+
 /// How long a `pause` drill keeps a service frozen.
 pub const PAUSE_FOR: Duration = Duration::from_secs(5);
 
@@ -60,6 +73,10 @@ mod tests {
             (&checklist, "Item", "interval", INTERVAL),
             (&checklist, "Service", "startup_timeout", STARTUP_TIMEOUT),
             (&scenario, "RuleSpec", "window", RULE_WINDOW),
+            (&checklist, "MonitorSpec", "every", MONITOR_EVERY),
+            (&checklist, "MonitorSpec", "retention", MONITOR_RETENTION),
+            (&checklist, "MonitorSpec", "resend", MONITOR_RESEND),
+            (&checklist, "AlertRuleSpec", "window", MONITOR_RULE_WINDOW),
         ] {
             assert_eq!(
                 duration(default_of(schema, def, prop)),
@@ -76,6 +93,20 @@ mod tests {
                 "RuleSpec",
                 "min_samples",
                 json!(RULE_MIN_SAMPLES),
+            ),
+            (&checklist, "MonitorSpec", "samples", json!(MONITOR_SAMPLES)),
+            (&checklist, "MonitorSpec", "jitter", json!("10%")),
+            (
+                &checklist,
+                "AlertRuleSpec",
+                "min_samples",
+                json!(MONITOR_RULE_MIN_SAMPLES),
+            ),
+            (
+                &checklist,
+                "ObjectiveSpec",
+                "min_samples",
+                json!(OBJECTIVE_MIN_SAMPLES),
             ),
         ] {
             assert_eq!(default_of(schema, def, prop), want, "{def}.{prop}");

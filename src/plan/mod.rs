@@ -10,6 +10,7 @@ mod conversation;
 mod criteria;
 pub mod defaults;
 mod expect;
+mod monitor;
 mod ports;
 mod resources;
 mod scenario;
@@ -21,6 +22,9 @@ pub use adhoc::{adhoc_load, plan_file_with_args, plan_scenario_run, AdhocLoad};
 pub use baseline::BaselineClaim;
 pub use criteria::build as build_criterion;
 pub use expect::{build as build_expectation, KindSubjects};
+pub use monitor::{
+    parse_objective, AlertRule, Maintenance, MonitorPlan, MonitoredItem, ObjectiveAlerts, Receiver,
+};
 pub use scenario::plan_scenario;
 
 use crate::check::Check;
@@ -53,6 +57,8 @@ pub struct Plan {
     /// Every value read from `{env.NAME}`, in this file or a scenario it names: masked
     /// wherever the run shows text.
     pub redactor: Redactor,
+    /// How `golive monitor` runs this checklist (defaults when it has no `monitor:`).
+    pub monitor: MonitorPlan,
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +303,18 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         });
     }
     let waivers = waivers::build(&c.waivers, "waivers", &phases, &mut ctx);
+    let item_specs: Vec<(&spec::Item, String)> = c
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| {
+            p.items
+                .iter()
+                .enumerate()
+                .map(move |(ii, i)| (i, format!("phases[{pi}].items[{ii}]")))
+        })
+        .collect();
+    let monitor = monitor::build(&mut ctx, c.monitor.as_ref(), &item_specs, &phases);
     if c.phases.iter().all(|p| p.items.is_empty()) {
         ctx.diags.error_hint(
             "phases",
@@ -320,6 +338,7 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         phases,
         redactor: ctx.secrets,
         waivers,
+        monitor,
     })
 }
 

@@ -99,7 +99,7 @@ pub fn build(
         .rollback
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| rule(&mut ctx, i, r, &names).map(|r| (i, r)))
+        .filter_map(|(i, r)| rule(&mut ctx, &format!("rollback[{i}]"), r, &names).map(|r| (i, r)))
         .collect();
     if let Some(base) = rules.iter().map(|(_, r)| r.window).min() {
         for (i, r) in &rules {
@@ -663,8 +663,15 @@ fn threshold(ctx: &mut Ctx, path: &str, text: &str, names: &[String]) -> Option<
     }
 }
 
-fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) -> Option<Rule> {
-    let path = format!("rollback[{i}].when");
+/// A rule at `at` (`rollback[0]`, `monitor.rules[1]`): its condition parsed, its
+/// windows checked. Shared by the load's rollback rules and the monitor's alert rules.
+pub(super) fn rule(
+    ctx: &mut Ctx,
+    at: &str,
+    r: &crate::spec::RuleSpec,
+    names: &[String],
+) -> Option<Rule> {
+    let path = format!("{at}.when");
     let c = match crate::expr::parse(&r.when) {
         Ok(c) => c,
         Err(e) => {
@@ -736,7 +743,7 @@ fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) ->
     let window = r.window.unwrap_or(defaults::RULE_WINDOW);
     if window < defaults::MIN_RULE_WINDOW {
         ctx.diags.error(
-            &format!("rollback[{i}].window"),
+            &format!("{at}.window"),
             format!(
                 "a window shorter than {} has too few requests to judge",
                 defaults::MIN_RULE_WINDOW
@@ -745,7 +752,7 @@ fn rule(ctx: &mut Ctx, i: usize, r: &crate::spec::RuleSpec, names: &[String]) ->
     }
     if r.for_ < window {
         ctx.diags.error_hint(
-            &format!("rollback[{i}].for"),
+            &format!("{at}.for"),
             format!("`for: {}` is shorter than one window ({window})", r.for_),
             "make `for` at least one window long",
         );

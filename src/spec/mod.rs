@@ -4,6 +4,7 @@
 
 mod check;
 mod load;
+mod monitor;
 mod ports;
 mod scenario;
 mod schema;
@@ -12,6 +13,7 @@ mod strict;
 
 pub use check::*;
 pub use load::{load_file, load_scenario, read_source, Source, MAX_FILE_BYTES};
+pub use monitor::*;
 pub use ports::{NamedPorts, MAX_PORTS, PORT_NAME_PATTERN};
 pub use scenario::*;
 pub use schema::{schema_url, CHECKLIST_SCHEMA_PATH, SCENARIO_SCHEMA_PATH, SCHEMA_BASE_URL};
@@ -51,6 +53,9 @@ pub struct Checklist {
     /// Known issues carried as documented exceptions, each with an owner and an expiry.
     #[serde(default)]
     pub waivers: Vec<WaiverSpec>,
+    /// How `golive monitor` runs this checklist forever (the gate ignores it).
+    #[serde(default)]
+    pub monitor: Option<MonitorSpec>,
 }
 
 /// A known issue carried as a documented exception: while in force, the FAILs it covers
@@ -158,6 +163,10 @@ pub struct Item {
     #[serde(default)]
     #[schemars(schema_with = "schema::criteria", extend("examples" = [["p95 < 100ms", "error_rate < 1%"], ["failures == 0"], ["p95 <= baseline + 10%"], ["memory < 200MB", "restarts == 0"]]))]
     pub criteria: Vec<String>,
+    /// How often `golive monitor` runs this item (duration). Default: `monitor.every`.
+    #[serde(default)]
+    #[schemars(extend("examples" = ["10s"]))]
+    pub every: Option<Duration>,
 }
 
 /// How much an item's outcome weighs on the verdict.

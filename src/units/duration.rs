@@ -1,4 +1,5 @@
-//! `Duration`: `250ms`, `1.5s`, `5m`, `2h`, `800us`.
+//! `Duration`: `250ms`, `1.5s`, `5m`, `2h`, `800us`, `30d` (days, for objectives and
+//! retention).
 
 use super::{serde_via_str, split_number, UnitError};
 use std::fmt;
@@ -29,6 +30,10 @@ impl Duration {
     pub fn as_micros(self) -> u64 {
         u64::try_from(self.0.as_micros()).unwrap_or(u64::MAX)
     }
+    /// Whole seconds.
+    pub fn as_secs(self) -> u64 {
+        self.0.as_secs()
+    }
     pub fn as_secs_f64(self) -> f64 {
         self.0.as_secs_f64()
     }
@@ -54,6 +59,7 @@ impl FromStr for Duration {
             "s" => 1.0,
             "m" | "min" => 60.0,
             "h" => 3600.0,
+            "d" => 86400.0,
             "" => return Err(err(&format!("a bare number has no unit; {ACCEPTED}"))),
             other => return Err(err(&format!("unknown unit `{other}`; {ACCEPTED}"))),
         };
@@ -70,7 +76,8 @@ impl fmt::Display for Duration {
     /// `250ms`, `5s`, `1.5s`, `2m`, `800us`.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let us = self.as_micros();
-        let units: [(u64, &str); 4] = [
+        let units: [(u64, &str); 5] = [
+            (86_400_000_000, "d"),
             (3_600_000_000, "h"),
             (60_000_000, "m"),
             (1_000_000, "s"),
@@ -100,7 +107,9 @@ serde_via_str!(
 mod tests {
     use super::*;
 
-    const PARSES: [(&str, u64, &str); 8] = [
+    const PARSES: [(&str, u64, &str); 10] = [
+        ("30d", 2_592_000_000_000, "30d"),
+        ("36h", 129_600_000_000, "1.5d"),
         ("250ms", 250_000, "250ms"),
         ("1.5s", 1_500_000, "1.5s"),
         ("5m", 300_000_000, "5m"),
@@ -111,12 +120,13 @@ mod tests {
         ("1_000ms", 1_000_000, "1s"),
     ];
 
-    const REJECTS: [(&str, &str); 6] = [
+    const REJECTS: [(&str, &str); 7] = [
         ("100", "bare number"),
         ("100 parsecs", "unknown unit `parsecs`"),
         ("ms", "write it with a unit"),
         ("-5s", "write it with a unit"),
-        ("400d", "unknown unit `d`"),
+        ("400w", "unknown unit `w`"),
+        ("400d", "longer than a year"),
         ("9999999h", "longer than a year"),
     ];
 
@@ -150,7 +160,7 @@ mod tests {
         crate::units::pattern::assert_agrees(
             &crate::units::pattern::duration(),
             &inputs,
-            &["9999999h"],
+            &["9999999h", "400d"],
             |s| s.parse::<Duration>().is_ok(),
         );
     }

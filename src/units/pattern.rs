@@ -12,7 +12,7 @@ const POSITIVE: &str = r"(?:[0_]*[1-9][0-9_]*(?:\.[0-9_]*)?|[0_]*\.[0-9_]*[1-9][
 /// A number from 0 to 100: up to two significant integer digits, or exactly 100.
 const UP_TO_100: &str = r"_*(?:0_*)*(?:(?:[0-9]_*){1,2}(?:\._*(?:[0-9]_*)*)?|\._*(?:[0-9]_*)+|1_*0_*0_*(?:\._*(?:0_*)*)?)";
 
-const DURATION_UNIT: &str = "(?:us|µs|ms|s|min|m|h)";
+const DURATION_UNIT: &str = "(?:us|µs|ms|s|min|m|h|d)";
 const BYTE_UNIT: &str = "(?:B|KB|kB|MB|GB|KiB|MiB|GiB)";
 const RATE_UNIT: &str = r"/+\s*(?:s|min|m|h)";
 

@@ -120,6 +120,7 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+pub mod browser;
 pub mod docker;
 pub mod sandbox;
 pub mod servers;

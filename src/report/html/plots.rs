@@ -5,9 +5,9 @@
 
 use super::charts::{Chart, Level, Mark, Series, Shape, Span};
 use crate::evidence::Outcome;
-use crate::load::rules::RuleState;
 use crate::load::LoadResult;
 use crate::report::model::ItemReport;
+use crate::rules::RuleState;
 use crate::verdict::JudgedCriterion;
 
 pub fn outcome_class(o: Outcome) -> &'static str {

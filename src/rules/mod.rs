@@ -1,7 +1,11 @@
-//! Rollback rules over consecutive windows. A rule fires when its breach condition holds
-//! in every window across its `for` duration, and clears after the condition has been
-//! false for `clear_for` (hysteresis, so one bad window does not flap it). Pure: windows
-//! are fed in by the caller, so tests drive it with a synthetic clock.
+//! The rule engine, one for the load's rollback rules and the monitor's alert rules.
+//! A rule fires when its breach condition holds in every window across its `for`
+//! duration, and clears after the condition has been false for `clear_for` (hysteresis,
+//! so one bad window does not flap it). Pure: windows are fed in by the caller, so tests
+//! drive it with a synthetic clock. [`slo`] adds error-budget objectives and their
+//! multi-window burn-rate alerts.
+
+pub mod slo;
 
 use crate::expr::Op;
 use crate::spec::NoData;
@@ -81,7 +85,17 @@ pub struct WindowFigures {
     pub secs: f64,
 }
 
-/// A rule's run-time state (kept by the load supervisor, never on the rule itself).
+/// What a rule's run-time state must keep across a restart (the monitor stores it): the
+/// state and how long the current breach or clear streak has lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RuleMemory {
+    pub state: RuleState,
+    pub breach_secs: f64,
+    pub clear_secs: f64,
+}
+
+/// A rule's run-time state (kept by the load supervisor or the monitor, never on the rule
+/// itself).
 #[derive(Debug, Clone)]
 pub struct RuleRun {
     pub state: RuleState,
@@ -134,6 +148,33 @@ impl Rule {
 }
 
 impl RuleRun {
+    /// A run resumed from stored memory, with an empty timeline.
+    pub fn resume(m: RuleMemory) -> RuleRun {
+        RuleRun {
+            state: m.state,
+            breach_secs: m.breach_secs,
+            clear_secs: m.clear_secs,
+            ..RuleRun::default()
+        }
+    }
+
+    /// What a restart needs to continue where this run is.
+    pub fn memory(&self) -> RuleMemory {
+        RuleMemory {
+            state: self.state,
+            breach_secs: self.breach_secs,
+            clear_secs: self.clear_secs,
+        }
+    }
+
+    /// Keeps the newest `n` timeline rows: a run that never ends (the monitor) stays
+    /// bounded in memory.
+    pub fn keep_last(&mut self, n: usize) {
+        if self.timeline.len() > n {
+            self.timeline.drain(..self.timeline.len() - n);
+        }
+    }
+
     /// Feeds one window (`secs` long, starting at `start_s`) with its measured value.
     /// Returns true when the rule has just started firing.
     pub fn observe(
@@ -284,6 +325,22 @@ mod tests {
         let (run, _) = feed(&rule(30, NoData::Ignore), &thin);
         assert_eq!(run.timeline[1].reading, WindowReading::NoData);
         assert_eq!(run.timeline[1].observed, None);
+    }
+
+    #[test]
+    fn a_resumed_run_continues_its_streak_and_a_trimmed_timeline_keeps_the_newest() {
+        use RuleState::*;
+        let r = rule(30, NoData::Ignore);
+        let (mut run, _) = feed(&r, &[(100, 30), (100, 30)]);
+        assert_eq!(run.state, Pending);
+        let mut resumed = RuleRun::resume(run.memory());
+        assert!(resumed.timeline.is_empty());
+        // The third breached window completes `for: 30s` across the restart.
+        assert!(resumed.observe(&r, 20.0, 10.0, 100, Some(0.3)));
+        assert_eq!(resumed.state, Firing);
+        run.keep_last(1);
+        assert_eq!(run.timeline.len(), 1);
+        assert_eq!(run.timeline[0].start_s, 10.0);
     }
 
     #[test]
