@@ -544,3 +544,161 @@ fn the_status_page_renders_in_chromium_and_shows_the_failing_item_with_its_evide
     .unwrap();
     assert_eq!(monitor.stop(), Some(0));
 }
+
+/// `golive monitor FILE` with extra arguments; the exit code and stderr.
+fn monitor_once(dir: &Path, yaml: &str, args: &[&str]) -> (Option<i32>, String) {
+    let file = dir.join("bad.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = common::golive()
+        .arg("monitor")
+        .arg(&file)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run golive monitor");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const ONE_ITEM: &str = r#"system: S
+phases:
+  - id: p
+    title: P
+    items:
+      - id: health
+        title: Health
+        check: { kind: http, url: "http://127.0.0.1:9/health", timeout: 2s }
+"#;
+
+#[test]
+fn bad_monitor_input_is_refused_at_start_with_its_location_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, needles) in [
+        (
+            "monitor: { every: 1s }\n",
+            vec!["monitor.every", "shorter than `health`'s timeout (2s)"],
+        ),
+        (
+            "monitor:\n  rules: [{ name: r, item: helth, when: error_rate > 5%, for: 1m }]\n",
+            vec!["monitor.rules[0].item", "did you mean `health`?"],
+        ),
+        (
+            "monitor:\n  objectives: [{ name: o, item: health, objective: availability > 99% over 30m }]\n",
+            vec!["monitor.objectives[0]", "shorter than its alert's long window (1h)"],
+        ),
+        (
+            "monitor:\n  objectives: [{ name: o, item: health, objective: availability > 99% over 30d }]\n",
+            vec!["longer than `monitor.retention` (7d)", "monitor.retention: 30d"],
+        ),
+        (
+            "monitor:\n  rules: [{ name: r, item: health, when: error_rate > 5%, window: 10s, for: 1m }]\n",
+            vec!["monitor.rules[0].window", "shorter than `health`'s interval (30s)"],
+        ),
+        (
+            "monitor:\n  maintenance: [{ from: tomorrow, to: 2026-12-01T03:00:00Z }]\n",
+            vec!["monitor.maintenance[0].from", "RFC 3339"],
+        ),
+        (
+            "monitor:\n  objectives: [{ name: o, item: health, objective: uptime is great }]\n",
+            vec!["monitor.objectives[0].objective", "availability > 99.5% over 30d"],
+        ),
+    ] {
+        let (code, err) = monitor_once(dir.path(), &format!("{ONE_ITEM}{extra}"), &[]);
+        assert_eq!(code, Some(2), "{extra}\n{err}");
+        assert!(err.contains("bad.yaml:"), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{extra}: wants `{n}` in\n{err}");
+        }
+    }
+    // Nothing to monitor: only a manual item.
+    let manual = "system: S\nphases:\n  - id: p\n    title: P\n    items:\n      - { id: m, title: M, manual: { role: QA } }\n";
+    let (code, err) = monitor_once(dir.path(), manual, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no check item to monitor"), "{err}");
+}
+
+#[test]
+fn a_foreign_state_file_or_a_port_in_use_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("notes.db");
+    std::fs::write(
+        &foreign,
+        "not a database at all, just some text that is long enough",
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (code, err) = monitor_once(
+        dir.path(),
+        ONE_ITEM,
+        &["--state", foreign.to_str().unwrap(), "--listen", &listen],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("notes.db"), "{err}");
+    // The file is left as it was.
+    assert!(std::fs::read_to_string(&foreign)
+        .unwrap()
+        .starts_with("not a database"));
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let state = dir.path().join("state.db");
+    let (code, err) = monitor_once(
+        dir.path(),
+        ONE_ITEM,
+        &["--state", state.to_str().unwrap(), "--listen", &addr],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains(&addr) && err.contains("--listen"), "{err}");
+}
+
+#[test]
+fn sighup_reloads_a_valid_file_and_keeps_the_running_one_when_the_new_one_is_invalid() {
+    let sandbox = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("watch.yaml");
+    let yaml = |items: &[&str]| {
+        let mut s = String::from("system: Reloaded\nmonitor: { every: 1s, jitter: 0% }\nphases:\n  - id: p\n    title: P\n    items:\n");
+        for id in items {
+            s.push_str(&format!(
+                "      - {{ id: {id}, title: {id}, check: {{ kind: http, url: \"{}/health\", timeout: 1s }} }}\n",
+                sandbox.url
+            ));
+        }
+        s
+    };
+    std::fs::write(&file, yaml(&["one"])).unwrap();
+    let monitor = Monitor::start(&file, &dir.path().join("state.db"));
+    let ids = |m: &Monitor| -> Vec<String> {
+        m.status()["status"]["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| i["id"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    poll("the first configuration", || {
+        (ids(&monitor) == ["one"]).then_some(())
+    });
+
+    std::fs::write(&file, yaml(&["one", "two"])).unwrap();
+    kill(monitor.pid(), Signal::SIGHUP).unwrap();
+    poll("the reloaded configuration", || {
+        (ids(&monitor) == ["one", "two"]).then_some(())
+    });
+
+    std::fs::write(&file, "system: Reloaded\nphases: [oops\n").unwrap();
+    kill(monitor.pid(), Signal::SIGHUP).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        ids(&monitor),
+        ["one", "two"],
+        "an invalid file changes nothing"
+    );
+    let ticking = monitor.status()["status"]["items"][1]["state"].clone();
+    assert_eq!(ticking, "up", "and the items keep ticking");
+    assert_eq!(monitor.stop(), Some(0));
+}

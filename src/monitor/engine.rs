@@ -862,3 +862,186 @@ pub struct BurnStatus {
     pub short_n: u64,
     pub firing: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan from checklist text (its one item is never sampled here: ticks are fed in).
+    fn plan(monitor: &str) -> crate::plan::Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "system: S\nphases:\n  - id: p\n    title: P\n    items:\n      - {{ id: api, title: API, check: {{ kind: tcp, address: \"127.0.0.1:9\", timeout: 1s }}, every: 1s }}\n{monitor}"
+            ),
+        )
+        .unwrap();
+        crate::plan::plan_file(&file).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    const RULE: &str = "monitor:\n  rules: [{ name: down, item: api, when: error_rate > 50%, window: 2s, for: 4s, clear_for: 4s, min_samples: 2 }]\n  webhook: { url: \"http://127.0.0.1:9/hook\" }\n";
+
+    /// T0 on a window boundary.
+    const T0: i64 = 1_800_000_000_000;
+
+    fn failing(at_ms: i64) -> (String, Tick) {
+        (
+            "api".into(),
+            Tick {
+                at_ms,
+                n: 2,
+                errors: 2,
+                latencies_us: vec![],
+                reason: Some("connection refused".into()),
+            },
+        )
+    }
+
+    /// Feeds one failing tick a second from `from` to `to` (ms), stepping each second.
+    fn run(e: &mut Engine, s: &mut Store, from: i64, to: i64, ticks: bool) -> Vec<Transition> {
+        let mut all = Vec::new();
+        let mut t = from;
+        while t <= to {
+            let batch = if ticks { vec![failing(t)] } else { vec![] };
+            all.extend(e.step(s, batch, t + 150).unwrap());
+            t += 1000;
+        }
+        all
+    }
+
+    fn firing_rows(s: &Store) -> usize {
+        s.due(i64::MAX, 1000)
+            .unwrap()
+            .iter()
+            .filter(|o| o.kind == "firing")
+            .count()
+    }
+
+    #[test]
+    fn a_rule_fires_after_for_and_a_resumed_engine_neither_refires_nor_forgets() {
+        let p = plan(RULE);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut s = Store::open(&path).unwrap();
+        let targets = BTreeMap::new();
+        let (mut e, _) = Engine::resume("S", &p.monitor, &targets, &mut s, T0).unwrap();
+        // Windows end at T0+2s, +4s, +6s: the first judged one is [T0, T0+2s).
+        let t = run(&mut e, &mut s, T0, T0 + 3_000, true);
+        assert!(t.is_empty(), "one breached window is not `for: 4s`: {t:?}");
+        let t = run(&mut e, &mut s, T0 + 4_000, T0 + 4_000, true);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!(t[0].firing && t[0].alert == "rule:down");
+        assert!(
+            t[0].evidence.contains("100%") && t[0].evidence.contains("(n=4)"),
+            "{}",
+            t[0].evidence
+        );
+        assert_eq!(firing_rows(&s), 1);
+        drop(e);
+        drop(s);
+
+        // A restart one second later: still firing, no second notification.
+        let mut s = Store::open(&path).unwrap();
+        let (mut e, t) = Engine::resume("S", &p.monitor, &targets, &mut s, T0 + 5_000).unwrap();
+        assert!(t.is_empty(), "{t:?}");
+        assert_eq!(
+            e.status(T0 + 5_000, Confidence::default()).rules[0].state,
+            RuleState::Firing
+        );
+        let t = run(&mut e, &mut s, T0 + 5_000, T0 + 9_000, true);
+        assert!(t.is_empty(), "{t:?}");
+        assert_eq!(firing_rows(&s), 1);
+        // The counts went on from the stored ones: 10 ticks of 2 samples.
+        let up = &e.status(T0 + 10_000, Confidence::default()).items[0].uptime[0];
+        assert_eq!((up.good, up.total), (0, 20));
+
+        // Healthy ticks: resolved after clear_for (two clear windows), once.
+        let mut resolved = Vec::new();
+        for t in (10..20).map(|k| T0 + k * 1000) {
+            let ok = Tick {
+                at_ms: t,
+                n: 2,
+                errors: 0,
+                latencies_us: vec![900, 1100],
+                reason: None,
+            };
+            resolved.extend(e.step(&mut s, vec![("api".into(), ok)], t + 150).unwrap());
+        }
+        assert_eq!(resolved.len(), 1, "{resolved:?}");
+        assert!(!resolved[0].firing);
+        let kinds: Vec<String> = s
+            .due(i64::MAX, 100)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.kind)
+            .collect();
+        assert_eq!(kinds, ["firing", "resolved"]);
+    }
+
+    #[test]
+    fn silence_is_an_outage_by_default_and_ignored_when_the_rule_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        // no_data: breach (the monitor's default): no tick at all fires the rule.
+        let p = plan(RULE);
+        let mut s = Store::open(&dir.path().join("a.db")).unwrap();
+        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
+        let t = run(&mut e, &mut s, T0, T0 + 4_000, false);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!(t[0].evidence.contains("no data"), "{}", t[0].evidence);
+        // no_data: ignore: the same silence never fires.
+        let p = plan(&RULE.replace("min_samples: 2", "min_samples: 2, no_data: ignore"));
+        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
+        assert!(run(&mut e, &mut s, T0, T0 + 20_000, false).is_empty());
+        assert_eq!(
+            e.status(T0 + 20_000, Confidence::default()).rules[0].state,
+            RuleState::Ok
+        );
+    }
+
+    #[test]
+    fn a_maintenance_window_records_the_incident_but_sends_nothing() {
+        let from = chrono::DateTime::from_timestamp_millis(T0 - 3_600_000).unwrap();
+        let to = chrono::DateTime::from_timestamp_millis(T0 + 3_600_000).unwrap();
+        let p = plan(&format!(
+            "{RULE}  maintenance: [{{ from: \"{}\", to: \"{}\", reason: database upgrade }}]\n",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
+        let t = run(&mut e, &mut s, T0, T0 + 4_000, true);
+        assert_eq!(t.len(), 1);
+        assert_eq!(s.incidents(10).unwrap().0.len(), 1, "recorded");
+        assert!(s.due(i64::MAX, 10).unwrap().is_empty(), "held back");
+        assert!(e
+            .status(T0, Confidence::default())
+            .maintenance
+            .unwrap()
+            .contains("database upgrade"));
+    }
+
+    #[test]
+    fn a_changed_rule_starts_afresh_and_its_open_incident_is_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let p = plan(RULE);
+        let mut s = Store::open(&path).unwrap();
+        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
+        assert_eq!(run(&mut e, &mut s, T0, T0 + 4_000, true).len(), 1);
+        drop(e);
+        let changed = plan(&RULE.replace("error_rate > 50%", "error_rate > 60%"));
+        let (e, t) =
+            Engine::resume("S", &changed.monitor, &BTreeMap::new(), &mut s, T0 + 5_000).unwrap();
+        assert_eq!(t.len(), 1);
+        assert!(!t[0].firing);
+        assert_eq!(
+            e.status(T0 + 5_000, Confidence::default()).rules[0].state,
+            RuleState::Ok
+        );
+        assert!(s.incidents(10).unwrap().0.is_empty());
+    }
+}
