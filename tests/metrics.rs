@@ -508,7 +508,7 @@ fn assert_declared(file: &str, text: &str) -> usize {
 #[test]
 fn alert_rules_are_valid_and_their_unit_tests_pass() {
     let (ok, out) = promtool(&["check", "rules", "golive-alerts.yml"], None);
-    assert!(ok && out.contains("SUCCESS: 5 rules found"), "{out}");
+    assert!(ok && out.contains("SUCCESS: 8 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", "golive-alerts.test.yml"], None);
     assert!(ok, "{out}");
     for file in ["golive-alerts.yml", "golive-alerts.test.yml"] {
@@ -560,15 +560,56 @@ fn the_grafana_dashboard_has_its_panels_and_uses_only_declared_metrics() {
     assert!(exprs("Check p95 by item")[0].contains("sum by (le, item)"));
     assert_declared("golive-grafana.json", &text);
 
-    // Every panel query is valid PromQL: promtool parses them as recording rules, with
-    // the dashboard's variable replaced by what "All" sends.
+    assert_panels_parse(panels);
+}
+
+#[test]
+fn the_monitor_dashboard_has_its_panels_and_uses_only_declared_metrics() {
+    let text = std::fs::read_to_string(dashboards().join("golive-monitor-grafana.json")).unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    assert_eq!(dash["__inputs"][0]["name"], "DS_PROMETHEUS");
+    let panels = dash["panels"].as_array().unwrap();
+    let expr = |title: &str| -> String {
+        let p = panels
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("no panel {title:?}"));
+        assert_eq!(p["datasource"]["uid"], "${DS_PROMETHEUS}", "{title}");
+        p["targets"][0]["expr"].as_str().unwrap().to_string()
+    };
+    assert!(expr("Items up").contains("golive_monitor_item_up"));
+    assert!(expr("Uptime over 24 h").contains("window=\"24h\""));
+    assert!(expr("Probe p95 by item").contains("sum by (le, item)"));
+    assert!(expr("Alert rule states").contains("golive_monitor_rule_state"));
+    assert!(expr("Burn rates").contains("golive_monitor_slo_burn_rate"));
+    assert!(expr("Error budget left").contains("golive_monitor_slo_error_budget_remaining_ratio"));
+    assert!(assert_declared("golive-monitor-grafana.json", &text) >= 8);
+    // Every monitor metric is on the dashboard or in an alert rule.
+    let rules = std::fs::read_to_string(dashboards().join("golive-alerts.yml")).unwrap();
+    for def in names::MONITOR_METRICS {
+        assert!(
+            text.contains(def.name) || rules.contains(def.name),
+            "{} is neither on the monitor dashboard nor in an alert rule",
+            def.name
+        );
+    }
+    assert_panels_parse(panels);
+}
+
+/// Every panel query is valid PromQL: promtool parses them as recording rules, with the
+/// dashboards' variables replaced by what "All" sends.
+fn assert_panels_parse(panels: &[serde_json::Value]) {
     let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
     for (i, expr) in panels
         .iter()
         .flat_map(|p| p["targets"].as_array().unwrap())
         .enumerate()
     {
-        let expr = expr["expr"].as_str().unwrap().replace("$scenario", ".*");
+        let expr = expr["expr"]
+            .as_str()
+            .unwrap()
+            .replace("$scenario", ".*")
+            .replace("$system", ".*");
         rules += &format!(
             "      - record: golive:panel_{i}\n        expr: {}\n",
             serde_json::to_string(&expr).unwrap()
