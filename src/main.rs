@@ -92,7 +92,10 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         Command::Demo(args) => golive::demo::run(args, golive, interrupt_token()).await,
         Command::Monitor(args) => {
             let set = |plan: &golive::plan::Plan| log_secrets.set(&plan.redactor);
-            cli::monitor::run(args, golive, interrupt_token(), &set).await
+            let stop = interrupt_token_saying(
+                "golive monitor: stopping; its state is kept (interrupt again to exit at once)",
+            );
+            cli::monitor::run(args, golive, stop, &set).await
         }
         Command::Run(args) => {
             let mut plan = match golive::plan::plan_file(&args.checklist) {
@@ -200,6 +203,11 @@ impl Write for MaskedStderr {
 /// A token cancelled by the first SIGINT or SIGTERM, so the run stops its work and still
 /// writes its report; a second signal exits at once with 130.
 fn interrupt_token() -> CancellationToken {
+    interrupt_token_saying("golive: interrupted; stopping and writing the report (interrupt again to exit at once)")
+}
+
+/// [`interrupt_token`] that says `what` at the first signal.
+fn interrupt_token_saying(what: &'static str) -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
@@ -216,7 +224,7 @@ fn interrupt_token() -> CancellationToken {
                 _ = term.recv() => {}
             }
             if n == 0 {
-                eprintln!("golive: interrupted; stopping and writing the report (interrupt again to exit at once)");
+                eprintln!("{what}");
                 t.cancel();
             } else {
                 // No orderly shut-down now: at least end every process this golive started.
