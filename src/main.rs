@@ -203,7 +203,9 @@ impl Write for MaskedStderr {
 /// A token cancelled by the first SIGINT or SIGTERM, so the run stops its work and still
 /// writes its report; a second signal exits at once with 130.
 fn interrupt_token() -> CancellationToken {
-    interrupt_token_saying("golive: interrupted; stopping and writing the report (interrupt again to exit at once)")
+    interrupt_token_saying(
+        "golive: interrupted; stopping and writing the report (interrupt again to exit at once)",
+    )
 }
 
 /// [`interrupt_token`] that says `what` at the first signal.

@@ -529,6 +529,10 @@ fn the_status_page_renders_in_chromium_and_shows_the_failing_item_with_its_evide
         "uptime with its sample count:\n{text}"
     );
     assert!(
+        text.contains("FAIL failures == 0"),
+        "the item's criterion judged by the gate's judge on the last ticks:\n{text}"
+    );
+    assert!(
         text.contains("error_rate > 5%") && text.contains("FIRING"),
         "the firing rule:\n{text}"
     );

@@ -313,3 +313,75 @@ phases:
         item("bad-promql")
     );
 }
+
+/// The reference system's error ratio as a real Prometheus scraped it, judged by the
+/// `prometheus` kind: FAIL while it injects 30% errors, PASS when healthy (where the
+/// 5xx series does not exist, `or vector(0)` makes the ratio 0 rather than no data).
+#[test]
+fn the_prometheus_kind_judges_the_reference_system_as_prometheus_scraped_it() {
+    let prometheus = tool("/usr/bin/prometheus", "prometheus");
+    for (faults, want) in [(&["errors=30%"][..], "FAIL"), (&[][..], "PASS")] {
+        let sandbox = common::sandbox::Sandbox::start(faults);
+        let tmp = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = tmp.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global: {{ scrape_interval: 1s }}\n\
+                 scrape_configs:\n\
+                 - job_name: reference\n  static_configs: [{{ targets: ['{}'] }}]\n",
+                sandbox.addr()
+            ),
+        )
+        .unwrap();
+        let (_prometheus, prom) = start_prometheus(prometheus, &config, tmp.path(), port);
+        for _ in 0..200 {
+            let _ = get(&format!("{}/api/portfolio", sandbox.url));
+        }
+        let total = r#"sum(sandbox_http_requests_total{route="/api/portfolio"})"#;
+        let deadline = Instant::now() + PATIENCE;
+        while query(&prom, total, "").first().map(|v| v.1).unwrap_or(0.0) < 200.0 {
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus never scraped the 200 requests"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let checklist = tmp.path().join("checklist.yaml");
+        std::fs::write(
+            &checklist,
+            format!(
+                r#"system: The reference system, as Prometheus saw it
+phases:
+  - id: analysis
+    title: Analysis
+    items:
+      - id: error-ratio
+        title: Under 5% of the portfolio requests failed
+        check:
+          kind: prometheus
+          url: "{prom}"
+          query: '(sum(sandbox_http_requests_total{{route="/api/portfolio",code=~"5.."}}) or vector(0)) / {total}'
+          expect: [value < 0.05]
+"#
+            ),
+        )
+        .unwrap();
+        let run_tmp = tempfile::tempdir().unwrap();
+        let dir = run_tmp.path().join("run");
+        let out = golive()
+            .arg("run")
+            .arg(&checklist)
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let run = common::finish(out, dir, run_tmp);
+        let item = run.item("error-ratio").clone();
+        assert_eq!(item["outcome"], want, "{faults:?}: {item}\n{}", run.stderr);
+        if want == "FAIL" {
+            assert!(item["failures"].to_string().contains("value"), "{item}");
+        }
+    }
+}

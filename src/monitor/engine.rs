@@ -9,6 +9,7 @@ use crate::evidence::Confidence;
 use crate::plan::{AlertRule, MonitorPlan, ObjectiveAlerts};
 use crate::rules::slo::{Counts, Ledger, Sli};
 use crate::rules::{RuleMemory, RuleMetric, RuleRun, RuleState, WindowFigures};
+use crate::tally::{Failure, FailureClass, Observations};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,7 +30,27 @@ pub struct Tick {
     pub latencies_us: Vec<u64>,
     /// The first failure's reason.
     pub reason: Option<String>,
+    /// The first failure's class.
+    pub class: Option<FailureClass>,
 }
+
+const CLASSES: [FailureClass; 8] = [
+    FailureClass::Connect,
+    FailureClass::Timeout,
+    FailureClass::Tls,
+    FailureClass::Status4xx,
+    FailureClass::Status5xx,
+    FailureClass::Expectation,
+    FailureClass::Protocol,
+    FailureClass::Setup,
+];
+
+fn class_named(name: Option<&str>) -> Option<FailureClass> {
+    CLASSES.into_iter().find(|c| Some(c.as_str()) == name)
+}
+
+/// How far back an item's criteria are judged (the ticks kept in memory).
+const CRITERIA_SPAN_MS: i64 = 10 * 60_000;
 
 /// A change the step made, for the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +68,7 @@ struct ItemState {
     ticks: VecDeque<Tick>,
     keep_ms: i64,
     ledger: Ledger,
+    criteria: Vec<crate::criteria::Criterion>,
 }
 
 struct RuleSlot {
@@ -139,9 +161,11 @@ impl Engine {
                     target: targets.get(&i.id).cloned().unwrap_or_default(),
                     every_ms,
                     ticks: VecDeque::new(),
-                    // Two windows and a tick: the window being filled and the one judged.
-                    keep_ms: (2 * longest + every_ms).max(10 * 60_000),
+                    // Two windows and a tick: the window being filled and the one judged;
+                    // at least the span the criteria are judged over.
+                    keep_ms: (2 * longest + every_ms).max(CRITERIA_SPAN_MS),
                     ledger,
+                    criteria: i.criteria.clone(),
                 },
             );
         }
@@ -153,6 +177,7 @@ impl Engine {
                     n: t.n,
                     errors: t.errors,
                     latencies_us: t.latencies_us,
+                    class: class_named(t.class.as_deref()),
                     reason: t.reason,
                 });
             }
@@ -315,6 +340,7 @@ impl Engine {
                     errors: tick.errors,
                     latencies_us: tick.latencies_us.clone(),
                     reason: tick.reason.clone(),
+                    class: tick.class.map(|c| c.as_str().to_string()),
                 })?;
                 let at_s = (tick.at_ms / 1000).max(0) as u64;
                 let c = Counts {
@@ -496,13 +522,17 @@ impl Engine {
                         uptime(name, c, confidence)
                     })
                     .collect();
-                let mut recent: Vec<u64> = i
+                let span: Vec<&Tick> = i
                     .ticks
                     .iter()
-                    .filter(|t| t.at_ms >= now_ms - 600_000)
+                    .filter(|t| t.at_ms >= now_ms - CRITERIA_SPAN_MS)
+                    .collect();
+                let mut recent: Vec<u64> = span
+                    .iter()
                     .flat_map(|t| t.latencies_us.iter().copied())
                     .collect();
                 recent.sort_unstable();
+                let criteria = judged(&i.criteria, &span, confidence);
                 ItemStatus {
                     id: id.clone(),
                     title: i.title.clone(),
@@ -518,6 +548,7 @@ impl Engine {
                     p95_ms: nearest_rank(&recent, 0.95).map(|v| v as f64 / 1e3),
                     latency_n: recent.len() as u64,
                     uptime,
+                    criteria,
                 }
             })
             .collect();
@@ -586,6 +617,42 @@ impl Engine {
             objectives,
         }
     }
+}
+
+/// The item's criteria judged by the gate's judge on `ticks`.
+fn judged(
+    criteria: &[crate::criteria::Criterion],
+    ticks: &[&Tick],
+    confidence: Confidence,
+) -> Vec<CriterionStatus> {
+    if criteria.is_empty() {
+        return Vec::new();
+    }
+    let mut obs = Observations::default();
+    for t in ticks {
+        for us in &t.latencies_us {
+            obs.record(Ok(*us));
+        }
+        for _ in 0..t.errors {
+            obs.record(Err(Failure {
+                class: t.class.unwrap_or(FailureClass::Expectation),
+                reason: t.reason.clone().unwrap_or_else(|| "failed".into()),
+                status: None,
+            }));
+        }
+    }
+    criteria
+        .iter()
+        .map(|c| {
+            let j = crate::verdict::judge(c, &obs, confidence);
+            CriterionStatus {
+                claim: j.expected.clone(),
+                outcome: j.outcome.as_str().to_string(),
+                observed: j.observed.clone(),
+                why: j.why.clone(),
+            }
+        })
+        .collect()
 }
 
 fn restore(ledger: &mut Ledger, store: &Store, key: &str) -> Result<(), StoreError> {
@@ -814,6 +881,19 @@ pub struct ItemStatus {
     pub p95_ms: Option<f64>,
     pub latency_n: u64,
     pub uptime: Vec<Uptime>,
+    /// The item's criteria over the last 10 minutes, judged as the gate judges them.
+    pub criteria: Vec<CriterionStatus>,
+}
+
+/// One criterion of an item, judged on the monitor's recent samples.
+#[derive(Debug, Clone, Serialize)]
+pub struct CriterionStatus {
+    pub claim: String,
+    /// PASS, FAIL or INCONCLUSIVE.
+    pub outcome: String,
+    pub observed: String,
+    /// What the samples support, in words.
+    pub why: String,
 }
 
 /// Uptime over a window, with the bounds the samples support.
@@ -895,6 +975,7 @@ mod tests {
                 errors: 2,
                 latencies_us: vec![],
                 reason: Some("connection refused".into()),
+                class: Some(FailureClass::Connect),
             },
         )
     }
@@ -966,6 +1047,7 @@ mod tests {
                 errors: 0,
                 latencies_us: vec![900, 1100],
                 reason: None,
+                class: None,
             };
             resolved.extend(e.step(&mut s, vec![("api".into(), ok)], t + 150).unwrap());
         }

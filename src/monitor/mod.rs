@@ -459,6 +459,7 @@ async fn tick(
                     errors: 1,
                     latencies_us: Vec::new(),
                     reason: Some(f.reason),
+                    class: Some(f.class),
                 });
             }
         }
@@ -470,6 +471,7 @@ async fn tick(
         errors: 0,
         latencies_us: Vec::with_capacity(samples as usize),
         reason: None,
+        class: None,
     };
     for _ in 0..samples {
         let s = tokio::select! {
@@ -487,6 +489,7 @@ async fn tick(
                 t.errors += 1;
                 if t.reason.is_none() {
                     t.reason = Some(f.reason);
+                    t.class = Some(f.class);
                 }
             }
         }

@@ -15,7 +15,7 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:1.6rem 0 .5rem
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
 th{font-weight:600;background:#f5f5f5}
 .up{color:#116329;font-weight:600}.down,.firing{color:#b3261e;font-weight:600}.stale,.unknown,.pending{color:#8a5a00;font-weight:600}
-.ok{color:#116329}.muted{color:#666;font-size:.9em}code{font-size:.9em}
+.ok,.pass{color:#116329;font-weight:600}.fail{color:#b3261e;font-weight:600}.inconclusive{color:#8a5a00;font-weight:600}.muted{color:#666;font-size:.9em}code{font-size:.9em}
 .banner{padding:.5rem .75rem;border-radius:4px;background:#fff4ce;margin:.75rem 0}
 ";
 
@@ -122,7 +122,7 @@ pub fn render(
                 }
                 h2 { "Items" }
                 table {
-                    thead { tr { th { "Item" } th { "State" } th { "Last tick" } th { "Latency (10 min)" } th { "Uptime 1 h" } th { "24 h" } th { "7 d" } } }
+                    thead { tr { th { "Item" } th { "State" } th { "Last tick" } th { "Latency (10 min)" } th { "Uptime 1 h" } th { "24 h" } th { "7 d" } th { "Criteria (10 min)" } } }
                     tbody {
                         @for i in &status.items {
                             tr id=(format!("item-{}", i.id)) data-state=(i.state) {
@@ -145,6 +145,13 @@ pub fn render(
                                     }
                                 }
                                 @for u in &i.uptime { td { (uptime_cell(u, confidence)) } }
+                                td {
+                                    @if i.criteria.is_empty() { span.muted { "none" } }
+                                    @for c in &i.criteria {
+                                        span class=(c.outcome.to_lowercase()) { (c.outcome) } " " code { (c.claim) } br;
+                                        span.muted { (c.why) } br;
+                                    }
+                                }
                             }
                         }
                     }

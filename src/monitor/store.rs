@@ -40,6 +40,8 @@ pub struct StoredTick {
     /// Latencies of the successful samples, µs.
     pub latencies_us: Vec<u64>,
     pub reason: Option<String>,
+    /// The first failure's class (`timeout`, `5xx` …).
+    pub class: Option<String>,
 }
 
 /// An incident: an alert that fired, open until it resolves.
@@ -115,7 +117,7 @@ impl Store {
             "BEGIN;
              CREATE TABLE IF NOT EXISTS ticks (
                  item TEXT NOT NULL, at_ms INTEGER NOT NULL, n INTEGER NOT NULL,
-                 errors INTEGER NOT NULL, latencies BLOB NOT NULL, reason TEXT);
+                 errors INTEGER NOT NULL, latencies BLOB NOT NULL, reason TEXT, class TEXT);
              CREATE INDEX IF NOT EXISTS ticks_at ON ticks (at_ms);
              CREATE TABLE IF NOT EXISTS slots (
                  ledger TEXT NOT NULL, slot_s INTEGER NOT NULL, start_s INTEGER NOT NULL,
@@ -156,7 +158,7 @@ impl Store {
     /// Ticks at or after `since_ms`, oldest first.
     pub fn ticks_since(&self, since_ms: i64) -> Result<Vec<StoredTick>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT item, at_ms, n, errors, latencies, reason FROM ticks WHERE at_ms >= ?1 ORDER BY at_ms",
+            "SELECT item, at_ms, n, errors, latencies, reason, class FROM ticks WHERE at_ms >= ?1 ORDER BY at_ms",
         )?;
         let rows = st.query_map([since_ms], |r| {
             let blob: Vec<u8> = r.get(4)?;
@@ -170,6 +172,7 @@ impl Store {
                     .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
                     .collect(),
                 reason: r.get(5)?,
+                class: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -344,8 +347,8 @@ impl Tx<'_> {
             .flat_map(|v| v.to_le_bytes())
             .collect();
         self.0.execute(
-            "INSERT INTO ticks (item, at_ms, n, errors, latencies, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![t.item, t.at_ms, t.n, t.errors, blob, t.reason],
+            "INSERT INTO ticks (item, at_ms, n, errors, latencies, reason, class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![t.item, t.at_ms, t.n, t.errors, blob, t.reason, t.class],
         )?;
         Ok(())
     }
@@ -474,6 +477,7 @@ mod tests {
                 errors: 1,
                 latencies_us: vec![1200, 3400],
                 reason: Some("HTTP 500".into()),
+                class: Some("status_5xx".into()),
             })?;
             tx.slot("item:health", 60, 0, 2, 3)?;
             tx.slot("item:health", 60, 0, 1, 1)?;

@@ -35,6 +35,8 @@ pub struct MonitoredItem {
     /// Samples per tick.
     pub samples: u32,
     pub every: Duration,
+    /// The item's criteria, judged by the gate's judge over the last ticks.
+    pub criteria: Vec<crate::criteria::Criterion>,
 }
 
 /// An alert rule over one item's ticks.
@@ -143,10 +145,13 @@ pub(super) fn build(
             (Some(_), Some((_, p))) => format!("{p}.every"),
             _ => "monitor.every".to_string(),
         };
-        let every = every.unwrap_or(default_every);
+        // Written (on the item or as `monitor.every`): checked against the timeout.
+        // Not written: 30s, or the check's timeout where that is longer.
+        let written = every.or(m.every);
         match &item.body {
             ItemBody::Check(c) => {
                 let timeout = c.check.timeout();
+                let every = written.unwrap_or(default_every.max(timeout));
                 if every < timeout {
                     ctx.diags.error_hint(
                         &at,
@@ -163,9 +168,10 @@ pub(super) fn build(
                     check: c.check.clone(),
                     samples,
                     every,
+                    criteria: c.criteria.clone(),
                 });
             }
-            _ if spec_item.and_then(|i| i.every).is_some() => {
+            _ if every.is_some() => {
                 ctx.diags.error_hint(
                     &at,
                     format!(

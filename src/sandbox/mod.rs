@@ -9,7 +9,8 @@
 //! `execution`), `GET /api/orders/{id}`, `GET /ws/market` (WebSocket), the
 //! SignalR-style hubs `POST /hubs/{hub}/negotiate` and `GET /hubs/{hub}` (WebSocket; hubs
 //! `market-data`, `trading`, `portfolio`, see `hubs`), and the fault-free admin routes
-//! `GET|PUT|POST /admin/faults` and `GET /admin/stats`.
+//! `GET|PUT|POST /admin/faults`, `GET /admin/stats` and `GET /metrics` (requests by route
+//! and status code, for a Prometheus to scrape).
 //!
 //! One route is broken on purpose: `GET /api/market/volume-leaders` always answers 500
 //! with `{"error": ..}`, the known issue of the MyTrader checklist (a trading dashboard
@@ -23,6 +24,7 @@
 mod admin;
 mod api;
 mod execution;
+mod exposition;
 mod faults;
 mod hubs;
 mod inject;

@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub sockets: watch::Sender<usize>,
     /// The SignalR-style hubs' tokens and counts.
     pub hubs: hubs::Hubs,
+    /// Requests by route and status, at `GET /metrics`.
+    pub exposition: super::exposition::Exposition,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -95,6 +97,10 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             inject::inject_faults,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::exposition::count,
         ));
     let admin = Router::new()
         .route(
@@ -103,7 +109,8 @@ fn router(state: AppState) -> Router {
                 .put(admin::set_faults)
                 .post(admin::set_faults),
         )
-        .route("/admin/stats", get(admin::stats));
+        .route("/admin/stats", get(admin::stats))
+        .route("/metrics", get(super::exposition::metrics));
     faulty
         .merge(admin)
         .fallback(api::not_found)
@@ -153,6 +160,7 @@ impl Sandbox {
             shutdown: token.clone(),
             sockets: watch::Sender::new(0),
             hubs: hubs::Hubs::default(),
+            exposition: super::exposition::Exposition::new(),
         });
         let leaking = state.clone();
         tokio::spawn(async move {
