@@ -131,3 +131,34 @@ fn seed_002_mytrader_is_go_with_its_known_issue_waived_and_no_go_with_a_hub_down
     assert_eq!(down.outcome("hub-trading"), "PASS");
     assert_eq!(down.outcome("hub-portfolio"), "PASS");
 }
+
+/// Seed 001's rollback triggers ("error rate > 5% for 2 minutes", "response time > 500ms
+/// consistently for 5 minutes"), scaled in scenarios/portfolio-load.yaml to 10 s and 30 s
+/// of 5-second windows: each fault fires its own trigger and the gate ends ROLLBACK.
+#[test]
+fn seed_001_rolls_back_on_each_of_its_two_triggers() {
+    for (fault, rule) in [("errors=10%", "errors"), ("latency=600ms", "slow")] {
+        let run = run_seed("portfolio-under-load.yaml", fault, &[]);
+        assert_eq!(
+            run.code, 5,
+            "{fault}: ROLLBACK expected\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        let load = &run.item("fifty-users")["evidence"]["load"];
+        let fired = &load["rollback"];
+        assert_eq!(fired["rule"], rule, "{fault}: {fired}");
+        // The trigger held for its whole `for` in consecutive windows before it fired.
+        let at = fired["at_s"].as_f64().unwrap_or(0.0);
+        let needed = if rule == "errors" { 10.0 } else { 30.0 };
+        assert!(
+            at >= needed,
+            "{fault}: fired at {at} s, before its {needed} s"
+        );
+        let after = run.item("order-execution");
+        assert_eq!(after["outcome"], "INCONCLUSIVE", "{fault}: {after}");
+        assert!(
+            after.to_string().contains("not run: rollback rule"),
+            "{fault}: nothing runs after a rollback: {after}"
+        );
+    }
+}
