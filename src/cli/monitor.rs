@@ -12,7 +12,7 @@ pub async fn run(
     args: MonitorArgs,
     golive: String,
     cancel: CancellationToken,
-    on_plan: &dyn Fn(&crate::plan::Plan),
+    on_plan: &(dyn Fn(&crate::plan::Plan) + Sync),
 ) -> i32 {
     let plan = match crate::plan::plan_file(&args.checklist) {
         Ok(p) => p,
@@ -58,7 +58,17 @@ pub async fn run(
             state.display()
         );
     };
-    match monitor::run(&args.checklist, plan, opts, cancel, hup_rx, &announce).await {
+    match monitor::run(
+        &args.checklist,
+        plan,
+        opts,
+        cancel,
+        hup_rx,
+        &announce,
+        on_plan,
+    )
+    .await
+    {
         Ok(()) => exit::GO,
         Err(e @ MonitorError::Invalid(_)) => {
             super::print_error(&e);

@@ -67,8 +67,9 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Runs until `cancel` fires. `reload` carries SIGHUPs. Announces the page's address
-/// through `on_listening` once it is served.
+/// Runs until `cancel` fires. `reload` carries SIGHUPs; `on_plan` sees each reloaded
+/// plan before it runs (the caller masks its secrets in logs). Announces the page's
+/// address through `on_listening` once it is served.
 pub async fn run(
     file: &Path,
     plan: Plan,
@@ -76,6 +77,7 @@ pub async fn run(
     cancel: CancellationToken,
     mut reload: mpsc::Receiver<()>,
     on_listening: &(dyn Fn(SocketAddr) + Sync),
+    on_plan: &(dyn Fn(&Plan) + Sync),
 ) -> Result<(), MonitorError> {
     if plan.monitor.items.is_empty() {
         return Err(MonitorError::Invalid(format!(
@@ -248,6 +250,7 @@ pub async fn run(
                 );
             }
             Ok(new) => {
+                on_plan(&new);
                 if format!("{:?}", new.services) != format!("{:?}", plan.services) {
                     tracing::warn!("The reloaded checklist changes its services: restart the monitor to apply that; items, rules and objectives are reloaded.");
                 }
