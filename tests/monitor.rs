@@ -601,6 +601,17 @@ fn bad_monitor_input_is_refused_at_start_with_its_location_and_exit_2() {
             vec!["monitor.rules[0].window", "shorter than `health`'s interval (30s)"],
         ),
         (
+            "monitor:\n  rules: [{ name: r, item: health, when: error_rate > 5%, for: 2m }]\n",
+            vec![
+                "monitor.rules[0].window",
+                "may hold only 1 samples, fewer than `min_samples: 5`",
+            ],
+        ),
+        (
+            "monitor:\n  objectives: [{ name: o, item: health, objective: availability > 99% over 1d }]\n",
+            vec!["the 5m short window of `health`", "fewer than `min_samples: 10`"],
+        ),
+        (
             "monitor:\n  maintenance: [{ from: tomorrow, to: 2026-12-01T03:00:00Z }]\n",
             vec!["monitor.maintenance[0].from", "RFC 3339"],
         ),

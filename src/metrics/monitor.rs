@@ -45,6 +45,17 @@ impl MonitorMetrics {
         }
     }
 
+    /// Forgets every state series (items, rules, alerts, objectives): a reloaded
+    /// checklist sets its own, and a removed rule must not stay firing here.
+    pub fn reset_states(&self) {
+        self.item_up.reset();
+        self.uptime.reset();
+        self.rule_state.reset();
+        self.alert_firing.reset();
+        self.burn_rate.reset();
+        self.budget_left.reset();
+    }
+
     /// One sample of `item`: its latency when it passed, its failure class when not.
     pub fn sample(&self, item: &str, outcome: Result<std::time::Duration, &str>) {
         self.samples.with_label_values(&[item]).inc();

@@ -49,6 +49,9 @@ fn class_named(name: Option<&str>) -> Option<FailureClass> {
     CLASSES.into_iter().find(|c| Some(c.as_str()) == name)
 }
 
+/// How long a firing burn-rate alert must stay below its factor to resolve.
+const BURN_CLEAR_MS: i64 = 60_000;
+
 /// How far back an item's criteria are judged (the ticks kept in memory).
 const CRITERIA_SPAN_MS: i64 = 10 * 60_000;
 
@@ -82,6 +85,9 @@ struct RuleSlot {
 
 struct BurnSlot {
     id: String,
+    /// Since when the alert has not been burning while it fires: it resolves after
+    /// [`BURN_CLEAR_MS`] of that, so a burn hovering at its factor does not flap.
+    clear_since_ms: Option<i64>,
     windows: String,
     factor: f64,
     severity: String,
@@ -104,6 +110,19 @@ pub struct Engine {
     rules: Vec<RuleSlot>,
     objectives: Vec<ObjectiveSlot>,
     started_ms: i64,
+    redactor: crate::redact::Redactor,
+    /// Whether the last step was inside a maintenance window.
+    quiet: bool,
+    /// The items' criteria as last judged, and when (judging is not free: every 10 s).
+    criteria: BTreeMap<String, Vec<CriterionStatus>>,
+    criteria_at_ms: i64,
+}
+
+/// The end of the first window that starts at least one interval (`every_ms`) after
+/// `now_ms`, windows aligned on the clock.
+fn first_end(now_ms: i64, w: i64, every_ms: i64) -> i64 {
+    let start = (now_ms + every_ms).div_euclid(w) * w + w;
+    start + w
 }
 
 fn rule_definition(r: &AlertRule) -> String {
@@ -130,9 +149,13 @@ impl Engine {
         system: &str,
         plan: &MonitorPlan,
         targets: &BTreeMap<String, String>,
+        redactor: &crate::redact::Redactor,
         store: &mut Store,
         now_ms: i64,
     ) -> Result<(Engine, Vec<Transition>), StoreError> {
+        let shown = |text: &str| -> String {
+            crate::redact::structural(&redactor.redact(text)).into_owned()
+        };
         let mut receivers = Vec::new();
         if plan.alertmanager.is_some() {
             receivers.push("alertmanager");
@@ -158,7 +181,7 @@ impl Engine {
                 ItemState {
                     title: i.title.clone(),
                     kind: i.check.kind(),
-                    target: targets.get(&i.id).cloned().unwrap_or_default(),
+                    target: shown(targets.get(&i.id).map(String::as_str).unwrap_or_default()),
                     every_ms,
                     ticks: VecDeque::new(),
                     // Two windows and a tick: the window being filled and the one judged;
@@ -188,19 +211,20 @@ impl Engine {
             let id = format!("rule:{}", r.rule.name);
             let definition = rule_definition(r);
             let w = r.rule.window.as_std().as_millis().max(1) as i64;
-            let fresh_end = (now_ms / w + 1) * w;
-            let (run, next_end_ms) = match store.rule(&id)? {
-                Some((def, memory, next_end)) if def == definition => {
-                    let memory: Option<RuleMemory> = serde_json::from_str(&memory).ok();
-                    match memory {
-                        // Windows that ended while the monitor was down were not watched:
-                        // skip them rather than judge them on nothing.
-                        Some(m) if now_ms < next_end + w => (RuleRun::resume(m), next_end),
-                        Some(m) => (RuleRun::resume(m), fresh_end),
-                        None => (RuleRun::default(), fresh_end),
+            let every = items.get(&r.item).map(|i| i.every_ms).unwrap_or(0);
+            // Only windows this monitor watched whole are judged: the first begins once
+            // the item has had an interval to tick. A window the monitor was down for
+            // (partly or wholly) is skipped, never judged on what little it holds; the
+            // rule's streaks and state carry over.
+            let next_end_ms = first_end(now_ms, w, every);
+            let run = match store.rule(&id)? {
+                Some((def, memory, _)) if def == definition => {
+                    match serde_json::from_str::<RuleMemory>(&memory) {
+                        Ok(m) => RuleRun::resume(m),
+                        Err(_) => RuleRun::default(),
                     }
                 }
-                _ => (RuleRun::default(), fresh_end),
+                _ => RuleRun::default(),
             };
             let incident = store.open_incident(&id)?.map(|i| i.id);
             rules.push(RuleSlot {
@@ -230,6 +254,7 @@ impl Engine {
                 let incident = store.open_incident(&id)?.map(|i| i.id);
                 alerts.push(BurnSlot {
                     id,
+                    clear_since_ms: None,
                     windows: a.windows(),
                     factor: a.factor,
                     severity: a.severity.clone(),
@@ -251,7 +276,12 @@ impl Engine {
             rules,
             objectives,
             started_ms: now_ms,
+            redactor: redactor.clone(),
+            quiet: false,
+            criteria: BTreeMap::new(),
+            criteria_at_ms: i64::MIN,
         };
+        engine.quiet = engine.in_maintenance(now_ms);
         // Incidents of alerts that no longer exist, or whose rule changed and restarted
         // from OK, are resolved now: nothing will ever resolve them otherwise.
         let (open, _) = store.incidents(0)?;
@@ -320,8 +350,12 @@ impl Engine {
         now_ms: i64,
     ) -> Result<Vec<Transition>, StoreError> {
         let suppressed = self.in_maintenance(now_ms);
+        let maintenance_ended = self.quiet && !suppressed;
+        self.quiet = suppressed;
         let receivers = self.receivers.clone();
         let system = self.system.clone();
+        let open: Vec<i64> = self.firing_incidents();
+        let redactor = self.redactor.clone();
         let Engine {
             items,
             rules,
@@ -329,7 +363,20 @@ impl Engine {
             ..
         } = self;
         store.transaction(|tx| {
-            for (id, tick) in ticks {
+            // A maintenance window ended: what fired during it and still fires is sent now.
+            if maintenance_ended {
+                for id in &open {
+                    for rc in &receivers {
+                        if !tx.sent(*id, rc, "firing")? {
+                            tx.enqueue(rc, *id, "firing", now_ms, false)?;
+                        }
+                    }
+                }
+            }
+            for (id, mut tick) in ticks {
+                tick.reason = tick
+                    .reason
+                    .map(|r| crate::redact::structural(&redactor.redact(&r)).into_owned());
                 let Some(item) = items.get_mut(&id) else {
                     continue;
                 };
@@ -377,6 +424,13 @@ impl Engine {
             let mut transitions = Vec::new();
             for r in rules.iter_mut() {
                 let w = r.def.rule.window.as_std().as_millis().max(1) as i64;
+                let every = items.get(&r.def.item).map(|i| i.every_ms).unwrap_or(0);
+                // The clock jumped (a suspended machine, a step back): the windows it
+                // skipped were not watched; judging starts again from now.
+                if now_ms >= r.next_end_ms + w + GRACE_MS || r.next_end_ms - now_ms > 2 * w + every
+                {
+                    r.next_end_ms = first_end(now_ms, w, every);
+                }
                 let mut judged = false;
                 while now_ms >= r.next_end_ms + GRACE_MS {
                     let end = r.next_end_ms;
@@ -462,14 +516,20 @@ impl Engine {
                             firing: true,
                             evidence,
                         });
-                    } else if !reading.burning && !reading.no_data {
-                        if let Some(id) = slot.incident.take() {
-                            close(tx, id, now_ms, &evidence, &receivers, now_ms, suppressed)?;
-                            transitions.push(Transition {
-                                alert: slot.id.clone(),
-                                firing: false,
-                                evidence,
-                            });
+                    } else if reading.burning {
+                        slot.clear_since_ms = None;
+                    } else if !reading.no_data && slot.incident.is_some() {
+                        let since = *slot.clear_since_ms.get_or_insert(now_ms);
+                        if now_ms - since >= BURN_CLEAR_MS {
+                            slot.clear_since_ms = None;
+                            if let Some(id) = slot.incident.take() {
+                                close(tx, id, now_ms, &evidence, &receivers, now_ms, suppressed)?;
+                                transitions.push(Transition {
+                                    alert: slot.id.clone(),
+                                    firing: false,
+                                    evidence,
+                                });
+                            }
                         }
                     }
                 }
@@ -481,6 +541,18 @@ impl Engine {
     /// Ticks older than every item needs, for [`Store::prune`].
     pub fn ticks_horizon_ms(&self, now_ms: i64) -> i64 {
         now_ms - self.items.values().map(|i| i.keep_ms).max().unwrap_or(0)
+    }
+
+    /// Minute slots older than this are read by no window, for [`Store::prune`].
+    pub fn minutes_horizon_ms(&self, now_ms: i64) -> i64 {
+        let longest_alert = self
+            .objectives
+            .iter()
+            .flat_map(|o| o.def.objective.alerts.iter().map(|a| a.long.as_secs()))
+            .max()
+            .unwrap_or(0)
+            .max(3600);
+        now_ms - (longest_alert as i64 + 120) * 1000
     }
 
     pub fn retention_ms(&self) -> i64 {
@@ -501,8 +573,26 @@ impl Engine {
     }
 
     /// What the status page and `/metrics` show.
-    pub fn status(&self, now_ms: i64, confidence: Confidence) -> Status {
+    pub fn status(&mut self, now_ms: i64, confidence: Confidence) -> Status {
         let now_s = (now_ms / 1000).max(0) as u64;
+        let judge_now =
+            now_ms.saturating_sub(self.criteria_at_ms) >= 10_000 || now_ms < self.criteria_at_ms;
+        if judge_now {
+            self.criteria_at_ms = now_ms;
+            let judged_all: BTreeMap<String, Vec<CriterionStatus>> = self
+                .items
+                .iter()
+                .map(|(id, i)| {
+                    let span: Vec<&Tick> = i
+                        .ticks
+                        .iter()
+                        .filter(|t| t.at_ms >= now_ms - CRITERIA_SPAN_MS)
+                        .collect();
+                    (id.clone(), judged(&i.criteria, &span, confidence))
+                })
+                .collect();
+            self.criteria = judged_all;
+        }
         let items = self
             .items
             .iter()
@@ -532,7 +622,7 @@ impl Engine {
                     .flat_map(|t| t.latencies_us.iter().copied())
                     .collect();
                 recent.sort_unstable();
-                let criteria = judged(&i.criteria, &span, confidence);
+                let criteria = self.criteria.get(id).cloned().unwrap_or_default();
                 ItemStatus {
                     id: id.clone(),
                     title: i.title.clone(),
@@ -820,7 +910,10 @@ fn close(
     let annotations = tx.annotations(id)?;
     tx.close_incident(id, ended_ms, &with_resolution(&annotations, evidence))?;
     for rc in receivers {
-        tx.enqueue(rc, id, "resolved", now_ms, suppressed)?;
+        // A receiver told of the firing is told of the resolution, maintenance or not;
+        // one never told of it (it fired and ended inside maintenance) is not.
+        let told = tx.sent(id, rc, "firing")?;
+        tx.enqueue(rc, id, "resolved", now_ms, suppressed && !told)?;
     }
     Ok(())
 }
@@ -946,6 +1039,7 @@ pub struct BurnStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::Redactor;
 
     /// A plan from checklist text (its one item is never sampled here: ticks are fed in).
     fn plan(monitor: &str) -> crate::plan::Plan {
@@ -961,7 +1055,7 @@ mod tests {
         crate::plan::plan_file(&file).unwrap_or_else(|d| panic!("{d:?}"))
     }
 
-    const RULE: &str = "monitor:\n  rules: [{ name: down, item: api, when: error_rate > 50%, window: 2s, for: 4s, clear_for: 4s, min_samples: 2 }]\n  webhook: { url: \"http://127.0.0.1:9/hook\" }\n";
+    const RULE: &str = "monitor:\n  samples: 2\n  rules: [{ name: down, item: api, when: error_rate > 50%, window: 2s, for: 4s, clear_for: 4s, min_samples: 2 }]\n  webhook: { url: \"http://127.0.0.1:9/hook\" }\n";
 
     /// T0 on a window boundary.
     const T0: i64 = 1_800_000_000_000;
@@ -1007,11 +1101,13 @@ mod tests {
         let path = dir.path().join("s.db");
         let mut s = Store::open(&path).unwrap();
         let targets = BTreeMap::new();
-        let (mut e, _) = Engine::resume("S", &p.monitor, &targets, &mut s, T0).unwrap();
-        // Windows end at T0+2s, +4s, +6s: the first judged one is [T0, T0+2s).
-        let t = run(&mut e, &mut s, T0, T0 + 3_000, true);
+        let (mut e, _) =
+            Engine::resume("S", &p.monitor, &targets, &Redactor::default(), &mut s, T0).unwrap();
+        // The first window judged is the first whole one after an interval (1 s) has
+        // passed: [T0+2s, T0+4s), then [T0+4s, T0+6s).
+        let t = run(&mut e, &mut s, T0, T0 + 5_000, true);
         assert!(t.is_empty(), "one breached window is not `for: 4s`: {t:?}");
-        let t = run(&mut e, &mut s, T0 + 4_000, T0 + 4_000, true);
+        let t = run(&mut e, &mut s, T0 + 6_000, T0 + 6_000, true);
         assert_eq!(t.len(), 1, "{t:?}");
         assert!(t[0].firing && t[0].alert == "rule:down");
         assert!(
@@ -1025,7 +1121,15 @@ mod tests {
 
         // A restart one second later: still firing, no second notification.
         let mut s = Store::open(&path).unwrap();
-        let (mut e, t) = Engine::resume("S", &p.monitor, &targets, &mut s, T0 + 5_000).unwrap();
+        let (mut e, t) = Engine::resume(
+            "S",
+            &p.monitor,
+            &targets,
+            &Redactor::default(),
+            &mut s,
+            T0 + 5_000,
+        )
+        .unwrap();
         assert!(t.is_empty(), "{t:?}");
         assert_eq!(
             e.status(T0 + 5_000, Confidence::default()).rules[0].state,
@@ -1034,9 +1138,9 @@ mod tests {
         let t = run(&mut e, &mut s, T0 + 5_000, T0 + 9_000, true);
         assert!(t.is_empty(), "{t:?}");
         assert_eq!(firing_rows(&s), 1);
-        // The counts went on from the stored ones: 10 ticks of 2 samples.
+        // The counts went on from the stored ones: 12 ticks of 2 samples.
         let up = &e.status(T0 + 10_000, Confidence::default()).items[0].uptime[0];
-        assert_eq!((up.good, up.total), (0, 20));
+        assert_eq!((up.good, up.total), (0, 24));
 
         // Healthy ticks: resolved after clear_for (two clear windows), once.
         let mut resolved = Vec::new();
@@ -1053,13 +1157,14 @@ mod tests {
         }
         assert_eq!(resolved.len(), 1, "{resolved:?}");
         assert!(!resolved[0].firing);
-        let kinds: Vec<String> = s
-            .due(i64::MAX, 100)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.kind)
-            .collect();
-        assert_eq!(kinds, ["firing", "resolved"]);
+        // In order: the resolution waits until the firing was delivered.
+        let due = s.due(i64::MAX, 100).unwrap();
+        let kinds: Vec<&str> = due.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["firing"]);
+        s.delivered(due[0].id, T0 + 20_000).unwrap();
+        let due = s.due(i64::MAX, 100).unwrap();
+        let kinds: Vec<&str> = due.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["resolved"]);
     }
 
     #[test]
@@ -1068,14 +1173,30 @@ mod tests {
         // no_data: breach (the monitor's default): no tick at all fires the rule.
         let p = plan(RULE);
         let mut s = Store::open(&dir.path().join("a.db")).unwrap();
-        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
-        let t = run(&mut e, &mut s, T0, T0 + 4_000, false);
+        let (mut e, _) = Engine::resume(
+            "S",
+            &p.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0,
+        )
+        .unwrap();
+        let t = run(&mut e, &mut s, T0, T0 + 6_000, false);
         assert_eq!(t.len(), 1, "{t:?}");
         assert!(t[0].evidence.contains("no data"), "{}", t[0].evidence);
         // no_data: ignore: the same silence never fires.
         let p = plan(&RULE.replace("min_samples: 2", "min_samples: 2, no_data: ignore"));
         let mut s = Store::open(&dir.path().join("b.db")).unwrap();
-        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
+        let (mut e, _) = Engine::resume(
+            "S",
+            &p.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0,
+        )
+        .unwrap();
         assert!(run(&mut e, &mut s, T0, T0 + 20_000, false).is_empty());
         assert_eq!(
             e.status(T0 + 20_000, Confidence::default()).rules[0].state,
@@ -1094,8 +1215,16 @@ mod tests {
         ));
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("m.db")).unwrap();
-        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
-        let t = run(&mut e, &mut s, T0, T0 + 4_000, true);
+        let (mut e, _) = Engine::resume(
+            "S",
+            &p.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0,
+        )
+        .unwrap();
+        let t = run(&mut e, &mut s, T0, T0 + 6_000, true);
         assert_eq!(t.len(), 1);
         assert_eq!(s.incidents(10).unwrap().0.len(), 1, "recorded");
         assert!(s.due(i64::MAX, 10).unwrap().is_empty(), "held back");
@@ -1112,18 +1241,86 @@ mod tests {
         let path = dir.path().join("c.db");
         let p = plan(RULE);
         let mut s = Store::open(&path).unwrap();
-        let (mut e, _) = Engine::resume("S", &p.monitor, &BTreeMap::new(), &mut s, T0).unwrap();
-        assert_eq!(run(&mut e, &mut s, T0, T0 + 4_000, true).len(), 1);
+        let (mut e, _) = Engine::resume(
+            "S",
+            &p.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0,
+        )
+        .unwrap();
+        assert_eq!(run(&mut e, &mut s, T0, T0 + 6_000, true).len(), 1);
         drop(e);
         let changed = plan(&RULE.replace("error_rate > 50%", "error_rate > 60%"));
-        let (e, t) =
-            Engine::resume("S", &changed.monitor, &BTreeMap::new(), &mut s, T0 + 5_000).unwrap();
+        let (mut e, t) = Engine::resume(
+            "S",
+            &changed.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0 + 7_000,
+        )
+        .unwrap();
         assert_eq!(t.len(), 1);
         assert!(!t[0].firing);
         assert_eq!(
-            e.status(T0 + 5_000, Confidence::default()).rules[0].state,
+            e.status(T0 + 7_000, Confidence::default()).rules[0].state,
             RuleState::Ok
         );
         assert!(s.incidents(10).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn after_maintenance_what_still_fires_is_sent_and_a_delivered_firing_gets_its_resolution() {
+        // Maintenance from T0+5s to T0+9s; the rule fires at T0+6s (inside it).
+        let at = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(T0 + ms)
+                .unwrap()
+                .to_rfc3339()
+        };
+        let p = plan(&format!(
+            "{RULE}  maintenance: [{{ from: \"{}\", to: \"{}\" }}]\n",
+            at(5_000),
+            at(9_000)
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("q.db")).unwrap();
+        let (mut e, _) = Engine::resume(
+            "S",
+            &p.monitor,
+            &BTreeMap::new(),
+            &Redactor::default(),
+            &mut s,
+            T0,
+        )
+        .unwrap();
+        assert_eq!(run(&mut e, &mut s, T0, T0 + 6_000, true).len(), 1);
+        assert!(
+            s.due(i64::MAX, 10).unwrap().is_empty(),
+            "held back while in maintenance"
+        );
+        // Still firing when the window ends: the firing is sent then.
+        run(&mut e, &mut s, T0 + 7_000, T0 + 9_000, true);
+        let due = s.due(i64::MAX, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].kind, "firing");
+        s.delivered(due[0].id, T0 + 9_500).unwrap();
+        // It resolves later: the receiver that was told of the firing hears of the end.
+        for k in 10..16 {
+            let t = T0 + k * 1000;
+            let ok = Tick {
+                at_ms: t,
+                n: 2,
+                errors: 0,
+                latencies_us: vec![1000, 1000],
+                reason: None,
+                class: None,
+            };
+            e.step(&mut s, vec![("api".into(), ok)], t + 150).unwrap();
+        }
+        let due = s.due(i64::MAX, 10).unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(due[0].kind, "resolved");
     }
 }

@@ -139,8 +139,12 @@ pub async fn run(
 
     let page = format!("http://{bound}/");
     let mut plan = plan;
+    // The configuration that ran before a reload, to fall back on if the new one cannot
+    // start (a header value that renders invalid, say).
+    let mut previous: Option<Plan> = None;
     let mut result = Ok(());
     'generations: loop {
+        metrics.reset_states();
         let generation = match Generation::start(
             &plan,
             &env.endpoints,
@@ -151,10 +155,17 @@ pub async fn run(
             &page,
         ) {
             Ok(g) => g,
-            Err(e) => {
-                result = Err(MonitorError::Environment(e));
-                break;
-            }
+            Err(e) => match previous.take() {
+                Some(old) => {
+                    tracing::error!(error = %e, "The reloaded checklist cannot start; the running configuration stays.");
+                    plan = old;
+                    continue;
+                }
+                None => {
+                    result = Err(MonitorError::Environment(e));
+                    break;
+                }
+            },
         };
         let Generation {
             mut engine,
@@ -163,7 +174,9 @@ pub async fn run(
             notifier,
             wake,
             stop,
+            targets,
         } = generation;
+        let mut hup_open = true;
         let mut last_shown = Instant::now() - Duration::from_secs(10);
         let mut last_prune = Instant::now();
         let mut incidents_dirty = true;
@@ -173,7 +186,11 @@ pub async fn run(
             let mut batch = Vec::new();
             let stop_reason = tokio::select! {
                 _ = cancel.cancelled() => Some(false),
-                r = reload.recv() => r.map(|_| true),
+                r = reload.recv(), if hup_open => match r {
+                    Some(()) => Some(true),
+                    // No SIGHUP can come any more: stop listening, keep running.
+                    None => { hup_open = false; None }
+                },
                 n = ticks.recv_many(&mut batch, 1024) => { if n == 0 { Some(false) } else { None } }
                 _ = step.tick() => None,
             };
@@ -181,7 +198,30 @@ pub async fn run(
                 batch.push(t);
             }
             let now = now_ms();
-            match engine.step(&mut store, batch, now) {
+            let kept = batch.clone();
+            let stepped = match engine.step(&mut store, batch, now) {
+                Ok(t) => Ok(t),
+                Err(e) => {
+                    // The transaction rolled back but the engine's memory moved on: start
+                    // it again from what the state file holds and feed the ticks once more.
+                    tracing::error!(error = %e, "The monitor's state could not be written; resuming from the state file and retrying the step.");
+                    match Engine::resume(
+                        &plan.system,
+                        &plan.monitor,
+                        &targets,
+                        &plan.redactor,
+                        &mut store,
+                        now,
+                    ) {
+                        Ok((fresh, _)) => {
+                            engine = fresh;
+                            engine.step(&mut store, kept, now)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match stepped {
                 Ok(transitions) => {
                     if !transitions.is_empty() {
                         incidents_dirty = true;
@@ -196,20 +236,27 @@ pub async fn run(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "The monitor's state could not be written; retrying at the next step.");
+                    tracing::error!(error = %e, "The monitor's state could not be written; these ticks are lost, the next step tries again.");
                 }
             }
             if last_shown.elapsed() >= Duration::from_secs(1) || incidents_dirty {
                 last_shown = Instant::now();
-                show(&engine, &store, &server, &metrics, now, incidents_dirty);
+                show(&mut engine, &store, &server, &metrics, now, incidents_dirty);
                 incidents_dirty = false;
             }
             if last_prune.elapsed() >= Duration::from_secs(60) {
                 last_prune = Instant::now();
-                if let Err(e) =
-                    store.prune(engine.ticks_horizon_ms(now), now - engine.retention_ms())
-                {
-                    tracing::warn!(error = %e, "Old state could not be pruned.");
+                match store.prune(
+                    engine.ticks_horizon_ms(now),
+                    engine.minutes_horizon_ms(now),
+                    now - engine.retention_ms(),
+                ) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::error!(
+                        notifications = n,
+                        "Notifications no receiver took within the retention were given up."
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "Old state could not be pruned."),
                 }
             }
             if let Some(reload) = stop_reason {
@@ -255,10 +302,8 @@ pub async fn run(
                     tracing::warn!("The reloaded checklist changes its services: restart the monitor to apply that; items, rules and objectives are reloaded.");
                 }
                 tracing::warn!(file = %file.display(), items = new.monitor.items.len(), rules = new.monitor.rules.len(), "Checklist reloaded.");
-                plan = Plan {
-                    services: plan.services.clone(),
-                    ..new
-                };
+                let services = plan.services.clone();
+                previous = Some(std::mem::replace(&mut plan, Plan { services, ..new }));
             }
         }
     }
@@ -276,6 +321,8 @@ struct Generation {
     notifier: tokio::task::JoinHandle<()>,
     wake: Arc<tokio::sync::Notify>,
     stop: CancellationToken,
+    /// Each item's target as rendered for this run.
+    targets: BTreeMap<String, String>,
 }
 
 impl Generation {
@@ -294,8 +341,11 @@ impl Generation {
             .iter()
             .map(|i| (i.id.clone(), i.check.target(endpoints)))
             .collect();
-        let (engine, transitions) = Engine::resume(&plan.system, m, &targets, store, now_ms())
-            .map_err(|e| e.to_string())?;
+        // Everything that can fail comes before anything is started.
+        let notifier = notifier(plan, m, endpoints, state, metrics, page)?;
+        let (engine, transitions) =
+            Engine::resume(&plan.system, m, &targets, &plan.redactor, store, now_ms())
+                .map_err(|e| e.to_string())?;
         for t in transitions {
             tracing::warn!(alert = %t.alert, evidence = %t.evidence, "Alert resolved.");
         }
@@ -317,7 +367,6 @@ impl Generation {
             })
             .collect();
         let wake = Arc::new(tokio::sync::Notify::new());
-        let notifier = notifier(plan, m, endpoints, state, metrics, page)?;
         let notifier = tokio::spawn(notifier.run(stop.clone(), wake.clone()));
         Ok(Generation {
             engine,
@@ -326,6 +375,7 @@ impl Generation {
             notifier,
             wake,
             stop,
+            targets,
         })
     }
 }
@@ -503,7 +553,7 @@ async fn tick(
 
 /// Publishes the engine's state to the page and the metrics.
 fn show(
-    engine: &Engine,
+    engine: &mut Engine,
     store: &Store,
     server: &Server,
     metrics: &MonitorMetrics,

@@ -59,7 +59,7 @@ impl Notifier {
     pub async fn run(mut self, cancel: CancellationToken, wake: Arc<tokio::sync::Notify>) {
         let mut last_resend = std::time::Instant::now();
         loop {
-            if let Err(e) = self.deliver_due().await {
+            if let Err(e) = self.deliver_due(&cancel).await {
                 tracing::warn!(error = %e, "The notification outbox cannot be read.");
             }
             if last_resend.elapsed() >= self.resend {
@@ -75,33 +75,45 @@ impl Notifier {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         }
-        let _ = tokio::time::timeout(SEND_TIMEOUT, self.deliver_due()).await;
+        // One last pass for what the stop's own step queued, bounded as a whole.
+        let last = CancellationToken::new();
+        let _ = tokio::time::timeout(SEND_TIMEOUT, self.deliver_due(&last)).await;
     }
 
-    async fn deliver_due(&mut self) -> Result<(), StoreError> {
+    /// Sends what is due, oldest first, until done or `cancel` fires (a send in flight is
+    /// dropped then, and its row stays due).
+    async fn deliver_due(&mut self, cancel: &CancellationToken) -> Result<(), StoreError> {
         let now = now_ms();
         for out in self.store.due(now, 100)? {
+            if cancel.is_cancelled() {
+                break;
+            }
             let Some(incident) = self.store.incident(out.incident)? else {
                 self.store.delivered(out.id, now)?;
                 continue;
             };
             let firing = out.kind == "firing";
-            let sent = match out.receiver.as_str() {
-                "alertmanager" => match &self.alertmanager {
-                    Some(t) => {
-                        let body = vec![self.am_alert(&incident, firing, now)];
-                        send(&self.client, t, "/api/v2/alerts", &body).await
+            // Built before the send, so the future holds no borrow of the store.
+            let request = match out.receiver.as_str() {
+                "alertmanager" => self.alertmanager.clone().map(|t| {
+                    let body = serde_json::json!([self.am_alert(&incident, firing, now)]);
+                    (t, "/api/v2/alerts", body)
+                }),
+                "webhook" => self
+                    .webhook
+                    .clone()
+                    .map(|t| (t, "", self.webhook_body(&incident, &out.kind, out.id))),
+                _ => None,
+            };
+            let sent = match request {
+                None => Ok(()),
+                Some((target, path, body)) => {
+                    let client = self.client.clone();
+                    tokio::select! {
+                        s = send(&client, &target, path, &body) => s,
+                        _ = cancel.cancelled() => break,
                     }
-                    None => Ok(()),
-                },
-                "webhook" => match &self.webhook {
-                    Some(t) => {
-                        let body = self.webhook_body(&incident, &out.kind, out.id);
-                        send(&self.client, t, "", &body).await
-                    }
-                    None => Ok(()),
-                },
-                _ => Ok(()),
+                }
             };
             match sent {
                 Ok(()) => {
@@ -199,6 +211,16 @@ async fn send<T: serde::Serialize>(
 ) -> Result<(), String> {
     let url = format!("{}{path}", t.url.trim_end_matches('/'));
     let url = if path.is_empty() { t.url.clone() } else { url };
+    // What errors say of the URL: no credentials, no query (tokens live there).
+    let shown = match url::Url::parse(&url) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "the receiver".to_string(),
+    };
     let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let r = client
         .post(&url)
@@ -215,7 +237,7 @@ async fn send<T: serde::Serialize>(
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
         let text: String = text.chars().take(200).collect();
-        Err(format!("{url} answered {status}: {}", text.trim()))
+        Err(format!("{shown} answered {status}: {}", text.trim()))
     }
 }
 

@@ -127,7 +127,7 @@ impl Store {
                  id TEXT PRIMARY KEY, definition TEXT NOT NULL, memory TEXT NOT NULL,
                  next_end_ms INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS incidents (
-                 id INTEGER PRIMARY KEY, alert TEXT NOT NULL, started_ms INTEGER NOT NULL,
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, alert TEXT NOT NULL, started_ms INTEGER NOT NULL,
                  ended_ms INTEGER, labels TEXT NOT NULL, annotations TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS incidents_open ON incidents (alert, ended_ms);
              CREATE TABLE IF NOT EXISTS outbox (
@@ -251,8 +251,13 @@ impl Store {
     /// Notifications due at `now_ms`, oldest first.
     pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT id, receiver, incident, kind, attempts FROM outbox
+            "SELECT id, receiver, incident, kind, attempts FROM outbox AS o
              WHERE delivered_ms IS NULL AND suppressed = 0 AND due_ms <= ?1
+               AND NOT EXISTS (
+                 SELECT 1 FROM outbox AS earlier
+                 WHERE earlier.receiver = o.receiver AND earlier.incident = o.incident
+                   AND earlier.id < o.id AND earlier.delivered_ms IS NULL
+                   AND earlier.suppressed = 0)
              ORDER BY id LIMIT ?2",
         )?;
         let rows = st.query_map(params![now_ms, limit as i64], |r| {
@@ -292,14 +297,28 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes what retention lets go: ticks older than `ticks_before_ms`, slots whose
-    /// ledgers keep no longer, incidents closed and notifications handled before
-    /// `before_ms`.
-    pub fn prune(&self, ticks_before_ms: i64, before_ms: i64) -> Result<(), StoreError> {
+    /// Deletes what retention lets go: ticks older than `ticks_before_ms`, minute slots
+    /// older than `minutes_before_ms` (only the alert windows read them), hour slots,
+    /// incidents closed and notifications created before `before_ms`. A notification no
+    /// receiver took within the retention is given up: the returned count.
+    pub fn prune(
+        &self,
+        ticks_before_ms: i64,
+        minutes_before_ms: i64,
+        before_ms: i64,
+    ) -> Result<usize, StoreError> {
         self.conn
             .execute("DELETE FROM ticks WHERE at_ms < ?1", [ticks_before_ms])?;
+        self.conn.execute(
+            "DELETE FROM slots WHERE slot_s = 60 AND start_s < ?1",
+            [minutes_before_ms / 1000],
+        )?;
         self.conn
-            .execute("DELETE FROM slots WHERE start_s * 1000 < ?1", [before_ms])?;
+            .execute("DELETE FROM slots WHERE start_s < ?1", [before_ms / 1000])?;
+        let given_up = self.conn.execute(
+            "DELETE FROM outbox WHERE delivered_ms IS NULL AND suppressed = 0 AND created_ms < ?1",
+            [before_ms],
+        )?;
         self.conn.execute(
             "DELETE FROM outbox WHERE (delivered_ms IS NOT NULL OR suppressed = 1) AND created_ms < ?1",
             [before_ms],
@@ -309,7 +328,7 @@ impl Store {
              AND id NOT IN (SELECT incident FROM outbox)",
             [before_ms],
         )?;
-        Ok(())
+        Ok(given_up)
     }
 
     /// Rows per table, for tests and the benchmark.
@@ -398,6 +417,16 @@ impl Tx<'_> {
             params![alert, started_ms, labels, annotations],
         )?;
         Ok(self.0.last_insert_rowid())
+    }
+
+    /// Whether a `kind` notification of `incident` to `receiver` was queued to be sent
+    /// (not held back by maintenance).
+    pub fn sent(&self, incident: i64, receiver: &str, kind: &str) -> rusqlite::Result<bool> {
+        self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE incident = ?1 AND receiver = ?2 AND kind = ?3 AND suppressed = 0)",
+            params![incident, receiver, kind],
+            |r| r.get(0),
+        )
     }
 
     /// An incident's annotations (JSON).

@@ -225,6 +225,20 @@ pub(super) fn build(
         let Some(rule) = super::scenario::rule(ctx, &at, &as_rule, &[]) else {
             continue;
         };
+        // The fewest samples a window surely holds: its whole ticks at the longest
+        // jittered interval, times the samples per tick.
+        let ticks = (rule.window.as_secs_f64() / (every.as_secs_f64() * (1.0 + jitter))).floor();
+        let surely = (ticks as u64) * u64::from(samples);
+        if rule.window >= every && surely < rule.min_samples {
+            ctx.diags.error_hint(
+                &format!("{at}.window"),
+                format!(
+                    "a {} window of `{}` (every {every}, {samples} samples a tick) may hold only {surely} samples, fewer than `min_samples: {}`: every window would be no data",
+                    rule.window, r.item, rule.min_samples
+                ),
+                "lengthen the window, tick more often or take more samples (`monitor.samples`), or lower `min_samples`",
+            );
+        }
         if rule.window < every {
             ctx.diags.error_hint(
                 &format!("{at}.window"),
@@ -266,7 +280,9 @@ pub(super) fn build(
     for (i, o) in m.objectives.iter().enumerate() {
         let at = format!("monitor.objectives[{i}]");
         unique(ctx, &format!("{at}.name"), &o.name);
-        let item_ok = known_item(ctx, &format!("{at}.item"), &o.item, &ids, &every_of).is_some();
+        let item_every = known_item(ctx, &format!("{at}.item"), &o.item, &ids, &every_of);
+        let item_ok = item_every.is_some();
+        let min_samples = o.min_samples.unwrap_or(defaults::OBJECTIVE_MIN_SAMPLES);
         let Some((sli, target, window)) = parse_objective(&o.objective) else {
             ctx.diags.error_hint(
                 &format!("{at}.objective"),
@@ -326,6 +342,21 @@ pub(super) fn build(
                     ),
                 );
             }
+            if let Some(every) = item_every {
+                let ticks =
+                    (a.short.as_secs_f64() / (every.as_secs_f64() * (1.0 + jitter))).floor();
+                let surely = (ticks as u64) * u64::from(samples);
+                if surely < min_samples {
+                    ctx.diags.error_hint(
+                        &ap,
+                        format!(
+                            "the {} short window of `{}` (every {every}, {samples} samples a tick) may hold only {surely} samples, fewer than `min_samples: {min_samples}`: the alert could never fire",
+                            a.short, o.item
+                        ),
+                        "tick more often or take more samples (`monitor.samples`), lengthen the short window, or lower `min_samples`",
+                    );
+                }
+            }
             if !(a.factor.is_finite() && a.factor > 0.0) {
                 ctx.diags.error(
                     &format!("{ap}.factor"),
@@ -343,7 +374,7 @@ pub(super) fn build(
                     target,
                     window,
                     alerts,
-                    min_samples: o.min_samples.unwrap_or(defaults::OBJECTIVE_MIN_SAMPLES),
+                    min_samples,
                 },
                 labels: o.labels.clone(),
             });

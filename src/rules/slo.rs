@@ -75,10 +75,12 @@ impl Slots {
         }
     }
 
-    /// The events of the slots that start within the `window_s` seconds before `now_s`
-    /// (the current, partial slot included; a slot that began before the window did not).
+    /// The events of the last `window_s` seconds before `now_s`, in whole slots: from the
+    /// slot holding `now_s - window_s` to the current, partial one. It covers at least
+    /// the window and at most one slot more, so a short window never reads fewer events
+    /// than it spans.
     pub fn sum(&self, now_s: u64, window_s: u64) -> Counts {
-        let first = now_s.saturating_sub(window_s).div_ceil(self.slot_s);
+        let first = now_s.saturating_sub(window_s) / self.slot_s;
         let last = now_s / self.slot_s;
         let mut total = Counts::default();
         for (i, c) in &self.ring {
@@ -327,16 +329,16 @@ mod tests {
         feed(&mut l, T0 + 55 * 60, 5 * 60, 2);
         let now = T0 + 60 * 60 - 1;
         let r = o.read(alert, &l, now);
-        // Short window (5m): slots of minutes 55..59 hold the 300 samples, 150 bad:
-        // 50% / 0.1% = 500x.
+        // Short window (5m) at 59:59: minutes 54..59, the healthy minute 54 (60 samples)
+        // and the 300 samples of 55..59, 150 bad: 150/360 = 41.67% / 0.1% = 416.7x.
         assert_eq!(
             r.short,
             Counts {
-                good: 150,
-                total: 300
+                good: 210,
+                total: 360
             }
         );
-        assert!((r.short_rate.unwrap() - 500.0).abs() < 1e-9);
+        assert!((r.short_rate.unwrap() - 416.666_666_666).abs() < 1e-6);
         // Long window (1h): 150 bad of 3,600 = 4.1667% / 0.1% = 41.67x.
         assert_eq!(r.long.total, 3600);
         assert!((r.long_rate.unwrap() - 41.666_666_666).abs() < 1e-6);
@@ -404,7 +406,8 @@ mod tests {
             s.add(T0 + t, Counts { good: 1, total: 1 });
         }
         assert_eq!(s.len(), 61);
-        assert_eq!(s.sum(T0 + 10 * 86_400 - 1, 3600).total, 3600);
+        // An hour read at a minute's last second: the 60 minutes and the one it began in.
+        assert_eq!(s.sum(T0 + 10 * 86_400 - 1, 3600).total, 3660);
     }
 
     #[test]
