@@ -1,6 +1,6 @@
 //! For the container tests: whether a Docker engine answers, the images golive needs
-//! (built once per test binary: a static golive, then `golive image build`), and what
-//! a run left on the engine.
+//! (built once per test binary: the Debian ones while a static golive compiles, then the
+//! ones that hold it, all with `golive image build`), and what a run left on the engine.
 
 use super::{golive, root};
 use std::process::Command;
@@ -71,11 +71,32 @@ pub fn static_binary() -> Result<std::path::PathBuf, String> {
     Ok(target_dir.join("x86_64-unknown-linux-gnu/release/golive"))
 }
 
+/// The PostgreSQL and Redis images need no golive binary, only debootstrap and the Debian
+/// mirror: they are made (a minute and a half of downloads and imports the first time)
+/// while the static golive compiles (minutes of CPU), then the reference and job images
+/// from that binary.
 fn build_images() -> Result<(), String> {
-    let binary = static_binary()?;
+    let (debian, binary) = std::thread::scope(|s| {
+        let debian = s.spawn(|| {
+            image_build(&["--only", "postgres"])?;
+            image_build(&["--only", "redis"])
+        });
+        let binary = static_binary();
+        (
+            debian.join().expect("the Debian image build's thread"),
+            binary,
+        )
+    });
+    debian?;
+    let binary = binary?;
+    image_build(&[std::ffi::OsStr::new("--binary"), binary.as_os_str()])
+}
+
+/// `golive image build ARGS…`, which skips the images already present.
+fn image_build<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<(), String> {
     let out = golive()
-        .args(["image", "build", "--binary"])
-        .arg(&binary)
+        .args(["image", "build"])
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run golive image build: {e}"))?;
     if !out.status.success() {
