@@ -52,8 +52,9 @@ fn class_named(name: Option<&str>) -> Option<FailureClass> {
 /// How long a firing burn-rate alert must stay below its factor to resolve.
 const BURN_CLEAR_MS: i64 = 60_000;
 
-/// How far back an item's criteria are judged (the ticks kept in memory).
-const CRITERIA_SPAN_MS: i64 = 10 * 60_000;
+/// How far back an item's criteria and latency are judged (the ticks kept in memory, at
+/// least): short enough that a monitor's memory is flat from its second minute on.
+const CRITERIA_SPAN_MS: i64 = 2 * 60_000;
 
 /// A change the step made, for the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -969,12 +970,12 @@ pub struct ItemStatus {
     pub last_samples: u32,
     pub last_errors: u32,
     pub last_reason: Option<String>,
-    /// Latency of the last 10 minutes' successful samples.
+    /// Latency of the last 2 minutes' successful samples.
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub latency_n: u64,
     pub uptime: Vec<Uptime>,
-    /// The item's criteria over the last 10 minutes, judged as the gate judges them.
+    /// The item's criteria over the last 2 minutes, judged as the gate judges them.
     pub criteria: Vec<CriterionStatus>,
 }
 

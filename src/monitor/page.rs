@@ -122,7 +122,7 @@ pub fn render(
                 }
                 h2 { "Items" }
                 table {
-                    thead { tr { th { "Item" } th { "State" } th { "Last tick" } th { "Latency (10 min)" } th { "Uptime 1 h" } th { "24 h" } th { "7 d" } th { "Criteria (10 min)" } } }
+                    thead { tr { th { "Item" } th { "State" } th { "Last tick" } th { "Latency (2 min)" } th { "Uptime 1 h" } th { "24 h" } th { "7 d" } th { "Criteria (2 min)" } } }
                     tbody {
                         @for i in &status.items {
                             tr id=(format!("item-{}", i.id)) data-state=(i.state) {
