@@ -40,6 +40,9 @@ if [ "$ITEMS" -lt 1 ] || [ "$ITEMS" -gt 999 ]; then die "BENCH_MONITOR_ITEMS mus
 [ -x "$GOLIVE" ] || die "no golive binary at $GOLIVE (cargo build --release, or set GOLIVE_BIN)"
 command -v python3 >/dev/null || die "python3 is needed"
 command -v curl >/dev/null || die "curl is needed"
+# What is measured, read before the run (the binary or HEAD may change while it runs).
+golive_version="$("$GOLIVE" --version 2>/dev/null | head -n 1 | sed 's/^golive //' || echo unknown)"
+commit="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # ---- the peer ---------------------------------------------------------------------------
 need_apt=()
@@ -244,10 +247,12 @@ csv="$tmp/proc.csv"
 states="$tmp/states.txt"
 echo "t,name,ticks,rss_kb,hwm_kb" >"$csv"
 : >"$states"
+# Samples in the measured window: golive's counters read at t0 and at t_end.
 g_samples0="$(golive_metric_sum golive_monitor_samples_total)"
 g_fail0="$(golive_metric_sum golive_monitor_sample_failures_total)"
 t0="$(now_ns)"
 t0_s=$((t0 / 1000000000))
+load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "measuring for ${SECS} s: golive monitor and blackbox_exporter+prometheus at the same time," \
   "$ITEMS URLs each, every 1 s, against one sandbox (done at $(date -u -d "@$((t0_s + SECS))" +%H:%M:%S) UTC)"
 k=0
@@ -269,18 +274,18 @@ while :; do
   wait_ns=$((t0 + k * STEP * 1000000000 - $(now_ns)))
   [ "$wait_ns" -le 0 ] || sleep "$(awk -v n="$wait_ns" 'BEGIN { printf "%.3f", n / 1e9 }')"
 done
-t_end="$(now_ns)"
-dur_s="$(awk -v a="$t0" -v b="$t_end" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
-end_s=$((t_end / 1000000000))
-
-# Samples taken in the measured window: golive's counters, the peer's stored probes.
 g_samples1="$(golive_metric_sum golive_monitor_samples_total)"
 g_fail1="$(golive_metric_sum golive_monitor_sample_failures_total)"
-win="${SECS}s"
-p_probes="$(prom_query "sum(count_over_time(probe_success[$win]))" "$end_s")"
-p_ok="$(prom_query "sum(sum_over_time(probe_success[$win]))" "$end_s")"
-p_scrapes="$(prom_query "sum(count_over_time(up{job=\"blackbox\"}[$win]))" "$end_s")"
-p_scrapes_ok="$(prom_query "sum(sum_over_time(up{job=\"blackbox\"}[$win]))" "$end_s")"
+t_end="$(now_ns)"
+load1="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The peer's probes in the same window: [t0, t_end] evaluated at t_end.
+win="$(((t_end - t0) / 1000000))ms"
+at="$(awk -v n="$t_end" 'BEGIN { printf "%.3f", n / 1e9 }')"
+p_probes="$(prom_query "sum(count_over_time(probe_success[$win]))" "$at")"
+p_ok="$(prom_query "sum(sum_over_time(probe_success[$win]))" "$at")"
+p_scrapes="$(prom_query "sum(count_over_time(up{job=\"blackbox\"}[$win]))" "$at")"
+p_scrapes_ok="$(prom_query "sum(sum_over_time(up{job=\"blackbox\"}[$win]))" "$at")"
 p_alerts="$(prom_query 'count(ALERTS{alertstate="firing"})')"
 g_final_states="$(golive_states)"
 g_firing="$(golive_metric_sum golive_monitor_alert_firing)"
@@ -299,12 +304,11 @@ db_bytes_stopped="$(size_of "$state")"
 wal_bytes_stopped="$(size_of "$state-wal")"
 
 g_err_lines="$(wc -l <"$tmp/golive.err")"
+g_warn_lines="$(grep -ciE 'warn|error|panic' "$tmp/golive.err" || true)"
 p_err_lines="$(grep -ciE 'level=(error|warn)' "$tmp/prometheus.err" || true)"
 b_err_lines="$(grep -ciE 'level=(error|warn)' "$tmp/blackbox.err" || true)"
 
 # ---- figures ------------------------------------------------------------------------------------
-golive_version="$("$GOLIVE" --version 2>/dev/null | head -n 1 || echo unknown)"
-commit="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 prom_version="$("$PROMETHEUS" --version 2>&1 | head -n 1 | awk '{ print $3 }')"
 bb_version="$("$BLACKBOX" --version 2>&1 | head -n 1 | awk '{ print $3 }')"
 cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -313,16 +317,16 @@ cores="$(nproc)"
 kernel="$(uname -r)"
 when="$(date -u -d "@$t0_s" '+%Y-%m-%d %H:%M UTC')"
 
-export CSV="$csv" CLK="$clk" SECS ITEMS DUR_S="$dur_s" STATES="$states" \
+export CSV="$csv" CLK="$clk" SECS ITEMS STATES="$states" \
   G_SAMPLES0="$g_samples0" G_SAMPLES1="$g_samples1" G_FAIL0="$g_fail0" G_FAIL1="$g_fail1" \
   P_PROBES="$p_probes" P_OK="$p_ok" P_SCRAPES="$p_scrapes" P_SCRAPES_OK="$p_scrapes_ok" \
   P_ALERTS="$p_alerts" G_FIRING="$g_firing" G_FINAL_STATES="$g_final_states" \
   DB_BYTES="$db_bytes" WAL_BYTES="$wal_bytes" DB_BYTES_STOPPED="$db_bytes_stopped" \
   WAL_BYTES_STOPPED="$wal_bytes_stopped" TSDB_KB="$tsdb_kb" G_EXIT="$g_exit" STOP_MS="$stop_ms" \
-  G_ERR_LINES="$g_err_lines" G_ERR_FILE="$tmp/golive.err" P_ERR_LINES="$p_err_lines" \
+  G_ERR_LINES="$g_err_lines" G_WARN_LINES="$g_warn_lines" G_ERR_FILE="$tmp/golive.err" P_ERR_LINES="$p_err_lines" \
   B_ERR_LINES="$b_err_lines" GOLIVE_VERSION="$golive_version" COMMIT="$commit" \
   PROM_VERSION="$prom_version" BB_VERSION="$bb_version" CPU_MODEL="$cpu_model" \
-  CORES="$cores" KERNEL="$kernel" WHEN="$when" CMD="$cmd"
+  CORES="$cores" KERNEL="$kernel" WHEN="$when" CMD="$cmd" LOAD0="$load0" LOAD1="$load1"
 python3 - >"$tmp/MONITOR.md" <<'PY'
 import csv, os
 
@@ -352,7 +356,7 @@ def fig(name):
         "min2": at2[2] / 1024,
         "end": end[2] / 1024,
         "growth": growth,
-        "growth_pm": growth / mins if mins > 0 else float("nan"),
+        "growth_pm": growth / mins if mins > 0.5 else float("nan"),
     }
 
 f = {n: fig(n) for n in ("golive", "blackbox", "prometheus", "peer", "sandbox")}
@@ -367,7 +371,7 @@ g_samples = num(e["G_SAMPLES1"]) - num(e["G_SAMPLES0"])
 g_fail = num(e["G_FAIL1"]) - num(e["G_FAIL0"])
 p_probes, p_ok = num(e["P_PROBES"]), num(e["P_OK"])
 p_scrapes, p_scrapes_ok = num(e["P_SCRAPES"]), num(e["P_SCRAPES_OK"])
-dur = float(e["DUR_S"])
+dur = rows["golive"][-1][0] - rows["golive"][0][0]
 expected = int(e["ITEMS"]) * int(e["SECS"])
 f["golive"]["samples"] = g_samples
 f["peer"]["samples"] = p_probes
@@ -377,19 +381,20 @@ w = out.append
 w("# `golive monitor` vs blackbox_exporter + Prometheus")
 w("")
 w(f"{e['WHEN']} · {e['CORES']} cores, {e['CPU_MODEL']} · Linux {e['KERNEL']} · "
-  f"golive {e['GOLIVE_VERSION'].split()[-1]} (commit {e['COMMIT']}) · "
+  f"golive {e['GOLIVE_VERSION']} (HEAD {e['COMMIT']}) · "
   f"Prometheus {e['PROM_VERSION']} · blackbox_exporter {e['BB_VERSION']}")
 w("")
 w(f"`{e['CMD']}`")
 w("")
 w(f"Both watchers ran **at the same time**, for the same {e['SECS']} s (measured {dur:.0f} s, "
-  f"after 5 s to settle), against the same `golive sandbox`: {e['ITEMS']} HTTP checks every 1 s "
+  f"after 5 s to settle; counts in the same window), against the same `golive sandbox`: {e['ITEMS']} HTTP checks every 1 s "
   "cycling through `/health`, `/api/portfolio`, `/api/quotes/AAPL`. golive: one `error_rate > 5%` "
   "rule (10 s windows, for 30 s) and one `availability > 99.5% over 1d` objective per item, "
   "state in SQLite. Peer: blackbox_exporter (`http_2xx`, ip4, timeout 1 s) scraped by Prometheus "
   "through `/probe` (scrape_interval 1 s, standard relabelling), with one equivalent alert rule "
   "over all targets (evaluated every 10 s). CPU is utime+stime from `/proc/PID/stat` over the "
-  f"measured window in % of one core; RSS is `VmRSS` read every 10 s.")
+  f"measured window in % of one core; RSS is `VmRSS` read every 10 s. Load average at the start "
+  f"{e['LOAD0']}, at the end {e['LOAD1']} (other work on the machine slows both alike).")
 w("")
 w("| Process | CPU % (avg) | CPU s | Peak RSS MB | RSS min 2 MB | RSS end MB | Growth min 2→end MB | Growth MB/min | VmHWM MB |")
 w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -426,7 +431,7 @@ w(f"| State on disk at the end | {(db + wal) / 1048576:.2f} MB (db {db / 1048576
   f"after stop {(dbs + wals) / 1048576:.2f} MB | TSDB {int(e['TSDB_KB']) / 1024:.2f} MB |")
 w(f"| Item states at the end | {e['G_FINAL_STATES']} | — |")
 w(f"| Stop on SIGTERM | exit {e['G_EXIT']} in {e['STOP_MS']} ms | — |")
-w(f"| stderr lines (golive) / warn+error log lines (peer) | {e['G_ERR_LINES']} | "
+w(f"| stderr: lines, of which warn/error (golive); warn/error lines (peer) | {e['G_ERR_LINES']}, {e['G_WARN_LINES']} | "
   f"blackbox {e['B_ERR_LINES']}, prometheus {e['P_ERR_LINES']} |")
 w("")
 w("RSS every minute (MB):")
