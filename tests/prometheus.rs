@@ -94,6 +94,20 @@ fn query(base: &str, q: &str, by: &str) -> Vec<(String, f64)> {
         .unwrap_or_default()
 }
 
+/// `golive run` of `checklist` in a run folder of its own.
+fn gate(checklist: &std::path::Path) -> common::Run {
+    let run_tmp = tempfile::tempdir().unwrap();
+    let dir = run_tmp.path().join("run");
+    let out = golive()
+        .arg("run")
+        .arg(checklist)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    common::finish(out, dir, run_tmp)
+}
+
 /// Prometheus with `config`, its TSDB under `dir`, on `port`: killed when dropped; ready
 /// when this returns, with its base URL.
 fn start_prometheus(
@@ -274,16 +288,7 @@ phases:
         ),
     )
     .unwrap();
-    let run_tmp = tempfile::tempdir().unwrap();
-    let dir = run_tmp.path().join("run");
-    let out = golive()
-        .arg("run")
-        .arg(&checklist)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let run = common::finish(out, dir, run_tmp);
+    let run = gate(&checklist);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let item = |id: &str| run.item(id).clone();
     let reasons = |id: &str| item(id)["failures"].to_string();
@@ -368,16 +373,7 @@ phases:
             ),
         )
         .unwrap();
-        let run_tmp = tempfile::tempdir().unwrap();
-        let dir = run_tmp.path().join("run");
-        let out = golive()
-            .arg("run")
-            .arg(&checklist)
-            .arg("--out")
-            .arg(&dir)
-            .output()
-            .unwrap();
-        let run = common::finish(out, dir, run_tmp);
+        let run = gate(&checklist);
         let item = run.item("error-ratio").clone();
         assert_eq!(item["outcome"], want, "{faults:?}: {item}\n{}", run.stderr);
         if want == "FAIL" {
