@@ -12,6 +12,7 @@ mod common;
 use common::browser::{assert_clean, open, Browser};
 use common::sandbox::Sandbox;
 use common::servers::free_port;
+use common::{tool, Killed};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -36,12 +37,12 @@ fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// One HTTP/1.1 exchange; the status code and the body.
+/// One HTTP/1.0 exchange (so no server answers in chunks); the status code and the body.
 fn http(method: &str, addr: &str, path: &str, body: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).ok()?;
@@ -50,28 +51,7 @@ fn http(method: &str, addr: &str, path: &str, body: &str) -> Option<(u16, String
     let resp = String::from_utf8_lossy(&resp).into_owned();
     let (head, body) = resp.split_once("\r\n\r\n")?;
     let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Some((code, body))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    Some((code, body.to_string()))
 }
 
 /// Records every POST it receives: (path, JSON body).
@@ -127,28 +107,10 @@ impl Receiver {
     }
 }
 
-/// A child stopped by its PID when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tool(path: &str, package: &str) -> String {
-    assert!(
-        Path::new(path).is_file(),
-        "{path} is missing: install it with `apt-get install {package}` (.ci/run does)"
-    );
-    path.to_string()
-}
-
 /// A real Alertmanager that sends every notification to `hook` at once.
 struct Alertmanager {
     addr: String,
-    _proc: Proc,
+    _proc: Killed,
     _dir: tempfile::TempDir,
 }
 
@@ -182,7 +144,7 @@ impl Alertmanager {
             .expect("start alertmanager");
         let am = Alertmanager {
             addr,
-            _proc: Proc(child),
+            _proc: Killed(child),
             _dir: dir,
         };
         poll("Alertmanager to be ready", || {

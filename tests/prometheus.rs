@@ -6,34 +6,12 @@
 
 mod common;
 
-use common::golive;
-use std::process::{Child, Command, Stdio};
+use common::servers::free_port;
+use common::{golive, tool, Killed};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A child killed when dropped, whatever the test did.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tool(path: &str, package: &str) -> &'static str {
-    assert!(
-        std::path::Path::new(path).is_file(),
-        "{path} is missing: apt-get install -y {package} (.ci/run does)"
-    );
-    Box::leak(path.to_string().into_boxed_str())
-}
 
 /// GET `url` (with `query` parameters), the body when it answers 2xx.
 fn get_with(url: &str, query: &[(&str, &str)]) -> Option<String> {

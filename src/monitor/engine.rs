@@ -343,11 +343,12 @@ impl Engine {
     }
 
     /// One step: records `ticks`, judges every window that has ended and every
-    /// objective, and writes it all in one transaction.
+    /// objective, and writes it all in one transaction. The ticks are borrowed, so a
+    /// caller whose step failed can feed the same ones again.
     pub fn step(
         &mut self,
         store: &mut Store,
-        ticks: Vec<(String, Tick)>,
+        ticks: &[(String, Tick)],
         now_ms: i64,
     ) -> Result<Vec<Transition>, StoreError> {
         let suppressed = self.in_maintenance(now_ms);
@@ -374,13 +375,14 @@ impl Engine {
                     }
                 }
             }
-            for (id, mut tick) in ticks {
+            for (id, tick) in ticks {
+                let Some(item) = items.get_mut(id) else {
+                    continue;
+                };
+                let mut tick = tick.clone();
                 tick.reason = tick
                     .reason
                     .map(|r| crate::redact::structural(&redactor.redact(&r)).into_owned());
-                let Some(item) = items.get_mut(&id) else {
-                    continue;
-                };
                 tx.tick(&StoredTick {
                     item: id.clone(),
                     at_ms: tick.at_ms,
@@ -395,8 +397,11 @@ impl Engine {
                     good: u64::from(tick.n - tick.errors.min(tick.n)),
                     total: u64::from(tick.n),
                 };
-                add_counts(tx, &mut item.ledger, &item_ledger(&id), at_s, c)?;
-                for o in objectives.iter_mut().filter(|o| o.def.objective.item == id) {
+                add_counts(tx, &mut item.ledger, &item_ledger(id), at_s, c)?;
+                for o in objectives
+                    .iter_mut()
+                    .filter(|o| o.def.objective.item == *id)
+                {
                     let good = match o.def.objective.sli {
                         Sli::Availability => c.good,
                         sli @ Sli::LatencyBelow { .. } => {
@@ -919,7 +924,8 @@ fn close(
     Ok(())
 }
 
-fn rfc3339(ms: i64) -> String {
+/// A time as the page, the evidence lines and `/api/status` show it.
+pub(super) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -1081,7 +1087,7 @@ mod tests {
         let mut t = from;
         while t <= to {
             let batch = if ticks { vec![failing(t)] } else { vec![] };
-            all.extend(e.step(s, batch, t + 150).unwrap());
+            all.extend(e.step(s, &batch, t + 150).unwrap());
             t += 1000;
         }
         all
@@ -1154,7 +1160,7 @@ mod tests {
                 reason: None,
                 class: None,
             };
-            resolved.extend(e.step(&mut s, vec![("api".into(), ok)], t + 150).unwrap());
+            resolved.extend(e.step(&mut s, &[("api".into(), ok)], t + 150).unwrap());
         }
         assert_eq!(resolved.len(), 1, "{resolved:?}");
         assert!(!resolved[0].firing);
@@ -1318,7 +1324,7 @@ mod tests {
                 reason: None,
                 class: None,
             };
-            e.step(&mut s, vec![("api".into(), ok)], t + 150).unwrap();
+            e.step(&mut s, &[("api".into(), ok)], t + 150).unwrap();
         }
         let due = s.due(i64::MAX, 10).unwrap();
         assert_eq!(due.len(), 1, "{due:?}");

@@ -198,8 +198,7 @@ pub async fn run(
                 batch.push(t);
             }
             let now = now_ms();
-            let kept = batch.clone();
-            let stepped = match engine.step(&mut store, batch, now) {
+            let stepped = match engine.step(&mut store, &batch, now) {
                 Ok(t) => Ok(t),
                 Err(e) => {
                     // The transaction rolled back but the engine's memory moved on: start
@@ -215,7 +214,7 @@ pub async fn run(
                     ) {
                         Ok((fresh, _)) => {
                             engine = fresh;
-                            engine.step(&mut store, kept, now)
+                            engine.step(&mut store, &batch, now)
                         }
                         Err(e) => Err(e),
                     }
@@ -273,7 +272,7 @@ pub async fn run(
             rest.push(t);
         }
         if !rest.is_empty() {
-            let _ = engine.step(&mut store, rest, now_ms());
+            let _ = engine.step(&mut store, &rest, now_ms());
         }
         let _ = notifier.await;
         if !outcome {

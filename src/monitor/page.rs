@@ -4,7 +4,7 @@
 //! objectives; and the open and recent incidents with their evidence. It refreshes
 //! itself every 10 s through a meta tag.
 
-use super::engine::{Status, Uptime};
+use super::engine::{rfc3339, Status, Uptime};
 use super::store::Incident;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use std::collections::BTreeMap;
@@ -47,12 +47,6 @@ fn uptime_cell(u: &Uptime, confidence: f64) -> Markup {
     }
 }
 
-fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn incident_row(i: &Incident) -> Markup {
     let labels: BTreeMap<String, String> = serde_json::from_str(&i.labels).unwrap_or_default();
     let annotations: BTreeMap<String, String> =
@@ -61,10 +55,10 @@ fn incident_row(i: &Incident) -> Markup {
         tr id=(format!("incident-{}", i.id)) {
             td { code { (i.alert) } }
             td { (labels.get("item").cloned().unwrap_or_default()) }
-            td { (when(i.started_ms)) }
+            td { (rfc3339(i.started_ms)) }
             td {
                 @match i.ended_ms {
-                    Some(e) => { (when(e)) " " span.muted { "(" (format_span(e - i.started_ms)) ")" } },
+                    Some(e) => { (rfc3339(e)) " " span.muted { "(" (format_span(e - i.started_ms)) ")" } },
                     None => span.firing { "open" },
                 }
             }

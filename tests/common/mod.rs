@@ -121,6 +121,27 @@ pub fn root() -> &'static Path {
 }
 
 pub mod browser;
+
+/// A child process killed (by its own handle) when dropped, whatever the test did.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `path`, a program a Debian `package` installs; a missing one fails the test with what
+/// to install.
+pub fn tool(path: &str, package: &str) -> &'static str {
+    assert!(
+        Path::new(path).is_file(),
+        "{path} is missing: apt-get install -y {package} (.ci/run does)"
+    );
+    Box::leak(path.to_string().into_boxed_str())
+}
+
 pub mod docker;
 pub mod sandbox;
 pub mod servers;
