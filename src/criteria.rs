@@ -169,6 +169,17 @@ pub enum ResourceMetric {
     Restarts,
 }
 
+impl ResourceMetric {
+    /// Fewest readings a claim on this metric needs: a trend (growth, slope) needs more
+    /// than a peak or a mean. The run samples faster when an item has fewer.
+    pub fn readings_needed(self) -> usize {
+        match self {
+            ResourceMetric::MemoryGrowth | ResourceMetric::MemorySlope => 10,
+            _ => 3,
+        }
+    }
+}
+
 /// One resource criterion, with its threshold in bytes, percent or a count.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -174,6 +174,15 @@ pub async fn run(
     // warm-up), and how that is said: what a resource item's `during:` scopes to.
     let mut spans: std::collections::HashMap<String, (f64, f64, String)> = Default::default();
     let since = |t: std::time::Instant| t.duration_since(clock).as_secs_f64();
+    // Items a resource item scopes to: services are sampled faster while they run, so a
+    // short load still leaves the readings a claim over it needs.
+    let scoped: std::collections::HashSet<&str> = plan
+        .items()
+        .filter_map(|i| match &i.body {
+            ItemBody::Resources(r) => r.during.as_deref(),
+            _ => None,
+        })
+        .collect();
     for item in plan.items() {
         let mut result = ItemEvidence::default();
         let ready = match (&environment, &state) {
@@ -183,6 +192,10 @@ pub async fn run(
                 Err("not run: the run was interrupted".to_string())
             }
             (Some(env), RunState::Completed) => Ok(env),
+        };
+        let _hurry = match ready {
+            Ok(env) if scoped.contains(item.id.as_str()) => env.hurry(),
+            _ => None,
         };
         match (&item.body, ready) {
             (ItemBody::Manual(_), _) => {
@@ -253,6 +266,12 @@ pub async fn run(
             }
             (ItemBody::Resources(r), Ok(env)) => {
                 result.target = Some(r.service.clone());
+                if r.during.is_none() {
+                    // Reached right after fast items, a service may have fewer readings
+                    // than a claim needs: take them now rather than judge nothing.
+                    let need = r.criteria.iter().map(|c| c.metric.readings_needed()).max();
+                    env.top_up(&r.service, need.unwrap_or(0)).await;
+                }
                 let series = env.resources(&r.service);
                 result.resources = match (&r.during, series) {
                     (None, series) => series.and_then(|s| s.summary()),

@@ -178,3 +178,56 @@ fn a_leak_under_load_is_judged_as_a_slope_over_the_load_after_its_warm_up() {
     assert_eq!(healthy.code, 0, "{}\n{}", healthy.stdout, healthy.stderr);
     assert_eq!(healthy.outcome("memory-slope"), "PASS");
 }
+
+/// No filler items: a resource item reached as soon as its service is up, with a slope
+/// that needs ten readings, is judged (the run samples faster until it has them), and a
+/// two-second load a resource item scopes to leaves more than one reading a second.
+#[test]
+fn readings_are_taken_faster_when_an_item_needs_them() {
+    let yaml = r#"system: Sampled sooner
+services:
+  app:
+    process: { command: ["{golive}", "sandbox", "--listen", "127.0.0.1:{port}"] }
+    ready: { kind: http, path: /health }
+phases:
+  - id: p
+    title: P
+    items:
+      - id: at-once
+        title: Judged at once
+        check: { kind: resources, service: app }
+        criteria: [memory < 1GB, cpu < 100%, memory_slope < 1GB/m]
+      - id: short
+        title: A two-second load
+        check:
+          kind: load
+          scenario:
+            name: short
+            target: "{services.app.url}"
+            requests: [{ name: health, path: /health }]
+            executor: { kind: constant-rate, rate: 20/s, duration: 2s }
+      - id: during-short
+        title: Memory during the short load
+        check: { kind: resources, service: app, during: short }
+        criteria: [memory < 1GB]
+"#;
+    let run = common::run_checklist(yaml, &["--provider", "process"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let at_once = run.item("at-once");
+    assert_eq!(at_once["outcome"], "PASS", "{at_once:#}");
+    let res = &at_once["evidence"]["resources"];
+    let n = res["samples"].as_u64().expect("readings");
+    assert!(n >= 10, "a slope needs ten readings: {res:#}");
+    // Ten readings one a second apart would span nine seconds.
+    let span = res["duration_s"].as_f64().expect("span");
+    assert!(
+        span / (n - 1) as f64 <= 0.5,
+        "readings {span} s over {n}: {res:#}"
+    );
+    let during = &run.item("during-short")["evidence"]["resources"];
+    let n = during["samples"].as_u64().expect("readings");
+    assert!(
+        n >= 5,
+        "a two-second load read four times a second: {during:#}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Resource sampling of the services golive started: CPU % and memory every second, read
+//! Resource sampling of the services golive started: CPU % and memory every second (every
+//! quarter second while an item needs readings sooner, [`Sampler::hurry`]), read
 //! from /proc for local processes (summed over every process of the service's session,
 //! so a shell wrapper is measured with what it runs) and from the Docker stats API for
 //! containers (the container's cgroup), into the same series. The series feed resource criteria (`memory < 200MB`,
@@ -191,6 +192,31 @@ pub struct Sampler {
     restarts: HashMap<String, Arc<AtomicU64>>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    /// The interval between readings now: `every`, or [`FAST`] while a [`Hurry`] lives.
+    pace: Arc<tokio::sync::watch::Sender<Duration>>,
+    hurried: Arc<AtomicU32>,
+    every: Duration,
+}
+
+/// The interval while an item needs readings sooner than one a second (an item that
+/// `during:` scopes to, or a resource item reached with too few readings). A process
+/// tree's figures are read from /proc in well under a millisecond; CPU time comes in
+/// clock ticks (10 ms), so a quarter second keeps a reading's CPU within 4% of a core.
+pub const FAST: Duration = Duration::from_millis(250);
+
+/// Sampling at [`FAST`] while it lives; the usual pace returns when the last one drops.
+pub struct Hurry {
+    pace: Arc<tokio::sync::watch::Sender<Duration>>,
+    hurried: Arc<AtomicU32>,
+    every: Duration,
+}
+
+impl Drop for Hurry {
+    fn drop(&mut self) {
+        if self.hurried.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.pace.send_replace(self.every);
+        }
+    }
 }
 
 impl Sampler {
@@ -207,17 +233,30 @@ impl Sampler {
             .map(|w| (w.name.clone(), w.restarts.clone()))
             .collect();
         let (s, st) = (series.clone(), stop.clone());
+        let pace = Arc::new(tokio::sync::watch::Sender::new(every));
+        let mut paced = pace.subscribe();
         let task = tokio::spawn(async move {
             let ns_per_tick = 1e9 / ticks_per_second();
             // Last reading per service: (time, CPU ns, restarts seen then).
             let mut last: HashMap<String, (f64, u64, u64)> = HashMap::new();
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut read_at = tokio::time::Instant::now();
             loop {
+                let now_every = *paced.borrow_and_update();
                 tokio::select! {
-                    _ = tick.tick() => {}
+                    _ = tokio::time::sleep_until(read_at) => {}
+                    // A new pace counts from the last reading: hurrying reads at once
+                    // when a quarter second has passed since it.
+                    _ = paced.changed() => {
+                        let every = *paced.borrow();
+                        let now = tokio::time::Instant::now();
+                        read_at = read_at
+                            .checked_sub(now_every)
+                            .map_or(now, |last| (last + every).max(now));
+                        continue;
+                    }
                     _ = st.cancelled() => break,
                 }
+                read_at = tokio::time::Instant::now() + now_every;
                 for w in &watched {
                     // /proc is read off the async workers: a session's figures take a
                     // scan of every process, which probes timed meanwhile must not wait on.
@@ -267,6 +306,47 @@ impl Sampler {
             restarts,
             stop,
             task,
+            pace,
+            hurried: Arc::default(),
+            every,
+        }
+    }
+
+    /// Samples at [`FAST`] until the returned guard (and every other) is dropped.
+    pub fn hurry(&self) -> Hurry {
+        if self.hurried.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.pace.send_replace(FAST.min(self.every));
+        }
+        Hurry {
+            pace: self.pace.clone(),
+            hurried: self.hurried.clone(),
+            every: self.every,
+        }
+    }
+
+    /// Waits, sampling at [`FAST`], until `service` has `readings` readings or `bound`
+    /// has passed (a container's stats come about once a second whatever the pace).
+    /// Returns at once when it already has them or golive does not sample it.
+    pub async fn top_up(&self, service: &str, readings: usize, bound: Duration) {
+        let count = || {
+            self.series
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(service)
+                .map(|s| (s.samples.len(), s.exited))
+        };
+        if !self.restarts.contains_key(service) || count().is_some_and(|(n, _)| n >= readings) {
+            return;
+        }
+        let _hurry = self.hurry();
+        let until = Instant::now() + bound;
+        while Instant::now() < until && !self.stop.is_cancelled() {
+            match count() {
+                Some((n, _)) if n >= readings => return,
+                // A service that is not running gives no reading to wait for.
+                Some((_, true)) => return,
+                _ => tokio::time::sleep(FAST / 5).await,
+            }
         }
     }
 

@@ -6,10 +6,6 @@ use crate::criteria::{ResourceCriterion, ResourceMetric};
 use crate::evidence::Outcome;
 use crate::services::resources::ResourceSummary;
 
-/// Fewest readings a resource claim needs; growth needs a trend, so more.
-const MIN_SAMPLES: usize = 3;
-const MIN_GROWTH_SAMPLES: usize = 10;
-
 fn mb(b: f64) -> String {
     format!("{:.1} MB", b / 1e6)
 }
@@ -49,20 +45,10 @@ pub fn judge_resource(
             0,
         );
     };
-    let need = if matches!(
-        c.metric,
-        ResourceMetric::MemoryGrowth | ResourceMetric::MemorySlope
-    ) {
-        MIN_GROWTH_SAMPLES
-    } else {
-        MIN_SAMPLES
-    };
+    let need = c.metric.readings_needed();
     if s.samples < need {
         return inconclusive(
-            format!(
-                "{} readings of `{service}` (one a second); {need} are needed",
-                s.samples
-            ),
+            format!("{} readings of `{service}`; {need} are needed", s.samples),
             s.samples as u64,
         );
     }
