@@ -198,6 +198,21 @@ impl Environment {
         self.sampler.as_ref()?.snapshot(service)
     }
 
+    /// Samples every service faster while the guard lives (an item a resource item's
+    /// `during:` scopes to); `None` when nothing is sampled.
+    pub fn hurry(&self) -> Option<resources::Hurry> {
+        Some(self.sampler.as_ref()?.hurry())
+    }
+
+    /// Waits, sampling faster, until `service` has `readings` readings (bounded: a
+    /// container's stats come about once a second whatever the pace).
+    pub async fn top_up(&self, service: &str, readings: usize) {
+        if let Some(s) = &self.sampler {
+            let bound = RESOURCE_EVERY * (readings as u32 + 2);
+            s.top_up(service, readings, bound).await;
+        }
+    }
+
     /// A service golive started, with its rendered readiness probe and startup timeout.
     pub(crate) fn instance(&self, service: &str) -> Option<(&Shared, &ready::Ready, Duration)> {
         self.instances
@@ -677,18 +692,34 @@ async fn start_one(
 /// `RestartSec` is 100 ms.
 const SUPERVISE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// systemd's default start limit: more than `START_LIMIT_BURST` starts within
+/// `START_LIMIT_INTERVAL` and the unit is left failed instead of restarted again.
+const START_LIMIT_BURST: usize = 5;
+const START_LIMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// golive as the supervisor of its `restart: on-failure` processes: one that exits with an
-/// error or a signal is started again (and counted as a restart) until `stop`.
+/// error or a signal is started again (and counted as a restart) until `stop`. Like
+/// systemd, a process that keeps failing at start (a crash loop: a stale lock, a bad
+/// configuration) is given up after `START_LIMIT_BURST` restarts in `START_LIMIT_INTERVAL`
+/// and stays down, so a drill sees a service that does not come back.
 async fn supervise(
     services: Vec<(String, Shared, std::sync::Arc<std::sync::atomic::AtomicU64>)>,
     stop: CancellationToken,
 ) {
+    let mut started: std::collections::HashMap<
+        &str,
+        std::collections::VecDeque<std::time::Instant>,
+    > = Default::default();
+    let mut given_up: std::collections::HashSet<&str> = Default::default();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
             _ = stop.cancelled() => return,
         }
         for (name, shared, restarts) in &services {
+            if given_up.contains(name.as_str()) {
+                continue;
+            }
             let mut instance = shared.lock().await;
             let Some(why) = instance.failed_exit() else {
                 continue;
@@ -696,6 +727,20 @@ async fn supervise(
             if stop.is_cancelled() {
                 return;
             }
+            let recent = started.entry(name).or_default();
+            let now = std::time::Instant::now();
+            recent.retain(|t| now.duration_since(*t) < START_LIMIT_INTERVAL);
+            if recent.len() >= START_LIMIT_BURST {
+                tracing::error!(
+                    service = %name,
+                    why,
+                    "Service keeps crashing: restarted {START_LIMIT_BURST} times within {} s; left down (start limit, as systemd's StartLimitBurst).",
+                    START_LIMIT_INTERVAL.as_secs()
+                );
+                given_up.insert(name);
+                continue;
+            }
+            recent.push_back(now);
             tracing::warn!(service = %name, why, "Service crashed; restarting it (restart: on-failure).");
             match instance.restart_after_crash().await {
                 Ok(()) => {

@@ -34,7 +34,8 @@ pub struct Service {
     /// service is started again by golive after the drill's `for`, as an orchestrator
     /// would) or `on-failure` (the system's own supervisor: golive restarts a process
     /// that exits with an error or a signal, the engine's restart policy a container, so
-    /// a `kill` drill times the system's own recovery).
+    /// a `kill` drill times the system's own recovery). A process restarted 5 times
+    /// within 10 s is left down, as systemd's start limit does.
     #[serde(default)]
     #[schemars(extend("default" = "no"))]
     pub restart: Option<RestartPolicy>,
