@@ -111,8 +111,9 @@ fn the_cos_gate_is_go_as_local_processes() {
         "db-query",
         "cache-throughput",
         "api-health",
-        "api-crash-drill",
+        "steady-orders",
         "api-memory",
+        "api-crash-drill",
     ] {
         assert_eq!(run.outcome(item), "PASS", "{}", run.item(item));
     }
