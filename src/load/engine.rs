@@ -88,7 +88,10 @@ struct Shared {
     /// Set once the load must stop sending (planned end, rollback or interruption).
     stop: CancellationToken,
     metrics: Vec<Option<RequestMetrics>>,
-    recorders: Mutex<Vec<Recorder>>,
+    /// The recordings, a few per runtime thread rather than one per worker: a recorder's
+    /// histograms take about 0.6 MB, which per user made 3,000 users 1.7 GB. Worker `k`
+    /// records into `recorders[k % len]` after each exchange, a short uncontended lock.
+    recorders: Vec<Mutex<Recorder>>,
     /// Open-model worker tasks, awaited before the recorders are collected.
     workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     dropped: AtomicU64,
@@ -119,9 +122,6 @@ pub async fn run(
     metrics: Option<&Metrics>,
     on_event: &(dyn Fn(LoadEvent) + Sync),
 ) -> Result<LoadOutcome, String> {
-    // Every worker's recorder is built before the clock starts: building one writes
-    // hundreds of kilobytes of histogram counts, which at the start of the schedule
-    // showed up as tens of milliseconds of send lag.
     let workers = match &plan.profile {
         Profile::Open { connections, .. } => *connections as usize,
         Profile::Closed { stages, .. } => stages
@@ -130,10 +130,7 @@ pub async fn run(
             .fold(0.0, f64::max)
             .ceil() as usize,
     };
-    let mut recorders: Vec<Recorder> = (0..workers)
-        .map(|_| Recorder::new(plan.requests.len()))
-        .collect();
-    let shared = Arc::new(prepare(plan, endpoints, metrics)?);
+    let shared = Arc::new(prepare(plan, endpoints, metrics, workers)?);
     let planned = plan.profile.duration().as_std();
     let stop = shared.stop.clone();
     let feeder = match &plan.profile {
@@ -148,11 +145,8 @@ pub async fn run(
             let (tx, rx) = async_channel::unbounded::<Ticket>();
             {
                 let mut workers = shared.workers.lock().unwrap_or_else(|p| p.into_inner());
-                for _ in 0..*connections {
-                    let rec = recorders
-                        .pop()
-                        .unwrap_or_else(|| Recorder::new(plan.requests.len()));
-                    workers.push(tokio::spawn(open_worker(shared.clone(), rx.clone(), rec)));
+                for k in 0..*connections as usize {
+                    workers.push(tokio::spawn(open_worker(shared.clone(), rx.clone(), k)));
                 }
             }
             let arrivals = Arrivals::new(stages);
@@ -163,18 +157,7 @@ pub async fn run(
         }
         Profile::Closed { stages, think_time } => {
             let tasks = (0..workers)
-                .map(|k| {
-                    let rec = recorders
-                        .pop()
-                        .unwrap_or_else(|| Recorder::new(plan.requests.len()));
-                    tokio::spawn(user(
-                        shared.clone(),
-                        k,
-                        stages.clone(),
-                        think_time.as_std(),
-                        rec,
-                    ))
-                })
+                .map(|k| tokio::spawn(user(shared.clone(), k, stages.clone(), think_time.as_std())))
                 .collect();
             Feeder::Users(tasks)
         }
@@ -331,13 +314,8 @@ pub async fn run(
     shared.dropped.fetch_add(unsent, Ordering::Relaxed);
     let elapsed = shared.start.elapsed();
     let mut all = Recorder::new(plan.requests.len());
-    for r in shared
-        .recorders
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        all.merge(r);
+    for r in &shared.recorders {
+        all.merge(&r.lock().unwrap_or_else(|p| p.into_inner()));
     }
     if let Some(mx) = metrics {
         mx.add_late(&plan.name, all.late.saturating_sub(reported_late));
@@ -401,6 +379,7 @@ fn prepare(
     plan: &LoadPlan,
     endpoints: &Endpoints,
     metrics: Option<&Metrics>,
+    workers: usize,
 ) -> Result<Shared, String> {
     let url = plan.target.render(endpoints, None);
     let target = Target::parse(&url, &plan.tls)?;
@@ -468,7 +447,12 @@ fn prepare(
             .iter()
             .map(|r| metrics.map(|m| m.request(&plan.name, &r.name)))
             .collect(),
-        recorders: Mutex::new(Vec::new()),
+        // Built before the clock starts: building one writes hundreds of kilobytes of
+        // histogram counts, which at the start of the schedule showed up as tens of
+        // milliseconds of send lag.
+        recorders: (0..recorder_count(workers))
+            .map(|_| Mutex::new(Recorder::new(plan.requests.len())))
+            .collect(),
         workers: Mutex::new(Vec::new()),
         dropped: AtomicU64::new(0),
         late: AtomicU64::new(0),
@@ -476,6 +460,16 @@ fn prepare(
         requests,
         endpoints: endpoints.clone(),
     })
+}
+
+/// Recorders per runtime thread: enough that two workers on one thread rarely wait on
+/// each other's lock, few enough that memory does not follow the number of users.
+const RECORDERS_PER_THREAD: usize = 4;
+
+/// How many recorders `workers` workers share: one each up to the cap.
+fn recorder_count(workers: usize) -> usize {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    workers.clamp(1, RECORDERS_PER_THREAD * threads)
 }
 
 /// The open model's arrivals, sent from a thread of their own: it sleeps until the next
@@ -514,7 +508,8 @@ fn dispatch(
     }
 }
 
-async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>, mut rec: Recorder) {
+async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>, k: usize) {
+    let rec = &shared.recorders[k % shared.recorders.len()];
     let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {
@@ -525,24 +520,14 @@ async fn open_worker(shared: Arc<Shared>, rx: async_channel::Receiver<Ticket>, m
             },
             _ = shared.stop.cancelled() => break,
         };
-        exchange(&shared, &ticket, &mut conn, &mut rec, &mut rng).await;
+        exchange(&shared, &ticket, &mut conn, rec, &mut rng).await;
         shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
-    shared
-        .recorders
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(rec);
 }
 
 /// A closed-model user: active while the profile wants more than `k` users.
-async fn user(
-    shared: Arc<Shared>,
-    k: usize,
-    stages: Vec<super::schedule::Stage>,
-    think: Duration,
-    mut rec: Recorder,
-) {
+async fn user(shared: Arc<Shared>, k: usize, stages: Vec<super::schedule::Stage>, think: Duration) {
+    let rec = &shared.recorders[k % shared.recorders.len()];
     let mut conn = Conns::default();
     let mut rng = fastrand::Rng::new();
     loop {
@@ -564,7 +549,7 @@ async fn user(
                 intended: Instant::now(),
             },
             &mut conn,
-            &mut rec,
+            rec,
             &mut rng,
         )
         .await;
@@ -576,11 +561,6 @@ async fn user(
             }
         }
     }
-    shared
-        .recorders
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(rec);
 }
 
 /// The one request-and-record path both models share.
@@ -588,7 +568,7 @@ async fn exchange(
     shared: &Shared,
     ticket: &Ticket,
     conn: &mut Conns,
-    rec: &mut Recorder,
+    rec: &Mutex<Recorder>,
     rng: &mut fastrand::Rng,
 ) {
     let pick = rng.u64(0..*shared.cumulative.last().unwrap_or(&1));
@@ -614,6 +594,7 @@ async fn exchange(
         }
     };
     let done = Instant::now();
+    let mut rec = rec.lock().unwrap_or_else(|p| p.into_inner());
     rec.reconnects += std::mem::take(&mut conn.reconnects);
     let latency_us = (done - ticket.intended).as_micros() as u64;
     let service_us = (done - sent).as_micros() as u64;

@@ -1,5 +1,5 @@
-//! Per-worker recording: each worker owns its histograms and counts (no sharing on the
-//! hot path) and they are merged once at the end.
+//! Load recording: a few recorders per runtime thread, each shared by the workers that
+//! map to it (a short uncontended lock after each exchange), merged once at the end.
 
 use crate::tally::{new_histogram, Failure, FailureClass, Observations};
 use hdrhistogram::Histogram;
@@ -98,7 +98,7 @@ impl ScopeStats {
     }
 }
 
-/// One worker's recording.
+/// The recording of the workers that share it.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     pub per_request: Vec<ScopeStats>,

@@ -23,10 +23,10 @@ pub const MAX_BODY: ByteSize = ByteSize::from_bytes(1 << 20);
 pub const MAX_REDIRECTS: u32 = 20;
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_IN_FLIGHT: u32 = 1000;
-/// The most users, connections or requests in flight one load run may ask for. The
-/// engine sets aside about 575 KB for each before the start (10,000: under 6 GB would
-/// be the ceiling; 3,000 already takes 1.7 GB), and one machine's engine saturates long
-/// before: more is a typo or needs sharding, never a reason to abort at start.
+/// The most users, connections or requests in flight one load run may ask for. Each
+/// costs a task and a connection's buffers (tens of KB; the histograms are shared per
+/// runtime thread), and one machine's engine saturates long before: more is a typo or
+/// needs sharding (`--shard`), never a reason to abort at start.
 pub const MAX_LOAD_WORKERS: u32 = 10_000;
 pub const CONNECTIONS: u32 = 50;
 /// What `golive load --url` judges when no `--threshold` is given: a run whose every
