@@ -87,6 +87,7 @@ const AFTER_HELP: &str = "\
 Examples:
   golive demo                                   the reference system against its checklist
   golive validate checks/                       every checklist and scenario in a folder
+  golive validate --no-env checks/ scenarios/   the same without the secrets {env.NAME} reads
   golive run checks/portfolio-golive.yaml --sign code-review='Ana Ruiz'
   golive run checks/trade-x-pro-before-after.yaml --baseline last/results.json
   golive load --url http://127.0.0.1:8080/health --rate 200/s --duration 30s
@@ -162,9 +163,10 @@ pub enum Command {
     ///
     /// A scenario file that a checklist among the inputs uses (`check: { kind: load,
     /// scenario: FILE }`) is validated with that checklist's services, once per checklist
-    /// item that uses it, and its problems name that item; one no input checklist uses is
-    /// validated on its own. So give a scenario together with its checklist:
-    /// `golive validate checks scenarios`.
+    /// item that uses it, and its problems name that item. One that no input checklist
+    /// uses, or that declares services of its own (it can run alone), is validated on its
+    /// own as well. So give a scenario together with its checklist: `golive validate
+    /// checks scenarios`.
     Validate {
         /// Checklist or scenario files, folders (every .yaml and .yml file in them, at any
         /// depth), or `-` for standard input.
