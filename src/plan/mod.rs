@@ -181,6 +181,7 @@ pub(crate) struct Ctx<'a> {
     pub captured: BTreeSet<String>,
     /// The checklist's automated items planned so far, by id: what `during:` may name.
     pub earlier: Vec<String>,
+    /// What a placeholder may leave unread (`{env.NAME}` under `validate --no-env`).
     pub options: PlanOptions,
     /// The scenario files load items use, as planned so far.
     pub uses: Vec<ScenarioUse>,
