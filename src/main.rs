@@ -37,7 +37,7 @@ fn main() {
     cli.color.apply();
     cli::set_quiet(cli.quiet);
     let code = match cli.command {
-        Command::Validate { files } => cli::validate(&files),
+        Command::Validate { files, no_env } => cli::validate(&files, no_env),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).

@@ -19,10 +19,11 @@ pub struct Template {
 enum Part {
     Lit(String),
     /// A value read from `{env.NAME}` at plan time: rendered as read, shown by name, and
-    /// treated as a secret ([`Template::secrets`]).
+    /// treated as a secret ([`Template::secrets`]). `None` when planned with
+    /// [`EnvMode::Unresolved`]: such a plan is only validated, never run.
     Env {
         name: String,
-        value: String,
+        value: Option<String>,
     },
     Service {
         name: String,
@@ -60,6 +61,17 @@ pub struct FormPorts {
 /// The declared services, each with its forms' named ports.
 pub type Declared = BTreeMap<String, Vec<FormPorts>>;
 
+/// What `{env.NAME}` does at plan time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EnvMode {
+    /// Read the variable now, so an unset one is an error before anything runs.
+    #[default]
+    Resolve,
+    /// Check the placeholder's form only (`golive validate --no-env`), so CI can lint a
+    /// checklist without holding its secrets. A plan made so is never run.
+    Unresolved,
+}
+
 /// Where placeholders may refer: the declared services, whether `{port}` and `{golive}`
 /// exist in this position, and the forms whose `{ports.NAME}` it may read (empty where
 /// `process` is false).
@@ -69,6 +81,19 @@ pub struct Scope<'a> {
     /// The names `{captured.NAME}` may read here: those captured by earlier steps.
     pub captured: &'a BTreeSet<String>,
     pub own: &'a [FormPorts],
+    /// Whether `{env.NAME}` is read now or only checked.
+    pub env: EnvMode,
+}
+
+/// Why a template does not parse, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// Byte offset of the placeholder in the text.
+    pub offset: usize,
+    pub message: String,
+    /// The service a `{services.NAME...}` placeholder names when it is not declared here:
+    /// a scenario file may be valid where the checklist that uses it declares it.
+    pub undeclared: Option<String>,
 }
 
 /// The running services' endpoints, by name.
@@ -96,9 +121,10 @@ pub struct ProcessVars<'a> {
 }
 
 impl Template {
-    /// Parses `text`; `{env.NAME}` is read from the environment now, so a missing
-    /// variable is a plan-time error. Returns `(offset, message)` on error.
-    pub fn parse(text: &str, scope: &Scope) -> Result<Template, (usize, String)> {
+    /// Parses `text`; with [`EnvMode::Resolve`] `{env.NAME}` is read from the environment
+    /// now, so a missing variable is a plan-time error. Returns `(offset, message)` on
+    /// error.
+    pub fn parse(text: &str, scope: &Scope) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
@@ -123,7 +149,11 @@ impl Template {
                 rest = &brace[1..];
                 continue;
             };
-            let part = placeholder(name, scope).map_err(|m| (offset + open, m))?;
+            let part = placeholder(name, scope).map_err(|message| TemplateError {
+                offset: offset + open,
+                message,
+                undeclared: undeclared_service(name, scope).map(str::to_string),
+            })?;
             if let Part::Lit(s) = &part {
                 lit.push_str(s);
             } else {
@@ -153,7 +183,7 @@ impl Template {
     /// wherever golive shows text.
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Env { value, .. } => Some(value.as_str()),
+            Part::Env { value, .. } => value.as_deref(),
             _ => None,
         })
     }
@@ -184,7 +214,8 @@ impl Template {
         let mut out = String::new();
         for part in &self.parts {
             match part {
-                Part::Lit(s) | Part::Env { value: s, .. } => out.push_str(s),
+                Part::Lit(s) | Part::Env { value: Some(s), .. } => out.push_str(s),
+                Part::Env { value: None, .. } => {}
                 Part::Service { name, field } => {
                     if let Some(e) = endpoints.services.get(name) {
                         match field {
@@ -250,6 +281,18 @@ fn is_placeholder_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
+/// The service a `{services.NAME.FIELD}` placeholder names when `scope` does not
+/// declare it (the case [`placeholder`] refuses first).
+fn undeclared_service<'n>(name: &'n str, scope: &Scope) -> Option<&'n str> {
+    let segs: Vec<&str> = name.split('.').collect();
+    match segs.as_slice() {
+        ["services", service, _] | ["services", service, _, _] => {
+            (!scope.services.contains_key(*service)).then_some(*service)
+        }
+        _ => None,
+    }
+}
+
 fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
     let segs: Vec<&str> = name.split('.').collect();
     match segs.as_slice() {
@@ -280,9 +323,7 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
                 field,
             })
         }
-        ["env", var] => std::env::var(var).map(|value| Part::Env { name: var.to_string(), value }).map_err(|_| {
-            format!("`{{{name}}}` needs the environment variable `{var}`, which is not set")
-        }),
+        ["env", var] => env_var(name, var, scope.env),
         ["port"] if scope.process => Ok(Part::Port),
         ["golive"] if scope.process => Ok(Part::Golive),
         ["ports", port] if scope.process => {
@@ -307,6 +348,32 @@ fn placeholder(name: &str, scope: &Scope) -> Result<Part, String> {
             "unknown placeholder `{{{name}}}`; use {{services.NAME.url}}, {{services.NAME.host}}, {{services.NAME.port}}, {{services.NAME.ports.NAME}} or {{env.NAME}}"
         )),
     }
+}
+
+/// `{env.VAR}`: a well-formed name, read now unless `mode` says only to check it. The
+/// name is checked in both modes, so what `--no-env` accepts is what a run can read.
+fn env_var(written: &str, var: &str, mode: EnvMode) -> Result<Part, String> {
+    let well_formed = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !well_formed {
+        return Err(format!(
+            "`{{{written}}}` does not name an environment variable; write `{{env.NAME}}` with \
+             letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    let value = match mode {
+        EnvMode::Unresolved => None,
+        EnvMode::Resolve => Some(std::env::var(var).map_err(|_| {
+            format!("`{{{written}}}` needs the environment variable `{var}`, which is not set")
+        })?),
+    };
+    Ok(Part::Env {
+        name: var.to_string(),
+        value,
+    })
 }
 
 /// Checks that every form in `forms` declares `port`; `service` is `None` for the
@@ -405,6 +472,7 @@ mod tests {
             process: true,
             own: &own,
             captured: &none,
+            env: EnvMode::Resolve,
         };
         let t = Template::parse("{services.app.url}/health?x={{y}", &s).unwrap();
         let json = Template::parse(r#"{"a":{"b":1}} {x y}"#, &s).unwrap();
@@ -472,6 +540,7 @@ mod tests {
             process: false,
             own: &[],
             captured: &none,
+            env: EnvMode::Resolve,
         };
         let table = [
             ("{services.ap.url}", 0, "did you mean `app`?"),
@@ -483,9 +552,43 @@ mod tests {
             ("{services.app.ports}", 0, "names no port"),
         ];
         for (text, at, needle) in table {
-            let (offset, message) = Template::parse(text, &s).unwrap_err();
+            let e = Template::parse(text, &s).unwrap_err();
+            let (offset, message) = (e.offset, e.message);
             assert!(message.contains(needle), "{text}: {message}");
+            assert_eq!(
+                e.undeclared.is_some(),
+                text.starts_with("{services.ap."),
+                "{text}"
+            );
             assert_eq!(offset, at, "{text}");
+        }
+    }
+
+    #[test]
+    fn unresolved_env_is_checked_as_written_but_not_read() {
+        let none = BTreeSet::new();
+        let services = declared();
+        let scope = |env| Scope {
+            services: &services,
+            process: false,
+            own: &[],
+            captured: &none,
+            env,
+        };
+        let unresolved = scope(EnvMode::Unresolved);
+        let t = Template::parse("Bearer {env.GOLIVE_SURELY_UNSET_VAR}", &unresolved).unwrap();
+        assert_eq!(t.to_string(), "Bearer {env.GOLIVE_SURELY_UNSET_VAR}");
+        assert_eq!(t.secrets().count(), 0);
+        for mode in [EnvMode::Resolve, EnvMode::Unresolved] {
+            for text in ["{env.}", "{env.1X}", "{env.A-B}"] {
+                let e = Template::parse(text, &scope(mode)).unwrap_err();
+                assert!(
+                    e.message.contains("does not name an environment variable"),
+                    "{text}: {}",
+                    e.message
+                );
+                assert_eq!(e.offset, 0, "{text}");
+            }
         }
     }
 
@@ -499,6 +602,7 @@ mod tests {
             process: true,
             own: &own,
             captured: &none,
+            env: EnvMode::Resolve,
         };
         let table = [
             (
@@ -523,7 +627,7 @@ mod tests {
             ),
         ];
         for (text, expected) in table {
-            let (_, message) = Template::parse(text, &s).unwrap_err();
+            let message = Template::parse(text, &s).unwrap_err().message;
             assert_eq!(message, expected, "{text}");
         }
         assert!(Template::parse("{services.app.ports.web} {ports.api}", &s).is_ok());

@@ -163,3 +163,149 @@ fn the_json_schema_accepts_valid_checklists_and_rejects_misspelt_keys() {
         );
     }
 }
+
+/// `golive validate ARGS...` from the repository root, with the test's unset variable
+/// surely unset.
+fn validate_args(args: &[&str]) -> (i32, String, String) {
+    let out = golive()
+        .current_dir(root())
+        .env_remove("GOLIVE_TEST_UNSET_X")
+        .arg("validate")
+        .args(args)
+        .output()
+        .expect("run golive");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const IN_CONTEXT: &str = "tests/fixtures/in-context";
+
+#[test]
+fn a_scenario_is_validated_with_the_services_of_the_checklists_that_use_it() {
+    let scenario = format!("{IN_CONTEXT}/scenarios/api-load.yaml");
+    // Alone, `api` is declared nowhere: exit 2, with how to validate it where it is used.
+    let (code, stdout, stderr) = validate_args(&[&scenario]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{scenario}:4:10: `{{services.api.url}}` refers to a service `api` that is not declared"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: validate it together with the checklist that uses it: golive validate CHECKLIST {scenario}"
+        )),
+        "{stderr}"
+    );
+    // With the two checklists that use it: valid in each, and the ok-line says so.
+    let gate = format!("{IN_CONTEXT}/checks/api-gate.yaml");
+    let canary = format!("{IN_CONTEXT}/checks/api-canary.yaml");
+    let (code, stdout, stderr) = validate_args(&[&scenario, &gate, &canary]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{scenario}: ok (load scenario `api-load`: 1 requests, open model, 10s; as used by \
+             {gate} item `api-under-load`, {canary} item `canary-load`)"
+        )),
+        "{stdout}"
+    );
+    // A folder holding both works the same way.
+    let (code, stdout, stderr) = validate_args(&[
+        &format!("{IN_CONTEXT}/scenarios/api-load.yaml"),
+        &format!("{IN_CONTEXT}/checks"),
+    ]);
+    assert_eq!(
+        code, 2,
+        "broken-gate.yaml is in that folder: {stdout}{stderr}"
+    );
+    assert!(stdout.contains(&format!("{scenario}: ok (")), "{stdout}");
+}
+
+#[test]
+fn a_problem_in_a_used_scenario_names_the_scenario_and_the_checklist() {
+    let scenario = format!("{IN_CONTEXT}/scenarios/api-broken.yaml");
+    let gate = format!("{IN_CONTEXT}/checks/broken-gate.yaml");
+    let (code, stdout, stderr) = validate_args(&[&gate, &scenario]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{scenario}:7:13: `FETCH` is not an HTTP method golive sends; use one of GET, HEAD, \
+             POST, PUT, PATCH, DELETE, OPTIONS (at `requests[0].method`), as used by {gate} \
+             item `broken-load`"
+        )),
+        "{stderr}"
+    );
+    // Reported once, where it is used; neither file is ok.
+    assert_eq!(stderr.matches("`FETCH`").count(), 1, "{stderr}");
+    assert!(!stdout.contains(": ok"), "{stdout}");
+}
+
+#[test]
+fn the_shipped_checklists_and_scenarios_pass_together() {
+    let (code, stdout, stderr) = validate_args(&["checks", "scenarios"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // Each shipped scenario runs alone too (it declares its services) and is used by a
+    // checklist: it is validated both ways.
+    assert!(
+        stdout.contains(
+            "scenarios/portfolio-load.yaml: ok (load scenario `portfolio-users`: 4 requests, \
+             closed model, 40s; on its own; as used by checks/portfolio-under-load.yaml item \
+             `fifty-users`)"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn no_env_checks_env_placeholders_without_reading_them() {
+    let uses = "tests/fixtures/env/uses-env.yaml";
+    let (code, stdout, stderr) = validate_args(&[uses]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("needs the environment variable `GOLIVE_TEST_UNSET_X`, which is not set"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = validate_args(&["--no-env", uses]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with(&format!("{uses}: ok (")), "{stdout}");
+    let malformed = "tests/fixtures/env/malformed-env.yaml";
+    let (code, stdout, stderr) = validate_args(&["--no-env", malformed]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{malformed}:15:45: `{{env.}}` does not name an environment variable"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validating_connects_to_nothing() {
+    // A listener the checklist points at: a connection would wait in its backlog, so
+    // after golive exits `accept` finds it; none may be there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let checklist = tmp.path().join("gate.yaml");
+    std::fs::write(
+        &checklist,
+        format!(
+            "system: s\nservices:\n  api:\n    external: {{ url: \"http://127.0.0.1:{port}\" }}\n\
+             phases:\n  - id: p\n    title: p\n    items:\n\
+             \x20     - id: health\n        title: h\n        check: {{ kind: http, url: \"{{services.api.url}}/health\", headers: {{ x-token: \"{{env.GOLIVE_TEST_UNSET_X}}\" }} }}\n\
+             \x20     - id: port\n        title: t\n        check: {{ kind: tcp, address: \"127.0.0.1:{port}\" }}\n"
+        ),
+    )
+    .expect("write");
+    let (code, stdout, stderr) = validate_args(&["--no-env", &checklist.to_string_lossy()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("validate connected to the checklist's target: {other:?}"),
+    }
+}

@@ -8,10 +8,12 @@ mod progress;
 pub use progress::set_quiet;
 mod running;
 mod signoff;
+mod validate;
 
 pub use adhoc::load_command;
 pub use running::{run_plan, Telemetry};
 pub use signoff::{keygen, sign, verify, Emit, KeygenArgs, SignArgs, VerifyArgs};
+pub use validate::validate;
 
 /// `golive cleanup`: ends the processes killed runs left running and removes their
 /// containers and networks; exit 3 when Docker does not answer (the processes are
@@ -64,7 +66,7 @@ pub async fn cleanup(run: Option<&str>) -> i32 {
 }
 
 use crate::exit;
-use crate::plan::{plan_file, ItemBody, Plan};
+use crate::plan::{ItemBody, Plan};
 use crate::report::{self, Format, Report};
 use crate::run;
 use crate::services::Provider;
@@ -85,6 +87,7 @@ const AFTER_HELP: &str = "\
 Examples:
   golive demo                                   the reference system against its checklist
   golive validate checks/                       every checklist and scenario in a folder
+  golive validate --no-env checks/ scenarios/   the same without the secrets {env.NAME} reads
   golive run checks/portfolio-golive.yaml --sign code-review='Ana Ruiz'
   golive run checks/trade-x-pro-before-after.yaml --baseline last/results.json
   golive load --url http://127.0.0.1:8080/health --rate 200/s --duration 30s
@@ -157,11 +160,23 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Validate checklists and load scenarios; every problem is reported as
     /// file:line:col.
+    ///
+    /// A scenario file that a checklist among the inputs uses (`check: { kind: load,
+    /// scenario: FILE }`) is validated with that checklist's services, once per checklist
+    /// item that uses it, and its problems name that item. One that no input checklist
+    /// uses, or that declares services of its own (it can run alone), is validated on its
+    /// own as well. So give a scenario together with its checklist: `golive validate
+    /// checks scenarios`.
     Validate {
         /// Checklist or scenario files, folders (every .yaml and .yml file in them, at any
         /// depth), or `-` for standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Check `{env.NAME}` placeholders as written without reading the variables, so
+        /// CI can validate without the secrets; unset variables are then no error.
+        /// Nothing is run or connected to either way.
+        #[arg(long)]
+        no_env: bool,
     },
     /// Print a shell completion script: `golive completions bash > /etc/bash_completion.d/golive`.
     Completions {
@@ -443,96 +458,6 @@ pub fn print_error(e: &dyn std::fmt::Display) {
         "error: {}",
         crate::redact::printable(&crate::redact::structural(&text))
     );
-}
-
-/// `golive validate`: exit 0 when every file is valid, else 2.
-pub fn validate(paths: &[PathBuf]) -> i32 {
-    let mut code = exit::GO;
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let found = yaml_files(p);
-            if found.is_empty() {
-                print_error(&format!(
-                    "{}: no .yaml or .yml file in this folder",
-                    p.display()
-                ));
-                code = exit::INVALID_INPUT;
-            }
-            files.extend(found);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    for f in &files {
-        // A waivers file found beside the checklists is not one (`run --waivers` reads it).
-        if paths.iter().all(|p| p != f)
-            && crate::spec::read_source(f).is_ok_and(|s| s.index.keys_of("") == ["waivers"])
-        {
-            println!("{}: skipped (a waivers file)", f.display());
-            continue;
-        }
-        // A file whose top level has `executor` is a load scenario.
-        let scenario = crate::spec::read_source(f)
-            .is_ok_and(|s| s.index.keys_of("").iter().any(|k| k == "executor"));
-        if scenario {
-            match crate::plan::plan_scenario(f, None) {
-                Ok(p) => println!(
-                    "{}: ok (load scenario `{}`: {} requests, {} model, {})",
-                    f.display(),
-                    p.name,
-                    p.requests.len(),
-                    p.profile.model(),
-                    p.profile.duration()
-                ),
-                Err(diags) => {
-                    print_diagnostics(&diags);
-                    code = exit::INVALID_INPUT;
-                }
-            }
-            continue;
-        }
-        match plan_file(f) {
-            Ok(p) => println!(
-                "{}: ok ({} items in {} phases, {} services)",
-                f.display(),
-                p.items().count(),
-                p.phases.len(),
-                p.services.len()
-            ),
-            Err(diags) => {
-                print_diagnostics(&diags);
-                code = exit::INVALID_INPUT;
-            }
-        }
-    }
-    code
-}
-
-/// The .yaml and .yml files under `dir`, at any depth, sorted; hidden folders and
-/// `target` are left out.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Ok(kind) = e.file_type() else { continue };
-            if kind.is_dir() {
-                if !name.starts_with('.') && name != "target" {
-                    stack.push(path);
-                }
-            } else if kind.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `golive schema`.

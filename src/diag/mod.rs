@@ -23,6 +23,32 @@ pub struct Diagnostic {
     pub pos: Pos,
     pub message: String,
     pub hint: Option<String>,
+    /// What kind of problem, where a caller acts on it; `None` for most.
+    pub cause: Option<Cause>,
+    /// The checklist item this file was planned for, when the problem is in a scenario
+    /// file a checklist uses: the same scenario may be valid in another checklist.
+    pub used_by: Option<UsedBy>,
+}
+
+/// Problems a caller tells apart from the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// A service referred to but not declared: a scenario file may refer to a service
+    /// that only the checklist using it declares.
+    UndeclaredService(String),
+}
+
+/// A checklist's load item that uses a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedBy {
+    pub checklist: PathBuf,
+    pub item: String,
+}
+
+impl fmt::Display for UsedBy {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} item `{}`", self.checklist.display(), self.item)
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -37,6 +63,9 @@ impl fmt::Display for Diagnostic {
         )?;
         if !self.path.is_empty() {
             write!(f, " (at `{}`)", self.path)?;
+        }
+        if let Some(u) = &self.used_by {
+            write!(f, ", as used by {u}")?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
@@ -100,6 +129,17 @@ impl<'a> Diagnostics<'a> {
 
     /// An error at a column offset inside the string scalar at `path` (for expressions).
     pub fn error_at_offset(&mut self, path: &str, offset: usize, message: impl Into<String>) {
+        self.error_at_offset_for(path, offset, message, None);
+    }
+
+    /// [`Diagnostics::error_at_offset`] of a kind a caller acts on.
+    pub fn error_at_offset_for(
+        &mut self,
+        path: &str,
+        offset: usize,
+        message: impl Into<String>,
+        cause: Option<Cause>,
+    ) {
         let path = self.full(path);
         let pos = self.index.value_pos_at_offset(&path, offset);
         self.items.push(Diagnostic {
@@ -108,7 +148,17 @@ impl<'a> Diagnostics<'a> {
             pos,
             message: message.into(),
             hint: None,
+            cause,
+            used_by: None,
         });
+    }
+
+    /// An error about a service that is not declared.
+    pub fn undeclared_service(&mut self, path: &str, service: &str, message: impl Into<String>) {
+        self.push(path, message.into(), None);
+        if let Some(d) = self.items.last_mut() {
+            d.cause = Some(Cause::UndeclaredService(service.to_string()));
+        }
     }
 
     fn push(&mut self, path: &str, message: String, hint: Option<String>) {
@@ -119,6 +169,8 @@ impl<'a> Diagnostics<'a> {
             path,
             message,
             hint,
+            cause: None,
+            used_by: None,
         });
     }
 

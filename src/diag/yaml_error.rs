@@ -90,6 +90,8 @@ pub fn from_serde_error(file: &Path, index: &LocationIndex, err: &YamlError) -> 
         pos,
         message,
         hint,
+        cause: None,
+        used_by: None,
     }
 }
 

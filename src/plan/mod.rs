@@ -25,7 +25,7 @@ pub use expect::{build as build_expectation, KindSubjects};
 pub use monitor::{
     parse_objective, AlertRule, Maintenance, MonitorPlan, MonitoredItem, ObjectiveAlerts, Receiver,
 };
-pub use scenario::plan_scenario;
+pub use scenario::{plan_scenario, plan_scenario_with};
 
 use crate::check::Check;
 use crate::criteria::{Criterion, ResourceCriterion};
@@ -34,7 +34,7 @@ use crate::evidence::Confidence;
 use crate::redact::Redactor;
 use crate::services::ServicePlan;
 use crate::spec::{self, Checklist, Severity, Source};
-use crate::template::{Declared, FormPorts, Scope, Template};
+use crate::template::{Declared, EnvMode, FormPorts, Scope, Template};
 use crate::units::Duration;
 use sha2::Digest;
 use std::collections::{BTreeSet, HashMap};
@@ -123,8 +123,45 @@ impl Plan {
 
 /// Reads, deserialises and validates one checklist file.
 pub fn plan_file(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
-    let (checklist, source) = spec::load_file(path)?;
-    build(&checklist, &source)
+    check_file(path, PlanOptions::default()).plan
+}
+
+/// How planning treats what lies outside the files; the default is what a run needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Whether `{env.NAME}` is read now or only checked (`golive validate --no-env`).
+    pub env: EnvMode,
+}
+
+/// A checklist validated for `golive validate`: the plan or every problem, and each
+/// scenario file its load items use, as planned there.
+#[derive(Debug)]
+pub struct Checked {
+    pub plan: Result<Plan, Vec<Diagnostic>>,
+    pub scenarios: Vec<ScenarioUse>,
+}
+
+/// A scenario file that a load item uses.
+#[derive(Debug, Clone)]
+pub struct ScenarioUse {
+    pub item: String,
+    /// The checklist's folder joined with the path the item gives.
+    pub file: PathBuf,
+    /// The scenario as planned with the checklist's services; `None` when it is not
+    /// valid there (the checklist's diagnostics then hold why, naming the item).
+    pub plan: Option<Box<crate::load::LoadPlan>>,
+}
+
+/// [`plan_file`] with `options`, reporting the scenario files the checklist uses too,
+/// so a scenario is validated where it is used rather than alone.
+pub fn check_file(path: &Path, options: PlanOptions) -> Checked {
+    match spec::load_file(path) {
+        Ok((checklist, source)) => build_checked(&checklist, &source, options),
+        Err(diags) => Checked {
+            plan: Err(diags),
+            scenarios: Vec::new(),
+        },
+    }
 }
 
 /// Shared state while validating one file.
@@ -144,6 +181,10 @@ pub(crate) struct Ctx<'a> {
     pub captured: BTreeSet<String>,
     /// The checklist's automated items planned so far, by id: what `during:` may name.
     pub earlier: Vec<String>,
+    /// What a placeholder may leave unread (`{env.NAME}` under `validate --no-env`).
+    pub options: PlanOptions,
+    /// The scenario files load items use, as planned so far.
+    pub uses: Vec<ScenarioUse>,
 }
 
 impl Ctx<'_> {
@@ -167,14 +208,17 @@ impl Ctx<'_> {
             process,
             captured: &self.captured,
             own,
+            env: self.options.env,
         };
         match Template::parse(text, &scope) {
             Ok(t) => {
                 self.secrets.add(t.secrets().map(str::to_string));
                 Some(t)
             }
-            Err((offset, message)) => {
-                self.diags.error_at_offset(path, offset, message);
+            Err(e) => {
+                let cause = e.undeclared.map(crate::diag::Cause::UndeclaredService);
+                self.diags
+                    .error_at_offset_for(path, e.offset, e.message, cause);
                 None
             }
         }
@@ -213,6 +257,10 @@ fn header_value_ok(ctx: &mut Ctx, path: &str, value: &str) {
 
 /// Validates a deserialised checklist; every problem comes back, located.
 pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
+    build_checked(c, source, PlanOptions::default()).plan
+}
+
+fn build_checked(c: &Checklist, source: &Source, options: PlanOptions) -> Checked {
     let base_dir = source
         .path
         .parent()
@@ -232,6 +280,8 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         secrets: Redactor::default(),
         captured: BTreeSet::new(),
         earlier: Vec::new(),
+        options,
+        uses: Vec::new(),
     };
     if c.system.trim().is_empty() {
         ctx.diags.error(
@@ -322,12 +372,16 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
             "add at least one item with a `check` or a `manual` sign-off",
         );
     }
+    let scenarios = std::mem::take(&mut ctx.uses);
     if !ctx.diags.is_empty() || !ctx.others.is_empty() {
         let mut all = ctx.diags.into_vec();
         all.append(&mut ctx.others);
-        return Err(all);
+        return Checked {
+            plan: Err(all),
+            scenarios,
+        };
     }
-    Ok(Plan {
+    let plan = Ok(Plan {
         file: source.path.clone(),
         sha256: hex::encode(sha2::Sha256::digest(source.text.as_bytes())),
         system: c.system.clone(),
@@ -339,7 +393,8 @@ pub fn build(c: &Checklist, source: &Source) -> Result<Plan, Vec<Diagnostic>> {
         redactor: ctx.secrets,
         waivers,
         monitor,
-    })
+    });
+    Checked { plan, scenarios }
 }
 
 fn check_id(ctx: &mut Ctx, path: &str, id: &str) {
@@ -468,10 +523,20 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
     let planned = match &l.scenario {
         spec::ScenarioRef::Path(rel) => {
             let file = ctx.existing_file(&format!("{path}.check.scenario"), rel)?;
-            scenario::plan_scenario(&file, Some(&ctx.services)).inspect_err(|_| {
+            let used_by = crate::diag::UsedBy {
+                checklist: ctx.source.path.clone(),
+                item: item.id.clone(),
+            };
+            let planned = scenario::plan_used(&file, &ctx.services, &used_by, ctx.options);
+            ctx.uses.push(ScenarioUse {
+                item: item.id.clone(),
+                file,
+                plan: planned.as_ref().ok().cloned().map(Box::new),
+            });
+            planned.inspect_err(|_| {
                 ctx.diags.error(
                     &format!("{path}.check.scenario"),
-                    format!("the scenario `{rel}` is not valid (see below)"),
+                    format!("the scenario `{rel}` is not valid here (see below)"),
                 );
             })
         }
@@ -480,6 +545,7 @@ fn load_item(item: &spec::Item, l: &spec::LoadSpec, path: &str, ctx: &mut Ctx) -
             ctx.source,
             Some(&ctx.services),
             &format!("{path}.check.scenario."),
+            ctx.options,
         ),
     };
     let mut plan = match planned {
@@ -549,8 +615,9 @@ fn resources_item(
         let known: Vec<&str> = ctx.services.keys().map(String::as_str).collect();
         let hint = crate::diag::did_you_mean(&r.service, known.iter().copied())
             .unwrap_or_else(|| format!("declared services: {}", known.join(", ")));
-        ctx.diags.error(
+        ctx.diags.undeclared_service(
             &format!("{path}.check.service"),
+            &r.service,
             format!("`{}` is not a declared service; {hint}", r.service),
         );
     }

@@ -2,8 +2,8 @@
 //! thresholds (optionally scoped to a request: `checkout.p99 < 500ms`) and rollback rules
 //! (`error_rate > 5%` for 2m), every problem located.
 
-use super::{checks, criteria, defaults, services, Ctx};
-use crate::diag::{Diagnostic, Diagnostics};
+use super::{checks, criteria, defaults, services, Ctx, PlanOptions};
+use crate::diag::{Diagnostic, Diagnostics, UsedBy};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::load::schedule::Stage;
 use crate::load::{LoadPlan, Profile, RecoveryThreshold, RequestPlan, Rule, RuleMetric, Threshold};
@@ -22,8 +22,33 @@ pub fn plan_scenario(
     path: &Path,
     services: Option<&crate::template::Declared>,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
+    plan_scenario_with(path, services, PlanOptions::default())
+}
+
+/// [`plan_scenario`] with `options` (`golive validate --no-env`).
+pub fn plan_scenario_with(
+    path: &Path,
+    services: Option<&crate::template::Declared>,
+    options: PlanOptions,
+) -> Result<LoadPlan, Vec<Diagnostic>> {
     let (scenario, source) = crate::spec::load_scenario(path)?;
-    build(&scenario, &source, services, "")
+    build(&scenario, &source, services, "", options)
+}
+
+/// Plans a scenario file for the load item `used_by` of a checklist that declares
+/// `services`. Each diagnostic names the item: the same file may be valid for another.
+pub(super) fn plan_used(
+    path: &Path,
+    services: &crate::template::Declared,
+    used_by: &UsedBy,
+    options: PlanOptions,
+) -> Result<LoadPlan, Vec<Diagnostic>> {
+    plan_scenario_with(path, Some(services), options).map_err(|mut diags| {
+        for d in &mut diags {
+            d.used_by = Some(used_by.clone());
+        }
+        diags
+    })
 }
 
 /// Plans scenario `s` read from `source`, where it sits at `at` (a path ending in `.`,
@@ -33,6 +58,7 @@ pub fn build(
     source: &Source,
     outer: Option<&crate::template::Declared>,
     at: &str,
+    options: PlanOptions,
 ) -> Result<LoadPlan, Vec<Diagnostic>> {
     let base_dir = source
         .path
@@ -51,6 +77,8 @@ pub fn build(
         secrets: crate::redact::Redactor::default(),
         captured: Default::default(),
         earlier: Vec::new(),
+        options,
+        uses: Vec::new(),
     };
     let own_services = match outer {
         Some(_) => Vec::new(),
@@ -584,8 +612,9 @@ pub(super) fn faults(
             let hint =
                 crate::diag::did_you_mean(&f.service, ctx.services.keys().map(String::as_str))
                     .unwrap_or_else(|| "declare it under `services:`".to_string());
-            ctx.diags.error(
+            ctx.diags.undeclared_service(
                 &format!("{path}.service"),
+                &f.service,
                 format!("`{}` is not a declared service; {hint}", f.service),
             );
             continue;

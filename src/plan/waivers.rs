@@ -34,6 +34,8 @@ pub fn add_file(
         secrets: Default::default(),
         captured: Default::default(),
         earlier: Vec::new(),
+        options: Default::default(),
+        uses: Vec::new(),
     };
     let added = build(&file.waivers, "waivers", &plan.phases, &mut ctx);
     for (i, w) in file.waivers.iter().enumerate() {

@@ -23,6 +23,8 @@ fn whole_file(path: &Path, message: String, hint: Option<&str>) -> Vec<Diagnosti
         pos: Pos { line: 1, col: 1 },
         message,
         hint: hint.map(str::to_string),
+        cause: None,
+        used_by: None,
     }]
 }
 
@@ -125,6 +127,8 @@ fn source_of(path: &Path, bytes: Vec<u8>) -> Result<Source, Vec<Diagnostic>> {
                 pos: e.pos(),
                 message: e.message(),
                 hint: Some(e.hint().to_string()),
+                cause: None,
+                used_by: None,
             })
             .collect());
     }

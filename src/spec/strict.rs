@@ -121,6 +121,8 @@ impl<'a> Walker<'a> {
                             pos,
                             message: format!("unknown key `{key}`"),
                             hint: Some(hint),
+                            cause: None,
+                            used_by: None,
                         });
                     } else if let Some(extra @ Value::Object(_)) = extra {
                         self.walk(child, extra, &child_path);
