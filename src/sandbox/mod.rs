@@ -29,6 +29,7 @@ mod faults;
 mod hubs;
 mod inject;
 mod leak;
+mod lock;
 mod market;
 mod orders;
 mod quotes;
@@ -37,9 +38,10 @@ mod server;
 mod tests;
 mod web;
 
+pub use lock::{LockError, REFUSED_EXIT};
 pub use server::{Sandbox, MIN_TICK};
 
-use crate::faults::Faults;
+use crate::faults::StartFaults;
 use anyhow::Context;
 use std::io::Write;
 use tokio_util::sync::CancellationToken;
@@ -52,8 +54,11 @@ pub struct SandboxArgs {
     pub listen: std::net::SocketAddr,
     /// A fault to inject from the start, repeatable: latency=300ms, jitter=50ms, errors=30%,
     /// stall=10%, leak=1MB (per second), hub_down=market-data, exec_median=250ms,
-    /// exec_spread=0.5. Without the flag, GOLIVE_SANDBOX_FAULTS (comma-separated) is read,
-    /// so a shipped checklist's sandbox can be broken without editing it.
+    /// exec_spread=0.5, and, at start only, stale_lock=PATH: take PATH as a lock file
+    /// (created new, with the PID in it), remove it on SIGTERM or SIGINT, and refuse to
+    /// start (exit 1) while it exists, so a killed sandbox does not come back under a
+    /// restarting supervisor. Without the flag, GOLIVE_SANDBOX_FAULTS (comma-separated) is
+    /// read, so a shipped checklist's sandbox can be broken without editing it.
     #[arg(
         long = "fault",
         value_name = "NAME=VALUE",
@@ -81,7 +86,13 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
         .filter(|f| !f.trim().is_empty())
         .cloned()
         .collect();
-    let faults = Faults::parse_flags(&flags)?;
+    let StartFaults { faults, stale_lock } = StartFaults::parse_flags(&flags)?;
+    // Taken before anything else, as a service guarding against a second instance does;
+    // dropped (the file removed) when this function returns after a clean shutdown.
+    let _lock = stale_lock
+        .as_deref()
+        .map(lock::LockFile::take)
+        .transpose()?;
     // Listen for signals before announcing the address, so a supervisor that sends
     // SIGTERM as soon as it reads the line still gets a clean shutdown.
     let signalled = shutdown_signal().context("cannot listen for shutdown signals")?;
@@ -118,6 +129,15 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
         .await
         .context("the sandbox did not shut down cleanly")?;
     Ok(())
+}
+
+/// The exit status for an error of [`run_cli`]: [`REFUSED_EXIT`] when a lock file left
+/// behind refused the start, else the status of invalid input.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<LockError>() {
+        Some(LockError::Held { .. }) => REFUSED_EXIT,
+        _ => crate::exit::INVALID_INPUT,
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C elsewhere); registered on call.

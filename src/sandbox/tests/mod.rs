@@ -1,7 +1,8 @@
 //! End-to-end tests: a real sandbox on `127.0.0.1:0`, driven by reqwest and a
 //! tungstenite client. Timing assertions are lower bounds only; the machine is shared.
 
-use super::{quotes, Faults, Sandbox};
+use super::{quotes, Sandbox};
+use crate::faults::Faults;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
