@@ -261,6 +261,12 @@ fn start_postgres_attempt(attempts: u32) -> Result<Server, String> {
 }
 
 fn start_redis() -> Result<Server, String> {
+    redis_on(free_port())
+}
+
+/// A Redis server of the caller's own on `port` (not shared: a test may stop it, by
+/// dropping it, and start another on the same port to play an outage and a recovery).
+pub fn redis_on(port: u16) -> Result<Server, String> {
     let program = which("redis-server").ok_or_else(|| {
         "redis-server is not installed (apt-get install redis-server)".to_string()
     })?;
@@ -269,7 +275,6 @@ fn start_redis() -> Result<Server, String> {
         .tempdir()
         .expect("temp dir");
     let log = dir.path().join("redis.log");
-    let port = free_port();
     let child = Command::new(program)
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
