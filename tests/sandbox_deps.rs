@@ -59,6 +59,42 @@ fn orders_are_stored_in_postgres_and_read_back() {
     assert!(health["checks"].get("redis").is_none(), "{health}");
 }
 
+#[test]
+fn a_database_outage_answers_503_and_a_new_database_gets_the_table_again() {
+    let port = servers::free_port();
+    let pg = match servers::postgres_on(port) {
+        Ok(pg) => pg,
+        Err(why) => return servers::skipped(&why),
+    };
+    let sb = Sandbox::start_with(&["--postgres", &postgres_url(port)], Stdio::null());
+    let order = r#"{"symbol":"GOOG","side":"sell","quantity":3,"type":"market"}"#;
+    assert_eq!(sb.json("POST", "/api/db/orders", order).0, 201);
+
+    drop(pg);
+    let (code, down) = sb.json("POST", "/api/db/orders", order);
+    assert_eq!(code, 503, "{down}");
+    let (code, health) = sb.json("GET", "/health", "");
+    assert_eq!((code, &health["checks"]["postgres"]), (503, &json!("DOWN")));
+    assert_eq!(sb.json("GET", "/api/db/health", "").0, 503);
+
+    // An empty cluster on the same port: connections are made again and, since the
+    // table is gone with the old one, so is the table.
+    let _back = servers::postgres_on(port).expect("postgres again on the same port");
+    let deadline = Instant::now() + PATIENCE;
+    let placed = loop {
+        let (code, body) = sb.json("POST", "/api/db/orders", order);
+        if code == 201 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "not recovered: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id = placed["id"].as_i64().unwrap();
+    let (code, read) = sb.json("GET", &format!("/api/db/orders/{id}"), "");
+    assert_eq!((code, &read), (200, &placed));
+    assert_eq!(sb.json("GET", "/health", "").0, 200);
+}
+
 /// Reads one RESP reply of a subscriber: an array of bulk strings, as its items.
 fn read_push(r: &mut BufReader<TcpStream>) -> Vec<String> {
     let mut line = String::new();

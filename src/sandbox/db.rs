@@ -3,7 +3,7 @@
 //! `golive_orders` and answers 201 with its `id`, `GET /api/db/orders/{id}` reads it back,
 //! and `GET /api/db/health` runs `SELECT 1`. Connections come from a fixed pool of
 //! [`POOL_SIZE`], made on demand and made again after an outage; the table is created
-//! (if missing) on the first connection that works.
+//! (if missing) on the first connection that works, and again if a query finds it gone.
 
 use super::api::{error, parse_order};
 use super::deps::{not_configured, within, DepError};
@@ -17,7 +17,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use tokio::sync::{OnceCell, Semaphore};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Semaphore;
 use tokio_postgres::{Client, Config, NoTls, Row};
 
 /// Connections open at most: a load test's requests queue for one (within the routes'
@@ -54,7 +55,11 @@ pub(crate) struct Db {
     idle: Idle<Client>,
     /// One permit per connection that may be open.
     slots: Semaphore,
-    schema: OnceCell<()>,
+    /// Whether the table is known to exist; cleared when a query finds it missing (a
+    /// database replaced by an empty one), so the next connection creates it again.
+    schema_ready: AtomicBool,
+    /// One creation at a time within this sandbox.
+    creating: tokio::sync::Mutex<()>,
 }
 
 /// A pooled connection; [`Conn::release`] puts it back, dropping it closes it.
@@ -84,7 +89,8 @@ impl Db {
             config,
             idle: Idle::default(),
             slots: Semaphore::new(POOL_SIZE),
-            schema: OnceCell::new(),
+            schema_ready: AtomicBool::new(false),
+            creating: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -116,10 +122,16 @@ impl Db {
                 client
             }
         };
-        self.schema
-            .get_or_try_init(|| async { client.batch_execute(SCHEMA).await })
-            .await
-            .map_err(|e| self.failure(&e))?;
+        if !self.schema_ready.load(Ordering::Acquire) {
+            let _one = self.creating.lock().await;
+            if !self.schema_ready.load(Ordering::Acquire) {
+                client
+                    .batch_execute(SCHEMA)
+                    .await
+                    .map_err(|e| self.failure(&e))?;
+                self.schema_ready.store(true, Ordering::Release);
+            }
+        }
         Ok(Conn {
             client,
             db: self,
@@ -129,6 +141,9 @@ impl Db {
 
     /// A SQL error is the database answering (500); a closed connection is an outage (503).
     fn failure(&self, e: &tokio_postgres::Error) -> DepError {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+            self.schema_ready.store(false, Ordering::Release);
+        }
         match e.as_db_error() {
             Some(db) => DepError::Failed(format!(
                 "{} answered: {}: {} (SQLSTATE {})",
