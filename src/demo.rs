@@ -6,7 +6,7 @@
 
 use crate::cli::{run_folder, run_plan, DemoArgs};
 use crate::exit;
-use crate::faults::Faults;
+use crate::faults::StartFaults;
 use crate::plan::{plan_file_with_args, ItemBody};
 use crate::run::RunOptions;
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ const SERVICE: &str = "app";
 const SIGNER: &str = "demo attestation (golive demo)";
 
 pub async fn run(args: DemoArgs, golive: String, cancel: CancellationToken) -> i32 {
-    if let Err(e) = Faults::parse_flags(&args.faults) {
+    if let Err(e) = StartFaults::parse_flags(&args.faults) {
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;
     }

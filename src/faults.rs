@@ -1,11 +1,13 @@
 //! The faults the reference system accepts: what a user writes (`--fault latency=300ms`,
 //! the JSON body of `PUT /admin/faults`, or a drill's `inject` set), parsed once into
-//! [`Faults`]. A leaf of shared vocabulary: the compiler validates `inject` drills against
+//! [`Faults`], and the faults that act only when it starts (`stale_lock=PATH`), which
+//! `--fault` adds to them in [`StartFaults`]. A leaf of shared vocabulary: the compiler validates `inject` drills against
 //! it and `sandbox` applies it, so the compiler does not import the reference system.
 
 use crate::units::{ByteSize, Duration, Percent, UnitError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::PathBuf;
 
 /// The fault names and value units `--fault` accepts, quoted in every parse error.
 pub const ACCEPTED: &str = "latency=DURATION (e.g. 300ms), jitter=DURATION (e.g. 50ms), \
@@ -13,7 +15,14 @@ pub const ACCEPTED: &str = "latency=DURATION (e.g. 300ms), jitter=DURATION (e.g.
      hub_down=HUB (market-data, trading or portfolio), exec_median=DURATION (e.g. 250ms), \
      exec_spread=NUMBER (e.g. 0.43)";
 
-const NAMES: [&str; 8] = [
+/// The faults that act only at start, so `--fault` takes them but `PUT /admin/faults`
+/// and a drill's `inject` set do not.
+pub const START_ONLY: &str = "stale_lock=PATH (a lock file taken at start, refusing to start \
+     while it exists)";
+
+const STALE_LOCK: &str = "stale_lock";
+
+const NAMES: [&str; 9] = [
     "latency",
     "jitter",
     "errors",
@@ -22,6 +31,7 @@ const NAMES: [&str; 8] = [
     "hub_down",
     "exec_median",
     "exec_spread",
+    STALE_LOCK,
 ];
 
 /// Order execution's median time when no fault sets it.
@@ -89,12 +99,24 @@ pub struct Faults {
     pub exec_spread: Option<f64>,
 }
 
+/// The faults given when the reference system starts (`--fault`, `GOLIVE_SANDBOX_FAULTS`):
+/// the switchable [`Faults`] and those that act only at start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartFaults {
+    pub faults: Faults,
+    /// `stale_lock=PATH`: the sandbox takes PATH as its lock file at start (create-new,
+    /// its PID inside) and removes it on a clean shutdown. A killed sandbox leaves it
+    /// behind, and the next start refuses to run while it exists: a crash loop under a
+    /// restarting supervisor, as a real service with a stale lock has.
+    pub stale_lock: Option<PathBuf>,
+}
+
 /// Why a `--fault NAME=VALUE` flag was refused; each variant keeps the flag as typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
-    #[error("fault `{flag}` is not NAME=VALUE; accepted: {ACCEPTED}")]
+    #[error("fault `{flag}` is not NAME=VALUE; accepted: {ACCEPTED}; at start only: {START_ONLY}")]
     NotNameValue { flag: String },
-    #[error("unknown fault `{name}` in `{flag}`{}; accepted: {ACCEPTED}", did_you_mean(.suggestion))]
+    #[error("unknown fault `{name}` in `{flag}`{}; accepted: {ACCEPTED}; at start only: {START_ONLY}", did_you_mean(.suggestion))]
     UnknownName {
         flag: String,
         name: String,
@@ -102,6 +124,8 @@ pub enum FaultError {
     },
     #[error("fault `{flag}`: {reason}; accepted: {ACCEPTED}")]
     BadValue { flag: String, reason: UnitError },
+    #[error("fault `{flag}` acts only when the sandbox starts (`--fault` or GOLIVE_SANDBOX_FAULTS), not on a running one")]
+    StartOnly { flag: String },
     #[error(
         "fault `{flag}`: there is no hub `{hub}`; the hubs are market-data, trading and portfolio"
     )]
@@ -123,10 +147,31 @@ fn did_you_mean(suggestion: &Option<&'static str>) -> String {
 }
 
 impl Faults {
+    /// Parses `--fault NAME=VALUE` flags that name only switchable faults; a start-only
+    /// one (`stale_lock`) is refused, since these faults may be applied to a running
+    /// sandbox. [`StartFaults::parse_flags`] takes both.
+    pub fn parse_flags(flags: &[String]) -> Result<Faults, FaultError> {
+        let start = StartFaults::parse_flags(flags)?;
+        match flags
+            .iter()
+            .find(|f| {
+                f.split_once('=')
+                    .is_some_and(|(n, _)| n.trim() == STALE_LOCK)
+            })
+            .filter(|_| start.stale_lock.is_some())
+        {
+            Some(flag) => Err(FaultError::StartOnly { flag: flag.clone() }),
+            None => Ok(start.faults),
+        }
+    }
+}
+
+impl StartFaults {
     /// Parses repeatable `--fault NAME=VALUE` flags; a name given twice is an error rather
     /// than "last one wins", because a drill silently running the wrong fault is worse.
-    pub fn parse_flags(flags: &[String]) -> Result<Faults, FaultError> {
-        let mut faults = Faults::default();
+    pub fn parse_flags(flags: &[String]) -> Result<StartFaults, FaultError> {
+        let mut start = StartFaults::default();
+        let faults = &mut start.faults;
         let mut seen: Vec<(&'static str, &str)> = Vec::new();
         for flag in flags {
             let (name, value) = flag
@@ -170,6 +215,8 @@ impl Faults {
                             .ok_or_else(|| FaultError::BadSpread { flag: flag.clone() })?,
                     )
                 }
+                // The path is taken as written, spaces inside included.
+                STALE_LOCK => start.stale_lock = Some(PathBuf::from(value)),
                 _ => {
                     faults.hub_down =
                         Some(Hub::from_name(value).ok_or_else(|| FaultError::UnknownHub {
@@ -179,7 +226,7 @@ impl Faults {
                 }
             }
         }
-        Ok(faults)
+        Ok(start)
     }
 }
 
@@ -270,6 +317,28 @@ mod tests {
         }
         let e = Faults::parse_flags(&flags(&["errors=1%", "errors=2%"])).unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn a_stale_lock_is_a_start_only_fault() {
+        let start =
+            StartFaults::parse_flags(&flags(&["errors=5%", "stale_lock = /tmp/a b.lock"])).unwrap();
+        assert_eq!(start.stale_lock, Some(PathBuf::from("/tmp/a b.lock")));
+        assert_eq!(start.faults.errors, Some(Percent::from_fraction(0.05)));
+        let e = Faults::parse_flags(&flags(&["stale_lock=/tmp/x.lock"])).unwrap_err();
+        assert!(matches!(e, FaultError::StartOnly { .. }), "{e}");
+        assert!(
+            e.to_string().contains("only when the sandbox starts"),
+            "{e}"
+        );
+        let e = StartFaults::parse_flags(&flags(&["stale_lok=/tmp/x"])).unwrap_err();
+        assert!(e.to_string().contains("did you mean `stale_lock`?"), "{e}");
+        assert!(e.to_string().contains("stale_lock=PATH"), "{e}");
+        let e = StartFaults::parse_flags(&flags(&["stale_lock=/a", "stale_lock=/b"])).unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+        // Not something a running sandbox can be told.
+        let e = serde_json::from_str::<Faults>(r#"{"stale_lock":"/tmp/x"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `stale_lock`"), "{e}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
             Ok(()) => exit::GO,
             Err(e) => {
                 eprintln!("error: {e:#}");
-                exit::INVALID_INPUT
+                golive::sandbox::exit_code(&e)
             }
         },
         Command::Demo(args) => golive::demo::run(args, golive, interrupt_token()).await,

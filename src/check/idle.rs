@@ -1,7 +1,8 @@
 //! Connections kept between samples by the kinds that reuse them (postgres, redis): a
 //! sample takes one (or connects) and puts it back when done, so there are never more
 //! than `concurrency`, one per sampler. One taken and not put back (timeout,
-//! cancellation, a broken connection) is dropped, which closes it.
+//! cancellation, a broken connection) is dropped, which closes it. The reference
+//! system's PostgreSQL pool keeps its idle connections here too.
 
 use std::sync::Mutex;
 

@@ -15,10 +15,11 @@ mod websocket;
 
 pub use command::CommandCheck;
 pub use http::{HttpCheck, Response as HttpResponse};
-pub use postgres::{parse_url as parse_postgres_url, PostgresCheck};
+pub(crate) use idle::Idle;
+pub use postgres::{parse_url as parse_postgres_url, server as postgres_server, PostgresCheck};
 pub use prometheus::{query_endpoint as prometheus_query_endpoint, PrometheusCheck};
 pub use redis::{
-    parse_url as parse_redis_url, PubSub as RedisPubSub, RedisCheck,
+    parse_url as parse_redis_url, reason as redis_reason, PubSub as RedisPubSub, RedisCheck,
     STREAMING_COMMANDS as REDIS_STREAMING_COMMANDS,
 };
 pub use tcp::TcpCheck;

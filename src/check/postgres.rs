@@ -106,7 +106,7 @@ impl PostgresCheck {
 }
 
 /// The first host and port of `config`, as `host:port`.
-fn server(config: &Config) -> String {
+pub fn server(config: &Config) -> String {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),

@@ -340,7 +340,7 @@ fn rejected_login(e: &RedisError) -> bool {
 
 /// A server error as Redis prints it (`WRONGTYPE Operation against ...`); anything else
 /// with its causes.
-fn reason(e: &RedisError) -> String {
+pub fn reason(e: &RedisError) -> String {
     match (e.code(), e.detail()) {
         (Some(code), Some(detail)) => format!("{code} {detail}"),
         _ => error_chain(e),

@@ -18,14 +18,39 @@ pub(crate) fn error(status: StatusCode, reason: impl Into<String>) -> Response {
     (status, Json(json!({ "error": reason.into() }))).into_response()
 }
 
+/// `GET /health`. `checks.database` is the in-memory order book; a PostgreSQL or Redis
+/// the sandbox was given is asked now and listed as `checks.postgres` / `checks.redis`,
+/// and one that does not answer makes the answer 503 `DOWN`, its reason under `errors`.
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
-    Json(json!({
-        "status": "UP",
+    let mut checks = serde_json::Map::new();
+    checks.insert("database".into(), "UP".into());
+    checks.insert("market_data".into(), "UP".into());
+    let mut errors = serde_json::Map::new();
+    for (name, answer) in state.deps.states().await {
+        let word = match answer {
+            Ok(()) => "UP",
+            Err(e) => {
+                errors.insert(name.into(), e.reason().into());
+                "DOWN"
+            }
+        };
+        checks.insert(name.into(), word.into());
+    }
+    let (status, word) = if errors.is_empty() {
+        (StatusCode::OK, "UP")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "DOWN")
+    };
+    let mut body = json!({
+        "status": word,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.started.elapsed().as_secs(),
-        "checks": { "database": "UP", "market_data": "UP" },
-    }))
-    .into_response()
+        "checks": checks,
+    });
+    if !errors.is_empty() {
+        body["errors"] = errors.into();
+    }
+    (status, Json(body)).into_response()
 }
 
 /// The demo account's holdings: (symbol, shares, average cost). Fixed, so every run

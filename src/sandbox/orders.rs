@@ -116,6 +116,37 @@ impl OrderRequest {
     }
 }
 
+impl ValidOrder {
+    /// The order as numbered `seq` and executed at the quote of `now_ms`: a market order,
+    /// or a limit order the market already crosses, is filled; any other limit order
+    /// rests as `ACCEPTED`.
+    pub fn execute(self, seq: u64, now_ms: i64) -> Order {
+        let price = self.instrument.price_at(now_ms);
+        let crosses = match (self.kind, self.side, self.limit_price) {
+            (OrderType::Market, _, _) => true,
+            (OrderType::Limit, Side::Buy, Some(limit)) => limit >= price,
+            (OrderType::Limit, Side::Sell, Some(limit)) => limit <= price,
+            (OrderType::Limit, _, None) => false,
+        };
+        Order {
+            seq,
+            order_id: format!("{ID_PREFIX}{seq:08}"),
+            symbol: self.instrument.symbol,
+            side: self.side,
+            quantity: self.quantity,
+            kind: self.kind,
+            limit_price: self.limit_price,
+            status: if crosses {
+                Status::Filled
+            } else {
+                Status::Accepted
+            },
+            fill_price: crosses.then_some(price),
+            created_ts: now_ms,
+        }
+    }
+}
+
 /// The most recent orders, oldest first; ids are sequential so a lookup is arithmetic.
 #[derive(Debug)]
 pub(crate) struct OrderBook {
@@ -133,34 +164,12 @@ impl OrderBook {
         }
     }
 
-    /// Fills a market order, or a limit order the market already crosses, at the
-    /// quote of `now_ms`; any other limit order rests as `ACCEPTED`.
+    /// Numbers the order, executes it at the quote of `now_ms` ([`ValidOrder::execute`])
+    /// and remembers it.
     pub fn place(&mut self, order: ValidOrder, now_ms: i64) -> Order {
-        let price = order.instrument.price_at(now_ms);
-        let crosses = match (order.kind, order.side, order.limit_price) {
-            (OrderType::Market, _, _) => true,
-            (OrderType::Limit, Side::Buy, Some(limit)) => limit >= price,
-            (OrderType::Limit, Side::Sell, Some(limit)) => limit <= price,
-            (OrderType::Limit, _, None) => false,
-        };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let placed = Order {
-            seq,
-            order_id: format!("{ID_PREFIX}{seq:08}"),
-            symbol: order.instrument.symbol,
-            side: order.side,
-            quantity: order.quantity,
-            kind: order.kind,
-            limit_price: order.limit_price,
-            status: if crosses {
-                Status::Filled
-            } else {
-                Status::Accepted
-            },
-            fill_price: crosses.then_some(price),
-            created_ts: now_ms,
-        };
+        let placed = order.execute(seq, now_ms);
         if self.orders.len() == self.capacity {
             self.orders.pop_front();
         }

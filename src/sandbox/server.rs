@@ -2,9 +2,10 @@
 //! bounded graceful shutdown (stop accepting, let in-flight requests finish, close
 //! WebSockets, give up after [`GRACE`]).
 
+use super::deps::Deps;
 use super::leak::{self, Leak};
 use super::orders::{OrderBook, KEPT_ORDERS};
-use super::{admin, api, execution, hubs, inject, market};
+use super::{admin, api, cache, db, execution, hubs, inject, market};
 use crate::faults::Faults;
 use crate::units::Duration as Units;
 use axum::middleware;
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub hubs: hubs::Hubs,
     /// Requests by route and status, at `GET /metrics`.
     pub exposition: super::exposition::Exposition,
+    /// PostgreSQL and Redis, when given.
+    pub deps: Deps,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -91,6 +94,12 @@ fn router(state: AppState) -> Router {
         .route("/api/orders", post(api::place_order))
         .route("/api/orders/execute", post(execution::execute))
         .route("/api/orders/{id}", get(api::get_order))
+        .route("/api/db/orders", post(db::place_order))
+        .route("/api/db/orders/{id}", get(db::get_order))
+        .route("/api/db/health", get(db::health))
+        .route("/api/cache/quote/{symbol}", get(cache::quote))
+        .route("/api/cache/publish/{channel}", post(cache::publish))
+        .route("/api/cache/health", get(cache::health))
         .route("/ws/market", get(market::upgrade))
         .route("/hubs/{hub}/negotiate", post(hubs::negotiate))
         .route("/hubs/{hub}", get(hubs::upgrade))
@@ -130,12 +139,15 @@ pub struct Sandbox {
 impl Sandbox {
     /// Binds, starts serving in a spawned task, returns once the socket is bound.
     ///
-    /// `tick` is the market-data period, at least [`MIN_TICK`]. Cancelling `shutdown`
-    /// starts a graceful shutdown; [`Sandbox::wait`] resolves when it has finished.
+    /// `tick` is the market-data period, at least [`MIN_TICK`]. `deps` are the PostgreSQL
+    /// and Redis behind the `/api/db` and `/api/cache` routes; they need not answer yet.
+    /// Cancelling `shutdown` starts a graceful shutdown; [`Sandbox::wait`] resolves when
+    /// it has finished.
     pub async fn start(
         listen: SocketAddr,
         faults: Faults,
         tick: Duration,
+        deps: Deps,
         shutdown: CancellationToken,
     ) -> io::Result<Sandbox> {
         if tick < MIN_TICK {
@@ -161,6 +173,7 @@ impl Sandbox {
             sockets: watch::Sender::new(0),
             hubs: hubs::Hubs::default(),
             exposition: super::exposition::Exposition::new(),
+            deps,
         });
         let leaking = state.clone();
         tokio::spawn(async move {
@@ -168,6 +181,8 @@ impl Sandbox {
             leak::run(faults, &leaking.leak, leaking.shutdown.clone()).await;
         });
         let server = tokio::spawn(serve(listener, state.clone()));
+        let reporting = state.clone();
+        tokio::spawn(async move { reporting.deps.report_at_start().await });
         tracing::info!(%addr, %faults, "Sandbox is listening.");
         Ok(Sandbox {
             addr,

@@ -16,15 +16,25 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts it with `faults` (`errors=30%`), whatever GOLIVE_SANDBOX_FAULTS says.
     pub fn start(faults: &[&str]) -> Sandbox {
+        let args: Vec<&str> = faults.iter().flat_map(|f| ["--fault", *f]).collect();
+        Sandbox::start_with(&args, Stdio::null())
+    }
+
+    /// Starts it with more arguments (`--redis URL`) and its stderr (its log) sent to
+    /// `stderr`; whatever the GOLIVE_SANDBOX_* variables say, they are not read.
+    pub fn start_with(args: &[&str], stderr: Stdio) -> Sandbox {
         let mut cmd = super::golive();
-        cmd.args(["sandbox", "--listen", "127.0.0.1:0"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
+        cmd.args(["sandbox", "--listen", "127.0.0.1:0"]).args(args);
+        for var in [
+            "GOLIVE_SANDBOX_FAULTS",
+            "GOLIVE_SANDBOX_POSTGRES",
+            "GOLIVE_SANDBOX_REDIS",
+        ] {
+            cmd.env_remove(var);
         }
         let mut child = cmd
-            .env_remove("GOLIVE_SANDBOX_FAULTS")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start sandbox");
         let mut line = String::new();
@@ -43,6 +53,39 @@ impl Sandbox {
 
     pub fn pid(&self) -> Pid {
         Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// One HTTP/1.0 exchange (the sandbox closes the connection after it): the status
+    /// code, the head and the body. A read that waits 10 s fails the test, so a hung
+    /// route cannot hang it.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String, String) {
+        let addr = self.addr();
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("read timeout");
+        let req = format!(
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp)
+            .unwrap_or_else(|e| panic!("{method} {path}: no whole answer: {e}"));
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        let code = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{method} {path}: no status in {head:?}"));
+        (code, head.to_string(), body.to_string())
+    }
+
+    /// [`Sandbox::request`] with the body read as JSON.
+    pub fn json(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (code, _, text) = self.request(method, path, body);
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+        (code, json)
     }
 
     /// One plain HTTP/1.1 exchange on the admin API; the status line and the body.

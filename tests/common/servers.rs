@@ -163,12 +163,18 @@ fn as_postgres_user(program: &Path) -> Command {
 }
 
 fn start_postgres() -> Result<Server, String> {
-    start_postgres_attempt(3)
+    start_postgres_attempt(3, None)
 }
 
-/// One attempt in a fresh folder on a fresh port; a port taken between choosing and
-/// binding it is retried `attempts - 1` times.
-fn start_postgres_attempt(attempts: u32) -> Result<Server, String> {
+/// A PostgreSQL server of the caller's own, a fresh cluster on `port` (not shared: a test
+/// may stop it, by dropping it, and start another on the same port).
+pub fn postgres_on(port: u16) -> Result<Server, String> {
+    start_postgres_attempt(1, Some(port))
+}
+
+/// One attempt in a fresh folder on `port` or a fresh one; a port taken between choosing
+/// and binding it is retried `attempts - 1` times.
+fn start_postgres_attempt(attempts: u32, port: Option<u16>) -> Result<Server, String> {
     let bin = postgres_bin()?;
     if running_as_root() {
         let known = Command::new("id")
@@ -224,7 +230,7 @@ fn start_postgres_attempt(attempts: u32) -> Result<Server, String> {
         String::from_utf8_lossy(&init.stderr)
     );
     let log = dir.path().join("postgres.log");
-    let port = free_port();
+    let port = port.unwrap_or_else(free_port);
     let child = as_postgres_user(&bin.join("postgres"))
         .arg("-D")
         .arg(&data)
@@ -254,13 +260,19 @@ fn start_postgres_attempt(attempts: u32) -> Result<Server, String> {
         Ok(s) => Ok(s),
         Err(log) if log.contains("could not bind") && attempts > 1 => {
             eprintln!("postgres could not bind port {port}, trying another:\n{log}");
-            start_postgres_attempt(attempts - 1)
+            start_postgres_attempt(attempts - 1, None)
         }
         Err(log) => panic!("postgres did not start:\n{log}"),
     }
 }
 
 fn start_redis() -> Result<Server, String> {
+    redis_on(free_port())
+}
+
+/// A Redis server of the caller's own on `port` (not shared: a test may stop it, by
+/// dropping it, and start another on the same port to play an outage and a recovery).
+pub fn redis_on(port: u16) -> Result<Server, String> {
     let program = which("redis-server").ok_or_else(|| {
         "redis-server is not installed (apt-get install redis-server)".to_string()
     })?;
@@ -269,7 +281,6 @@ fn start_redis() -> Result<Server, String> {
         .tempdir()
         .expect("temp dir");
     let log = dir.path().join("redis.log");
-    let port = free_port();
     let child = Command::new(program)
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])

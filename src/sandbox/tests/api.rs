@@ -85,3 +85,33 @@ async fn orders_are_placed_validated_and_read_back() {
     assert_eq!(s.get("/api/orders/ORD-99999999").await.0, 404);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn database_and_cache_routes_say_which_option_serves_them() {
+    let s = start(&[]).await;
+    let post = reqwest::Method::POST;
+    for (status, body, option) in [
+        (s.get("/api/db/health").await, "--postgres"),
+        (s.get("/api/db/orders/1").await, "--postgres"),
+        (
+            s.send(post.clone(), "/api/db/orders", "{}").await,
+            "--postgres",
+        ),
+        (s.get("/api/cache/quote/AAPL").await, "--redis"),
+        (s.get("/api/cache/health").await, "--redis"),
+        (
+            s.send(post.clone(), "/api/cache/publish/x", "hi").await,
+            "--redis",
+        ),
+    ]
+    .map(|((status, body), option)| (status, body, option))
+    {
+        assert_eq!(status, 404, "{body}");
+        let e = body["error"].as_str().unwrap();
+        assert!(e.contains(option) && e.contains("started without"), "{e}");
+    }
+    // Without dependencies, /health is as it always was.
+    let (status, health) = s.get("/health").await;
+    assert_eq!((status, health.get("errors")), (200, None));
+    s.stop().await;
+}

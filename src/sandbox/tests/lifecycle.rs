@@ -66,6 +66,7 @@ async fn dropping_a_sandbox_stops_it_but_not_the_callers_token() {
         "127.0.0.1:0".parse().unwrap(),
         Faults::default(),
         Duration::from_secs(1),
+        Deps::default(),
         stop.clone(),
     )
     .await
@@ -83,6 +84,7 @@ async fn dropping_a_sandbox_stops_it_but_not_the_callers_token() {
         "127.0.0.1:0".parse().unwrap(),
         Faults::default(),
         Duration::ZERO,
+        Deps::default(),
         stop,
     )
     .await

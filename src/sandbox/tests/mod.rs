@@ -1,7 +1,8 @@
 //! End-to-end tests: a real sandbox on `127.0.0.1:0`, driven by reqwest and a
 //! tungstenite client. Timing assertions are lower bounds only; the machine is shared.
 
-use super::{quotes, Faults, Sandbox};
+use super::{quotes, Deps, Sandbox};
+use crate::faults::Faults;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -43,9 +44,15 @@ fn client(timeout: Duration) -> reqwest::Client {
 
 async fn start_with(f: Faults, tick: Duration) -> Running {
     let stop = CancellationToken::new();
-    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), f, tick, stop.clone())
-        .await
-        .unwrap();
+    let sandbox = Sandbox::start(
+        "127.0.0.1:0".parse().unwrap(),
+        f,
+        tick,
+        Deps::default(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
     Running {
         base: format!("http://{}", sandbox.addr()),
         sandbox,
