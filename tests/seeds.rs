@@ -162,3 +162,58 @@ fn seed_001_rolls_back_on_each_of_its_two_triggers() {
         );
     }
 }
+
+/// Seed 004's "system recovery < 10 second restoration from failures", failed honestly:
+/// the COS API runs under `restart: on-failure`, and the fault `stale_lock` makes the
+/// reference system take a lock file that a SIGKILL leaves behind, so every restart the
+/// policy tries exits at once (a crash loop, given up after systemd's start limit). The
+/// shipped checklist runs unedited and ends ROLLBACK by its error rule, the recovery
+/// claim failed. (Its GO, in containers and as processes, is in tests/containers.rs.)
+#[test]
+fn seed_004_rolls_back_when_the_killed_api_does_not_come_back() {
+    if let Err(why) = common::servers::postgres().and(common::servers::redis()) {
+        common::servers::skipped(&why);
+        return;
+    }
+    let lock = tempfile::tempdir().expect("temp dir");
+    let fault = format!("stale_lock={}", lock.path().join("api.lock").display());
+    let run = run_seed("cos-golive.yaml", &fault, &[]);
+    assert_eq!(
+        run.code, 5,
+        "ROLLBACK expected\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let drill_item = run.item("api-crash-drill");
+    let load = &drill_item["evidence"]["load"];
+    assert_eq!(load["rollback"]["rule"], "errors", "{drill_item:#}");
+    let drill = &drill_item["evidence"]["drills"][0];
+    assert_eq!(drill["action"], "kill", "{drill}");
+    assert!(
+        drill["recovery_ms"].is_null(),
+        "it never came back: {drill}"
+    );
+    let recovery = drill_item["criteria"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["metric"] == "recovery_time").cloned())
+        .expect("the recovery claim");
+    assert_eq!(recovery["outcome"], "FAIL", "{recovery:#}");
+    let why = recovery["why"].as_str().unwrap_or_default();
+    assert!(why.contains("did not recover"), "{why}");
+    // The policy tried (and the start limit stopped it): the restarts are counted.
+    let api = run.results()["services"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "api").cloned())
+        .expect("the api service");
+    let restarts = api["resources"]["restarts"].as_u64().unwrap_or(0);
+    assert!((1..=5).contains(&restarts), "{api:#}");
+    // Before the kill the same system was healthy: what came before passed.
+    for item in [
+        "db-query",
+        "cache-throughput",
+        "api-health",
+        "steady-orders",
+        "api-memory",
+    ] {
+        assert_eq!(run.outcome(item), "PASS", "{}", run.item(item));
+    }
+}
