@@ -1,0 +1,260 @@
+//! WebSocket conversations judged against a SignalR hub golive did not write:
+//! `tests/fixtures/signalr_hub.py`, a small Python server (the `websockets` library)
+//! that speaks ASP.NET Core SignalR's wire protocol from its public specs: negotiate,
+//! the connection token in `?id=`, a bearer token on both, the JSON handshake, pings it
+//! does not answer, invocations, hub errors, streaming, and a completion and a push
+//! batched in one WebSocket frame. Its own counters (`GET /stats`) say what golive sent.
+//!
+//! Needs Python with `websockets` (`target/pyenv`, which `.ci/run` makes); without it
+//! the tests say they are skipped.
+
+mod common;
+
+use common::servers::skipped;
+use common::{root, run_checklist_as, Killed};
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const TOKEN: &str = "s3cret-bearer";
+
+/// The hub, killed by its PID when dropped.
+struct Hub {
+    _child: Killed,
+    port: u16,
+}
+
+impl Hub {
+    /// Starts the hub, or says why the test is skipped.
+    fn start() -> Option<Hub> {
+        let python = python();
+        let importable = Command::new(&python)
+            .args(["-c", "import websockets"])
+            .output();
+        if !importable.is_ok_and(|o| o.status.success()) {
+            skipped(&format!(
+                "{} cannot import websockets: python3 -m venv target/pyenv && \
+                 target/pyenv/bin/pip install websockets (.ci/run does)",
+                python.display()
+            ));
+            return None;
+        }
+        let mut child = Command::new(&python)
+            .arg(root().join("tests/fixtures/signalr_hub.py"))
+            .args(["--token", TOKEN, "--keepalive", "0.2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the hub");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the hub prints its port");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the hub printed `{line}` instead of its port");
+        });
+        Some(Hub {
+            _child: Killed(child),
+            port,
+        })
+    }
+
+    /// The hub's own counters.
+    fn stats(&self) -> serde_json::Value {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.write_all(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .expect("ask for stats");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read stats");
+        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        serde_json::from_str(body).expect("stats are JSON")
+    }
+}
+
+/// `target/pyenv/bin/python` where `.ci/run` made it, else `python3`.
+fn python() -> PathBuf {
+    let venv = root().join("target/pyenv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+fn n(stats: &serde_json::Value, key: &str) -> u64 {
+    stats[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key}: {stats}"))
+}
+
+/// A `kind: websocket` check: `before` (negotiate), `url`, `headers` and `steps` as
+/// written, on the hub at `port`.
+fn check(port: u16, before: &str, url: &str, headers: &str, steps: &str, rest: &str) -> String {
+    format!(
+        r#"
+          kind: websocket
+          before: {before}
+          url: "ws://127.0.0.1:{port}{url}"
+          headers: {headers}
+          framing: record-separator
+          timeout: 2s
+          steps:{steps}
+{rest}"#
+    )
+}
+
+fn negotiate(port: u16, token: &str) -> String {
+    format!(
+        r#"
+            - request:
+                method: POST
+                url: "http://127.0.0.1:{port}/hub/negotiate?negotiateVersion=1"
+                headers: {{ Authorization: "Bearer {token}" }}
+                expect: [status == 200, body.negotiateVersion == 1]
+              capture: {{ token: body.connectionToken }}"#
+    )
+}
+
+const HANDSHAKE: &str = r#"
+            - { name: handshake, send: '{"protocol":"json","version":1}', expect: ['message == "{}"'] }"#;
+
+/// After the handshake: a ping (sent only: a SignalR server need not answer one), an
+/// invocation, a subscribe whose completion and push share one frame, and a stream.
+const CONVERSATION: &str = r#"
+            - { name: ping, send: '{"type":6}' }
+            - name: echo
+              send: '{"type":1,"invocationId":"e1","target":"Echo","arguments":["AAPL"]}'
+              expect: [message.type == 3, message.invocationId == "e1", message.result == "AAPL"]
+            - name: subscribe
+              send: '{"type":1,"invocationId":"s1","target":"Subscribe","arguments":["MSFT"]}'
+              expect: [message.type == 3, message.invocationId == "s1"]
+            - name: quote
+              expect: [message.type == 1, message.target == "ReceiveQuote", 'message.arguments[0].symbol == "MSFT"']
+              capture: { price: 'message.arguments[0].price' }
+            - name: add
+              send: '{"type":1,"invocationId":"a1","target":"Add","arguments":[{captured.price}, 1]}'
+              expect: [message.type == 3, message.invocationId == "a1", message.result == 143]
+            - name: stream
+              send: '{"type":4,"invocationId":"c1","target":"Counter","arguments":[3]}'
+              expect: [message.type == 2, message.invocationId == "c1", message.item == 0]
+            - name: stream-end
+              expect: [message.type == 3, message.invocationId == "c1"]"#;
+
+fn item(id: &str, check: &str, rest: &str) -> String {
+    format!(
+        r#"
+      - id: {id}
+        title: "{id}"
+        check:{check}
+        {rest}"#
+    )
+}
+
+fn checklist(items: &[String]) -> String {
+    format!(
+        r#"
+system: An independent SignalR hub
+phases:
+  - id: hub
+    title: Hub
+    items:{}
+"#,
+        items.concat()
+    )
+}
+
+#[test]
+fn a_signalr_conversation_passes_against_an_independent_hub() {
+    let Some(hub) = Hub::start() else { return };
+    let port = hub.port;
+    // The token comes from the environment, as a real one would, so the report must not
+    // show it.
+    let auth = r#"{ Authorization: "Bearer {env.HUB_TOKEN}" }"#;
+    let steps = format!("{HANDSHAKE}{CONVERSATION}");
+    let yaml = checklist(&[
+        // Negotiate with the bearer header, the connection token into `?id=`, the same
+        // header on the upgrade.
+        item(
+            "bearer-header",
+            &check(
+                port,
+                &negotiate(port, "{env.HUB_TOKEN}"),
+                "/hub?id={captured.token}",
+                auth,
+                &steps,
+                "          measure: echo",
+            ),
+            "samples: 5\n        criteria: [failures == 0]",
+        ),
+        // As browsers do: no header can go on an upgrade, so the token is a query value.
+        item(
+            "query-token",
+            &check(
+                port,
+                &negotiate(port, "{env.HUB_TOKEN}"),
+                "/hub?id={captured.token}&access_token={env.HUB_TOKEN}",
+                "{}",
+                &steps,
+                "          measure: conversation",
+            ),
+            "samples: 3\n        criteria: [failures == 0]",
+        ),
+        // The WebSocket transport needs no negotiate (clients' skipNegotiation).
+        item(
+            "skip-negotiation",
+            &check(
+                port,
+                "[]",
+                "/hub",
+                auth,
+                &steps,
+                "          measure: connect",
+            ),
+            "samples: 3\n        criteria: [failures == 0]",
+        ),
+    ]);
+    let run = run_checklist_as(&yaml, "run", &[], &[("HUB_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.results()["verdict"], "GO", "{:#}", run.results());
+    for (id, samples) in [
+        ("bearer-header", 5),
+        ("query-token", 3),
+        ("skip-negotiation", 3),
+    ] {
+        let item = run.item(id);
+        assert_eq!(item["outcome"], "PASS", "{id}: {item:#}");
+        // What a websocket item's evidence keeps: the samples of the one time `measure`
+        // names, and the failures' reasons. Each sample ran every step (a step that missed
+        // fails the sample), but no step's own time or message is kept.
+        let s = &item["evidence"]["samples"];
+        assert_eq!(s["latency_ms"]["n"], samples, "{id}: {item:#}");
+        assert_eq!(
+            (&s["taken"], &s["failed"]),
+            (&samples.into(), &0.into()),
+            "{id}: {item:#}"
+        );
+        assert_eq!(s["reasons"], serde_json::json!([]), "{id}: {item:#}");
+    }
+    assert_eq!(
+        run.item("query-token")["evidence"]["target"],
+        format!("ws://127.0.0.1:{port}/hub?id={{captured.token}}&access_token=***")
+    );
+    for file in std::fs::read_dir(&run.dir).expect("the run folder") {
+        let path = file.expect("an entry").path();
+        let text = std::fs::read(&path).unwrap_or_default();
+        let leaked = text.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes());
+        assert!(!leaked, "the bearer token leaked into {}", path.display());
+    }
+    let stats = hub.stats();
+    // 5 + 3 negotiated, 3 did not; each of the 11 connections shook hands once and ran
+    // its four invocations (echo, subscribe, add, stream), its one ping unanswered.
+    assert_eq!(n(&stats, "negotiations"), 8, "{stats:#}");
+    assert_eq!(n(&stats, "skipped_negotiation"), 3, "{stats:#}");
+    assert_eq!(n(&stats, "upgrades"), 11, "{stats:#}");
+    assert_eq!(n(&stats, "handshakes"), 11, "{stats:#}");
+    assert_eq!(n(&stats, "invocations"), 44, "{stats:#}");
+    assert_eq!(n(&stats, "pings_received"), 11, "{stats:#}");
+    assert_eq!(n(&stats, "protocol_errors"), 0, "{stats:#}");
+    assert_eq!(stats["rejected"], serde_json::json!({}), "{stats:#}");
+}
