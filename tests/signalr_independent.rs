@@ -258,3 +258,162 @@ fn a_signalr_conversation_passes_against_an_independent_hub() {
     assert_eq!(n(&stats, "protocol_errors"), 0, "{stats:#}");
     assert_eq!(stats["rejected"], serde_json::json!({}), "{stats:#}");
 }
+
+#[test]
+fn what_a_signalr_hub_refuses_fails_and_says_why() {
+    let Some(hub) = Hub::start() else { return };
+    let port = hub.port;
+    let auth = r#"{ Authorization: "Bearer {env.HUB_TOKEN}" }"#;
+    let wrong = r#"{ Authorization: "Bearer not-the-token" }"#;
+    // One sample each: golive stops sampling once a FAIL is certain.
+    let samples = "samples: 1\n        criteria: [failures == 0]";
+    let yaml = checklist(&[
+        // A wrong bearer token on negotiate: 401 before the WebSocket opens.
+        item(
+            "wrong-token-negotiate",
+            &check(
+                port,
+                &negotiate(port, "not-the-token"),
+                "/hub?id={captured.token}",
+                auth,
+                HANDSHAKE,
+                "",
+            ),
+            samples,
+        ),
+        // Negotiated with the right token, upgraded with a wrong one: the upgrade is 401.
+        item(
+            "wrong-token-upgrade",
+            &check(
+                port,
+                &negotiate(port, "{env.HUB_TOKEN}"),
+                "/hub?id={captured.token}",
+                wrong,
+                HANDSHAKE,
+                "",
+            ),
+            samples,
+        ),
+        // A connection token the hub never gave out: 404, as SignalR answers it.
+        item(
+            "unknown-connection",
+            &check(port, "[]", "/hub?id=never-negotiated", auth, HANDSHAKE, ""),
+            samples,
+        ),
+        // The hub method throws: its completion carries `error`, never `result`.
+        item(
+            "hub-error",
+            &check(
+                port,
+                "[]",
+                "/hub",
+                auth,
+                &format!(
+                    r#"{HANDSHAKE}
+            - name: fail
+              send: '{{"type":1,"invocationId":"f1","target":"Fail","arguments":[]}}'
+              expect: [message.type == 3, message.invocationId == "f1", message.result == 42]
+              timeout: 500ms"#
+                ),
+                "",
+            ),
+            samples,
+        ),
+        // A hub that reads the handshake and never answers it.
+        item(
+            "handshake-unanswered",
+            &check(
+                port,
+                "[]",
+                "/mute",
+                auth,
+                r#"
+            - { name: handshake, send: '{"protocol":"json","version":1}', expect: ['message == "{}"'], timeout: 500ms }"#,
+                "",
+            ),
+            samples,
+        ),
+        // A protocol the hub does not speak: an error handshake response, then closed.
+        item(
+            "unknown-protocol",
+            &check(
+                port,
+                "[]",
+                "/hub",
+                auth,
+                r#"
+            - { name: handshake, send: '{"protocol":"messagepack","version":1}', expect: ['message == "{}"'] }"#,
+                "",
+            ),
+            samples,
+        ),
+    ]);
+    let run = run_checklist_as(&yaml, "run", &[], &[("HUB_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.results()["verdict"], "NO_GO", "{:#}", run.results());
+    for (id, says) in [
+        (
+            "wrong-token-negotiate",
+            &["before the WebSocket", "401"][..],
+        ),
+        (
+            "wrong-token-upgrade",
+            &["WebSocket handshake failed", "401"],
+        ),
+        ("unknown-connection", &["WebSocket handshake failed", "404"]),
+        (
+            "hub-error",
+            // The hub's error completion, not the keep-alive ping that came after it.
+            &[
+                "step `fail`",
+                "within 500ms",
+                "closest: expected message.result == 42",
+                r#""error":"An unexpected error occurred invoking 'Fail' on the server. HubException: the market is closed""#,
+            ],
+        ),
+        (
+            "handshake-unanswered",
+            &["step `handshake`", "no expected message within 500ms"],
+        ),
+        (
+            "unknown-protocol",
+            &[
+                "step `handshake`",
+                "the server closed the connection",
+                r#"closest: expected message == "{}", got "{\"error\":\"Requested protocol 'messagepack' is not available.\"}""#,
+            ],
+        ),
+    ] {
+        let item = run.item(id);
+        assert_eq!(item["outcome"], "FAIL", "{id}: {item:#}");
+        let s = &item["evidence"]["samples"];
+        assert_eq!(
+            (&s["taken"], &s["failed"]),
+            (&1.into(), &1.into()),
+            "{id}: {item:#}"
+        );
+        let reasons: Vec<&str> = s["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["reason"].as_str())
+            .collect();
+        let reasons = reasons.join("\n");
+        for said in says {
+            assert!(
+                reasons.contains(said),
+                "{id} should say `{said}`: {reasons}"
+            );
+        }
+    }
+    let stats = hub.stats();
+    assert_eq!(
+        stats["rejected"],
+        serde_json::json!({"401": 2, "404": 1}),
+        "{stats:#}"
+    );
+    // Only the connections that got through shook hands: hub-error's, the mute hub's and
+    // the unknown protocol's.
+    assert_eq!(n(&stats, "handshakes"), 3, "{stats:#}");
+    assert_eq!(n(&stats, "handshake_errors"), 1, "{stats:#}");
+}
