@@ -25,8 +25,14 @@ struct Hub {
 }
 
 impl Hub {
-    /// Starts the hub, or says why the test is skipped.
+    /// Starts the hub, pinging every 0.2 s when it has sent nothing else, or says why
+    /// the test is skipped.
     fn start() -> Option<Hub> {
+        Hub::start_pinging("0.2")
+    }
+
+    /// Starts the hub with its keep-alive interval (seconds; ASP.NET Core's is 15).
+    fn start_pinging(keepalive: &str) -> Option<Hub> {
         let python = python();
         let importable = Command::new(&python)
             .args(["-c", "import websockets"])
@@ -41,7 +47,7 @@ impl Hub {
         }
         let mut child = Command::new(&python)
             .arg(root().join("tests/fixtures/signalr_hub.py"))
-            .args(["--token", TOKEN, "--keepalive", "0.2"])
+            .args(["--token", TOKEN, "--keepalive", keepalive])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -498,4 +504,41 @@ phases:
         invocations - 3,
         "{stats:#}"
     );
+}
+
+#[test]
+fn a_ping_step_that_waits_for_an_answer_times_the_hubs_keep_alive_not_a_reply() {
+    // checks/mytrader-golive.yaml's ping step, against golive's own sandbox which echoes
+    // pings. A SignalR hub need not answer a ping (ASP.NET Core does not): the only ping
+    // that can meet `message.type == 6` is the hub's own keep-alive, sent after 15 s
+    // without traffic, so the step passes or fails by that timer, not by any reply.
+    // Wide margins both ways: a 2 s step against a 15 s keep-alive, a 5 s step against
+    // a 0.1 s one.
+    let Some(quiet) = Hub::start_pinging("15") else {
+        return;
+    };
+    let chatty = Hub::start_pinging("0.1").expect("websockets was importable a moment ago");
+    for (hub, timeout, outcome) in [(quiet, "2s", "FAIL"), (chatty, "5s", "PASS")] {
+        let ping = format!(
+            r#"
+            - {{ name: ping, send: '{{"type":6}}', expect: [message.type == 6], timeout: {timeout} }}"#
+        );
+        let auth = r#"{ Authorization: "Bearer {env.HUB_TOKEN}" }"#;
+        let steps = format!("{HANDSHAKE}{ping}");
+        let yaml = checklist(&[item(
+            "ping-answered",
+            &check(hub.port, "[]", "/hub", auth, &steps, ""),
+            "samples: 1\n        criteria: [failures == 0]",
+        )]);
+        let run = run_checklist_as(&yaml, "run", &[], &[("HUB_TOKEN", TOKEN)]);
+        assert_eq!(
+            run.outcome("ping-answered"),
+            outcome,
+            "{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let stats = hub.stats();
+        assert_eq!(n(&stats, "pings_received"), 1, "{stats:#}");
+    }
 }
