@@ -208,23 +208,16 @@ impl Session {
         let mut closest = None;
         let run = self.exchange(step, endpoints, &mut closest);
         match tokio::time::timeout(step.timeout.as_std(), run).await {
-            Ok(r) => r.map_err(|f| in_step(step, Miss::add(&closest, f))),
-            Err(_) => Err(in_step(
-                step,
-                match &closest {
-                    Some(_) => Miss::add(
-                        &closest,
-                        Failure::new(
-                            FailureClass::Timeout,
-                            format!("no message met the expectations within {}", step.timeout),
-                        ),
-                    ),
-                    None => Failure::new(
-                        FailureClass::Timeout,
-                        format!("no expected message within {}", step.timeout),
-                    ),
-                },
-            )),
+            Ok(r) => r.map_err(|f| in_step(step, f)),
+            Err(_) => {
+                let what = match closest {
+                    Some(_) => "no message met the expectations",
+                    None => "no expected message",
+                };
+                let timeout = format!("{what} within {}", step.timeout);
+                let f = Failure::new(FailureClass::Timeout, timeout);
+                Err(in_step(step, Miss::add(&closest, f)))
+            }
         }
     }
 
@@ -276,7 +269,10 @@ impl Session {
                 .iter()
                 .any(|e| matches!(e.subject, Subject::MessageJson(_)));
         loop {
-            let text = self.next_message().await?;
+            let text = self
+                .next_message()
+                .await
+                .map_err(|f| Miss::add(closest, f))?;
             let received = Received {
                 json: if wants_json {
                     serde_json::from_str(&text).ok()
@@ -375,7 +371,10 @@ impl Miss {
     /// the miss already shows it whole).
     fn add(closest: &Option<Miss>, f: Failure) -> Failure {
         let reason = match closest {
-            Some(m) if m.why.contains(&m.message) => format!("{} (closest: {})", f.reason, m.why),
+            // An expectation on the whole message shows it already (quoted).
+            Some(m) if m.why.contains(&format!("{:?}", m.message)) => {
+                format!("{} (closest: {})", f.reason, m.why)
+            }
             Some(m) => format!(
                 "{} (closest: {}; the message: {})",
                 f.reason, m.why, m.message
@@ -461,13 +460,13 @@ mod tests {
         Miss::keep(
             &mut closest,
             2,
-            r#"expected message == "{}", got "x""#.into(),
-            "x",
+            r#"expected message == "{}", got "{\"error\":1}""#.into(),
+            r#"{"error":1}"#,
         );
         let closed = Failure::new(FailureClass::Protocol, "the server closed the connection");
         assert_eq!(
             Miss::add(&closest, closed).reason,
-            r#"the server closed the connection (closest: expected message == "{}", got "x")"#
+            r#"the server closed the connection (closest: expected message == "{}", got "{\"error\":1}")"#
         );
         // Long messages are cut.
         let long = "y".repeat(300);
