@@ -254,13 +254,15 @@ fn a_signalr_conversation_passes_against_an_independent_hub() {
     }
     let stats = hub.stats();
     // 5 + 3 negotiated, 3 did not; each of the 11 connections shook hands once and ran
-    // its four invocations (echo, subscribe, add, stream), its one ping unanswered.
+    // its four invocations (echo, subscribe, add, stream), its one ping unanswered, and
+    // took the subscribe's completion and push from one frame.
     assert_eq!(n(&stats, "negotiations"), 8, "{stats:#}");
     assert_eq!(n(&stats, "skipped_negotiation"), 3, "{stats:#}");
     assert_eq!(n(&stats, "upgrades"), 11, "{stats:#}");
     assert_eq!(n(&stats, "handshakes"), 11, "{stats:#}");
     assert_eq!(n(&stats, "invocations"), 44, "{stats:#}");
     assert_eq!(n(&stats, "pings_received"), 11, "{stats:#}");
+    assert_eq!(n(&stats, "batched_frames"), 11, "{stats:#}");
     assert_eq!(n(&stats, "protocol_errors"), 0, "{stats:#}");
     assert_eq!(stats["rejected"], serde_json::json!({}), "{stats:#}");
 }
@@ -494,6 +496,8 @@ phases:
     for errors in ["handshake_errors", "protocol_errors"] {
         assert_eq!(n(&stats, errors), 0, "{stats:#}");
     }
+    // Every round trip's completion and push came in one frame.
+    assert_eq!(n(&stats, "batched_frames"), invocations, "{stats:#}");
     assert_eq!(stats["rejected"], serde_json::json!({}), "{stats:#}");
     // A gap this shows: the round trip's text is the same every time, so every
     // invocation after a connection's first reuses its invocationId, which the hub
