@@ -3,7 +3,8 @@
 //! that speaks ASP.NET Core SignalR's wire protocol from its public specs: negotiate,
 //! the connection token in `?id=`, a bearer token on both, the JSON handshake, pings it
 //! does not answer, invocations, hub errors, streaming, and a completion and a push
-//! batched in one WebSocket frame. Its own counters (`GET /stats`) say what golive sent.
+//! batched in one WebSocket message, itself sent as two frames. Its own counters
+//! (`GET /stats`) say what golive sent.
 //!
 //! Needs Python with `websockets` (`target/pyenv`, which `.ci/run` makes); without it
 //! the tests say they are skipped.
@@ -126,7 +127,8 @@ const HANDSHAKE: &str = r#"
             - { name: handshake, send: '{"protocol":"json","version":1}', expect: ['message == "{}"'] }"#;
 
 /// After the handshake: a ping (sent only: a SignalR server need not answer one), an
-/// invocation, a subscribe whose completion and push share one frame, and a stream.
+/// invocation, a subscribe whose completion and push share one WebSocket message (sent
+/// in two frames, cut inside the completion), and a stream.
 const CONVERSATION: &str = r#"
             - { name: ping, send: '{"type":6}' }
             - name: echo
@@ -255,7 +257,7 @@ fn a_signalr_conversation_passes_against_an_independent_hub() {
     let stats = hub.stats();
     // 5 + 3 negotiated, 3 did not; each of the 11 connections shook hands once and ran
     // its four invocations (echo, subscribe, add, stream), its one ping unanswered, and
-    // took the subscribe's completion and push from one frame.
+    // took the subscribe's completion and push from one WebSocket message in two frames.
     assert_eq!(n(&stats, "negotiations"), 8, "{stats:#}");
     assert_eq!(n(&stats, "skipped_negotiation"), 3, "{stats:#}");
     assert_eq!(n(&stats, "upgrades"), 11, "{stats:#}");
@@ -496,7 +498,7 @@ phases:
     for errors in ["handshake_errors", "protocol_errors"] {
         assert_eq!(n(&stats, errors), 0, "{stats:#}");
     }
-    // Every round trip's completion and push came in one frame.
+    // Every round trip's completion and push came in one (fragmented) message.
     assert_eq!(n(&stats, "batched_frames"), invocations, "{stats:#}");
     assert_eq!(stats["rejected"], serde_json::json!({}), "{stats:#}");
     // A gap this shows: the round trip's text is the same every time, so every
