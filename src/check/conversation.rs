@@ -205,23 +205,19 @@ impl Session {
 
     /// Runs `step` within its timeout; returns its time in microseconds.
     pub async fn step(&mut self, step: &Step, endpoints: &Endpoints) -> Result<u64, Failure> {
-        let mut last_miss = None;
-        let run = self.exchange(step, endpoints, &mut last_miss);
+        let mut closest = None;
+        let run = self.exchange(step, endpoints, &mut closest);
         match tokio::time::timeout(step.timeout.as_std(), run).await {
             Ok(r) => r.map_err(|f| in_step(step, f)),
-            Err(_) => Err(in_step(
-                step,
-                Failure::new(
-                    FailureClass::Timeout,
-                    match last_miss {
-                        Some(miss) => format!(
-                            "no message met the expectations within {} (last: {miss})",
-                            step.timeout
-                        ),
-                        None => format!("no expected message within {}", step.timeout),
-                    },
-                ),
-            )),
+            Err(_) => {
+                let what = match closest {
+                    Some(_) => "no message met the expectations",
+                    None => "no expected message",
+                };
+                let timeout = format!("{what} within {}", step.timeout);
+                let f = Failure::new(FailureClass::Timeout, timeout);
+                Err(in_step(step, Miss::add(&closest, f)))
+            }
         }
     }
 
@@ -251,7 +247,7 @@ impl Session {
         &mut self,
         step: &Step,
         endpoints: &Endpoints,
-        last_miss: &mut Option<String>,
+        closest: &mut Option<Miss>,
     ) -> Result<u64, Failure> {
         let t0 = Instant::now();
         if let Some(send) = &step.send {
@@ -273,7 +269,10 @@ impl Session {
                 .iter()
                 .any(|e| matches!(e.subject, Subject::MessageJson(_)));
         loop {
-            let text = self.next_message().await?;
+            let text = self
+                .next_message()
+                .await
+                .map_err(|f| Miss::add(closest, f))?;
             let received = Received {
                 json: if wants_json {
                     serde_json::from_str(&text).ok()
@@ -283,7 +282,13 @@ impl Session {
                 text: Cow::Owned(text),
                 micros: micros_since(t0),
             };
-            match step.expect.iter().try_for_each(|e| e.check(&received)) {
+            let mut met = 0;
+            let verdict = step.expect.iter().try_for_each(|e| {
+                e.check(&received)?;
+                met += 1;
+                Ok(())
+            });
+            match verdict {
                 Ok(()) => {
                     take(
                         &step.capture,
@@ -293,7 +298,7 @@ impl Session {
                     )?;
                     return Ok(received.micros);
                 }
-                Err(miss) => *last_miss = Some(miss),
+                Err(why) => Miss::keep(closest, met, why, &received.text),
             }
         }
     }
@@ -339,6 +344,58 @@ pub fn split_records(frame: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
+/// The message that came nearest to meeting a step's expectations: it met the most of
+/// them (the latest of equals), so a failure names the answer the server did give (a
+/// hub's error completion) rather than whatever came last (a keep-alive ping).
+struct Miss {
+    /// Expectations met, in order, before the one that failed.
+    met: usize,
+    why: String,
+    message: String,
+}
+
+impl Miss {
+    /// Keeps the miss of `message`, which met `met` expectations, if none so far came
+    /// nearer.
+    fn keep(closest: &mut Option<Miss>, met: usize, why: String, message: &str) {
+        if closest.as_ref().is_none_or(|c| met >= c.met) {
+            *closest = Some(Miss {
+                met,
+                why,
+                message: brief(message),
+            });
+        }
+    }
+
+    /// `f` with the closest miss, if any, added to its reason (and the message, unless
+    /// the miss already shows it whole).
+    fn add(closest: &Option<Miss>, f: Failure) -> Failure {
+        let reason = match closest {
+            // An expectation on the whole message shows it already (quoted).
+            Some(m) if m.why.contains(&format!("{:?}", m.message)) => {
+                format!("{} (closest: {})", f.reason, m.why)
+            }
+            Some(m) => format!(
+                "{} (closest: {}; the message: {})",
+                f.reason, m.why, m.message
+            ),
+            None => return f,
+        };
+        Failure { reason, ..f }
+    }
+}
+
+/// A received message as a reason shows it, cut when long.
+fn brief(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() > MAX {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}… ({} bytes)", text.len())
+    } else {
+        text.to_string()
+    }
+}
+
 fn in_step(step: &Step, f: Failure) -> Failure {
     Failure {
         reason: format!("step `{}`: {}", step.name, f.reason),
@@ -363,6 +420,61 @@ mod tests {
         assert_eq!(
             split_records("{\"a\":1}").collect::<Vec<_>>(),
             ["{\"a\":1}"]
+        );
+    }
+
+    #[test]
+    fn a_failure_names_the_message_that_came_nearest_not_the_last() {
+        let completion = r#"{"type":3,"invocationId":"f1","error":"the market is closed"}"#;
+        let mut closest = None;
+        Miss::keep(
+            &mut closest,
+            0,
+            "expected message.type == 3, got 6".into(),
+            r#"{"type":6}"#,
+        );
+        // The hub's error completion met two expectations; the pings after it, none.
+        Miss::keep(
+            &mut closest,
+            2,
+            "expected message.result == 42, but `result` is not in the JSON document".into(),
+            completion,
+        );
+        Miss::keep(
+            &mut closest,
+            0,
+            "expected message.type == 3, got 6".into(),
+            r#"{"type":6}"#,
+        );
+        let timeout = Failure::new(
+            FailureClass::Timeout,
+            "no message met the expectations within 1s",
+        );
+        let f = Miss::add(&closest, timeout);
+        assert_eq!(f.class, FailureClass::Timeout);
+        assert_eq!(
+            f.reason,
+            format!("no message met the expectations within 1s (closest: expected message.result == 42, but `result` is not in the JSON document; the message: {completion})")
+        );
+        // A later message as near replaces it; a miss that shows the message is not repeated.
+        Miss::keep(
+            &mut closest,
+            2,
+            r#"expected message == "{}", got "{\"error\":1}""#.into(),
+            r#"{"error":1}"#,
+        );
+        let closed = Failure::new(FailureClass::Protocol, "the server closed the connection");
+        assert_eq!(
+            Miss::add(&closest, closed).reason,
+            r#"the server closed the connection (closest: expected message == "{}", got "{\"error\":1}")"#
+        );
+        // Long messages are cut.
+        let long = "y".repeat(300);
+        assert_eq!(brief(&long), format!("{}… (300 bytes)", "y".repeat(200)));
+        let none = Failure::new(FailureClass::Timeout, "no expected message within 1s");
+        assert_eq!(
+            Miss::add(&None, none).reason,
+            "no expected message within 1s"
         );
     }
 
