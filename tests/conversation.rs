@@ -24,7 +24,6 @@ const CONVERSATION: &str = r#"
               expect: ['message == "{}"']
             - name: ping
               send: '{"type":6}'
-              expect: [message.type == 6]
             - name: quote
               send: '{"type":1,"invocationId":"q1","target":"GetQuote","arguments":["AAPL"]}'
               expect: [message.type == 3, message.invocationId == "q1", message.result.symbol == "AAPL"]

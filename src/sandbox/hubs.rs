@@ -9,8 +9,9 @@
 //!   `id` the upgrade is accepted, as for a client that skips negotiation.
 //! - Every message ends with the 0x1E record separator. The first must be the handshake
 //!   `{"protocol":"json","version":1}`, answered `{}` (or `{"error":..}` and a close).
-//! - Then: a ping `{"type":6}` is answered with a ping (a real server sends its own
-//!   every 15 s instead; answering lets a check time the round trip); an invocation
+//! - Then: a ping `{"type":6}` is counted and not answered, as ASP.NET Core's SignalR
+//!   does: the server sends its own ping every 15 s (its default keep-alive interval),
+//!   so a check that waited for a ping reply would time the keep-alive; an invocation
 //!   `{"type":1,"invocationId":"1","target":"GetQuote","arguments":["AAPL"]}` gets a
 //!   completion `{"type":3,"invocationId":"1","result":..}` (or `"error"`); `{"type":7}`
 //!   closes. The market-data hub pushes `ReceiveMarketData` invocations every tick.
@@ -160,6 +161,10 @@ pub(crate) async fn upgrade(
     ws.on_upgrade(move |socket| session(socket, state, hub))
 }
 
+/// How often a hub session sends its own ping: ASP.NET Core SignalR's default
+/// `KeepAliveInterval`.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
 fn record(v: &Value) -> Message {
     let mut text = v.to_string();
     text.push(RS);
@@ -178,6 +183,9 @@ async fn session(mut socket: WebSocket, state: AppState, hub: Hub) {
     let mut handshaken = false;
     let mut ticks = tokio::time::interval(state.tick);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut faults = state.faults.subscribe();
     loop {
         let incoming = tokio::select! {
@@ -203,6 +211,12 @@ async fn session(mut socket: WebSocket, state: AppState, hub: Hub) {
                 }
                 continue;
             }
+            _ = keep_alive.tick(), if handshaken => {
+                if !send(&mut socket, record(&json!({"type": 6}))).await {
+                    return;
+                }
+                continue;
+            }
             m = socket.recv() => m,
         };
         let text = match incoming {
@@ -215,7 +229,6 @@ async fn session(mut socket: WebSocket, state: AppState, hub: Hub) {
             let reply = if handshaken {
                 match answer(&state, hub, part) {
                     Answer::Reply(v) => with_faults(&state, v).await,
-                    Answer::Pong => Some(json!({"type": 6})),
                     Answer::Close => return,
                     Answer::Nothing => None,
                 }
@@ -254,7 +267,6 @@ fn handshake(text: &str) -> Result<(), String> {
 
 enum Answer {
     Reply(Value),
-    Pong,
     Close,
     Nothing,
 }
@@ -267,7 +279,7 @@ fn answer(state: &AppState, hub: Hub, text: &str) -> Answer {
     match v["type"].as_u64() {
         Some(6) => {
             state.hubs.pings.fetch_add(1, Ordering::Relaxed);
-            Answer::Pong
+            Answer::Nothing
         }
         Some(7) => Answer::Close,
         Some(1) => {
