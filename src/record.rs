@@ -3,7 +3,7 @@
 //! `golive merge` adds records together exactly (histograms included) and judges the sum
 //! once, so a merged verdict is the verdict of the pooled samples.
 
-use crate::load::result::{Percentiles, ScopeResult};
+use crate::load::result::{Percentiles, ScopeResult, WindowSummary};
 use crate::load::LoadResult;
 use crate::services::drill::DrillReport;
 use crate::services::resources::ResourceSummary;
@@ -423,12 +423,46 @@ fn merge_load(a: &mut LoadResult, b: &LoadResult) -> Result<(), CorruptHistogram
                 .join("; "),
         ),
     };
-    for (wa, wb) in a.timeline.iter_mut().zip(&b.timeline) {
-        wa.requests += wb.requests;
-        wa.errors += wb.errors;
-        wa.rps += wb.rps;
-        // Window percentiles are not carried as histograms; they cannot be merged exactly.
-        (wa.p50_ms, wa.p95_ms, wa.p99_ms) = (None, None, None);
+    if a.timeline.len() < b.timeline.len() {
+        a.timeline
+            .extend(b.timeline[a.timeline.len()..].iter().cloned());
+    }
+    for (k, (wa, wb)) in a.timeline.iter_mut().zip(&b.timeline).enumerate() {
+        merge_window(wa, wb, &format!("load.timeline[{k}]"))?;
+    }
+    Ok(())
+}
+
+/// Window `k` of two shards that started together covers the same span: counts add, and
+/// where both carry their histograms (sharded runs) the percentiles are those of the sum.
+fn merge_window(
+    a: &mut WindowSummary,
+    b: &WindowSummary,
+    at: &str,
+) -> Result<(), CorruptHistogram> {
+    a.requests += b.requests;
+    a.errors += b.errors;
+    a.rps += b.rps;
+    a.secs = a.secs.max(b.secs);
+    if a.scopes.len() == b.scopes.len() && !a.scopes.is_empty() {
+        for (i, (x, y)) in a.scopes.iter_mut().zip(&b.scopes).enumerate() {
+            x.requests += y.requests;
+            x.errors += y.errors;
+            let h = add_encoded(
+                &mut x.latency_histogram,
+                &y.latency_histogram,
+                &format!("{at}.scopes[{i}].latency_histogram"),
+            )?;
+            if i == 0 {
+                let q =
+                    |q: f64| (!h.is_empty()).then(|| (h.value_at_quantile(q) as f64).round() / 1e3);
+                (a.p50_ms, a.p95_ms, a.p99_ms) = (q(0.5), q(0.95), q(0.99));
+            }
+        }
+    } else {
+        // Window percentiles without histograms cannot be merged exactly.
+        a.scopes.clear();
+        (a.p50_ms, a.p95_ms, a.p99_ms) = (None, None, None);
     }
     Ok(())
 }

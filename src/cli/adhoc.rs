@@ -4,6 +4,7 @@
 use super::progress::{load_summary, Progress};
 use super::{run_folder, run_plan, LoadArgs};
 use crate::exit;
+use crate::load::shard::ShardRun;
 use crate::load::LoadResult;
 use crate::plan::{adhoc_load, plan_scenario_run, AdhocLoad};
 use crate::run::{Event, RunOptions};
@@ -35,13 +36,22 @@ async fn scenario(
     cancel: CancellationToken,
     on_plan: &(dyn Fn(&crate::redact::Redactor) + Sync),
 ) -> i32 {
-    let plan = match plan_scenario_run(path) {
+    let mut plan = match plan_scenario_run(path) {
         Ok(p) => p,
         Err(diags) => {
             super::print_diagnostics(&diags);
             return exit::INVALID_INPUT;
         }
     };
+    if let Some(shard) = args.shard {
+        let run = start_text(args.start_at.as_deref().unwrap_or_default())
+            .and_then(|at| crate::load::shard::start_at(&at, chrono::Utc::now()))
+            .and_then(|start_at| shard_plan(&mut plan, ShardRun { shard, start_at }));
+        if let Err(e) = run {
+            super::print_error(&format!("{}: {e}", path.display()));
+            return exit::INVALID_INPUT;
+        }
+    }
     on_plan(&plan.redactor);
     let (run_id, out_dir) = run_folder(args.common.out.clone());
     let opts = RunOptions {
@@ -53,7 +63,68 @@ async fn scenario(
         metrics: None,
         baseline: None,
     };
-    run_plan(&plan, opts, &args.common.telemetry, cancel, args.json).await
+    let out_dir = opts.out_dir.clone();
+    let code = run_plan(&plan, opts, &args.common.telemetry, cancel, args.json).await;
+    match args.shard {
+        // A shard's verdict is of a part of the load: the shards' evidence is judged
+        // once, by `golive merge`. A shard that ran and wrote its evidence succeeded.
+        Some(shard)
+            if [exit::GO, exit::NO_GO, exit::INCONCLUSIVE, exit::ROLLBACK].contains(&code) =>
+        {
+            if !args.json {
+                println!(
+                    "Shard {shard} done: its evidence is in {}; judge every shard's with \
+                     `golive merge`.",
+                    out_dir.join("results.json").display()
+                );
+            }
+            exit::GO
+        }
+        _ => code,
+    }
+}
+
+/// `--start-at` as given, or read from the file `@PATH` names (where a start barrier
+/// wrote it, as `golive k8s`'s does).
+fn start_text(given: &str) -> Result<String, String> {
+    match given.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| format!("--start-at {given}: cannot read {file}: {e}")),
+        None => Ok(given.to_string()),
+    }
+}
+
+/// Makes the scenario's one load item shard `run`.
+fn shard_plan(plan: &mut crate::plan::Plan, run: ShardRun) -> Result<(), String> {
+    for item in plan.phases.iter_mut().flat_map(|p| p.items.iter_mut()) {
+        if let crate::plan::ItemBody::Load(load) = &mut item.body {
+            refuse_unshardable(load, run.shard.count)?;
+            **load = (**load).clone().into_shard(run);
+        }
+    }
+    Ok(())
+}
+
+/// A shard loads a running system: services it would start, or faults it would inject,
+/// would be started or injected once per shard, so they are refused.
+pub(super) fn refuse_unshardable(load: &crate::load::LoadPlan, count: u32) -> Result<(), String> {
+    if let Some(own) = load.services.iter().find(|s| s.external.is_none()) {
+        return Err(format!(
+            "services: a sharded scenario loads a system already running; each of {count} \
+             shards would start its own `{}`. Give `target:` a URL, or make the service \
+             `external:`",
+            own.name
+        ));
+    }
+    if !load.faults.is_empty() {
+        return Err(
+            "faults: a sharded scenario cannot inject faults (every shard would \
+                    inject them); drill with one unsharded run"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 async fn adhoc(args: &LoadArgs, url: &str, cancel: CancellationToken) -> i32 {

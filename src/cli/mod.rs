@@ -213,11 +213,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a load scenario, or ad hoc: `golive load --url URL --rate 200/s --duration 30s`.
     Load(LoadArgs),
-    /// Merge results.json files of the same checklist run on several machines; every
-    /// criterion is judged again on the merged data. Exits with the merged verdict's code.
+    /// Merge results.json files of the same checklist run on several machines, or of
+    /// every shard of a scenario (`golive load --shard`); every criterion and rollback
+    /// rule is judged again on the merged data. Exits with the merged verdict's code.
     Merge {
-        /// results.json files.
-        #[arg(required = true, num_args = 2..)]
+        /// results.json files: two or more runs, or every shard's once.
+        #[arg(required = true, num_args = 1..)]
         results: Vec<PathBuf>,
         /// Where to write the merged results.json.
         #[arg(short, long)]
@@ -286,6 +287,25 @@ pub struct LoadArgs {
     /// Print one JSON object with the figures instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Run as shard INDEX of COUNT (0-based, e.g. 0/4; up to 1000 shards) of a scenario
+    /// that several processes load together: the open model sends every COUNT-th arrival
+    /// of the one schedule from INDEX on, the closed model runs every COUNT-th user, and
+    /// connections and the in-flight bound are split. Each shard writes its results.json;
+    /// `golive merge` judges them once. The scenario must load a running system (a
+    /// `target:` URL, no `services:` or `faults:`). Needs --start-at.
+    #[arg(
+        long,
+        value_name = "INDEX/COUNT",
+        requires = "start_at",
+        requires = "scenario"
+    )]
+    pub shard: Option<crate::load::shard::Shard>,
+    /// With --shard: when every shard starts its schedule, the same for all: RFC 3339
+    /// (2026-11-30T14:00:00Z), now+DURATION (now+10s, for shards started together by
+    /// one script) or @FILE (the time read from a file a start barrier wrote). At most
+    /// 1 h ahead; refused when more than 1 s past.
+    #[arg(long, value_name = "TIME", requires = "shard")]
+    pub start_at: Option<String>,
     #[command(flatten)]
     pub common: CommonRunArgs,
 }

@@ -8,13 +8,15 @@
 use super::client::{Conn, Target, Ws};
 use super::record::{Recorder, ScopeStats};
 use super::result::*;
+use super::rulebook::RuleBook;
 use super::schedule::{level_at, Arrivals};
+use super::shard::Shard;
 use super::window::{WindowSet, Windows};
 use super::{LoadPlan, Profile};
 use crate::check::HttpResponse as Response;
 use crate::expect::Subject;
 use crate::metrics::{Metrics, RequestMetrics};
-use crate::rules::{RuleRun, RuleState, WindowFigures};
+use crate::rules::{RuleRun, RuleState};
 use crate::tally::{Failure, FailureClass, Observations};
 use crate::template::Endpoints;
 use bytes::Bytes;
@@ -122,15 +124,38 @@ pub async fn run(
     metrics: Option<&Metrics>,
     on_event: &(dyn Fn(LoadEvent) + Sync),
 ) -> Result<LoadOutcome, String> {
+    let shard = plan.shard.map_or(Shard { index: 0, count: 1 }, |s| s.shard);
+    // Closed model: the global user numbers this process runs (all of them unsharded).
+    let users: Vec<usize> = match &plan.profile {
+        Profile::Open { .. } => Vec::new(),
+        Profile::Closed { stages, .. } => {
+            let most = stages
+                .iter()
+                .map(|s| s.from.max(s.to))
+                .fold(0.0, f64::max)
+                .ceil() as usize;
+            (0..most).filter(|&k| shard.owns(k as u64)).collect()
+        }
+    };
     let workers = match &plan.profile {
         Profile::Open { connections, .. } => *connections as usize,
-        Profile::Closed { stages, .. } => stages
-            .iter()
-            .map(|s| s.from.max(s.to))
-            .fold(0.0, f64::max)
-            .ceil() as usize,
+        Profile::Closed { .. } => users.len(),
     };
-    let shared = Arc::new(prepare(plan, endpoints, metrics, workers)?);
+    // A shard's schedule starts at the common instant; the recorders are built (in
+    // `prepare`) before it, as they are before an unsharded start.
+    let start = match &plan.shard {
+        Some(s) => instant_of(s.start_at),
+        None => Instant::now(),
+    };
+    let shared = Arc::new(prepare(plan, endpoints, metrics, workers, start)?);
+    if plan.shard.is_some() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(start.into()) => {}
+            _ = cancel.cancelled() => {
+                return Err("interrupted while waiting for the shards' start time".into())
+            }
+        }
+    }
     let planned = plan.profile.duration().as_std();
     let stop = shared.stop.clone();
     let feeder = match &plan.profile {
@@ -152,12 +177,15 @@ pub async fn run(
             let arrivals = Arrivals::new(stages);
             let (shared, max_in_flight) = (shared.clone(), *max_in_flight);
             Feeder::Task(tokio::task::spawn_blocking(move || {
-                dispatch(shared, arrivals, max_in_flight, tx)
+                dispatch(shared, arrivals, shard, max_in_flight, tx)
             }))
         }
         Profile::Closed { stages, think_time } => {
-            let tasks = (0..workers)
-                .map(|k| tokio::spawn(user(shared.clone(), k, stages.clone(), think_time.as_std())))
+            let tasks = users
+                .iter()
+                .map(|&k| {
+                    tokio::spawn(user(shared.clone(), k, stages.clone(), think_time.as_std()))
+                })
                 .collect();
             Feeder::Users(tasks)
         }
@@ -165,16 +193,8 @@ pub async fn run(
 
     // Supervise: windows, rules, progress; stop at the planned end, on rollback or cancel.
     let base = plan.base_window().as_std();
-    let mut rule_runs: Vec<RuleRun> = plan.rules.iter().map(|_| RuleRun::default()).collect();
-    let ring_len = plan
-        .rules
-        .iter()
-        .map(|r| multiple(r.window.as_std(), base))
-        .max()
-        .unwrap_or(1);
-    let mut ring: std::collections::VecDeque<WindowSet> = std::collections::VecDeque::new();
+    let mut book = RuleBook::new(&plan.rules, plan.requests.len(), base);
     let mut timeline = Vec::new();
-    let mut rollback = None;
     let mut index: u64 = 0;
     let mut reported_dropped = 0;
     let mut reported_late = 0;
@@ -214,55 +234,15 @@ pub async fn run(
         let secs = (now - shared.start).as_secs_f64() - start_s;
         let set = shared.windows.take();
         let warm = now <= shared.warm_up_end;
-        let summary = summarise(&set, start_s, secs, warm);
-        ring.push_back(set);
-        if ring.len() > ring_len {
-            ring.pop_front();
-        }
-        if !warm && secs > 0.0 {
-            for ((rule, run), k) in plan.rules.iter().zip(rule_runs.iter_mut()).zip(0..) {
-                let m = multiple(rule.window.as_std(), base);
-                if !(index + 1).is_multiple_of(m as u64) && now < end {
-                    continue;
-                }
-                let mut agg = WindowSet::new(plan.requests.len());
-                for w in ring.iter().rev().take(m) {
-                    agg.merge(w);
-                }
-                let scope = agg.scope(rule.request);
-                let figures = WindowFigures {
-                    requests: scope.requests,
-                    errors: scope.errors,
-                    mean_us: (!scope.latency.is_empty()).then(|| scope.latency.mean()),
-                    secs: secs + base.as_secs_f64() * (m.min(ring.len()) as f64 - 1.0),
-                };
-                let measured = rule.measure(&figures, |q| {
-                    (!scope.latency.is_empty()).then(|| scope.latency.value_at_quantile(q))
-                });
-                let w_start = (start_s + secs - figures.secs).max(0.0);
-                let fired = run.observe(rule, w_start, figures.secs, scope.requests, measured);
-                if let Some(mx) = metrics {
-                    mx.set_rule_state(&rule.name, run.state);
-                }
-                if fired && !rule.observe_only && rollback.is_none() {
-                    let at_s = (now - shared.start).as_secs_f64();
-                    rollback = Some(RollbackEvent {
-                        rule: rule.name.clone(),
-                        at_s: (at_s * 1000.0).round() / 1000.0,
-                        why: format!(
-                            "`{}` held for {} (window {}, {} consecutive windows)",
-                            rule.when,
-                            rule.for_,
-                            rule.window,
-                            run.timeline
-                                .iter()
-                                .rev()
-                                .take_while(|w| w.reading == crate::rules::WindowReading::Breach)
-                                .count()
-                        ),
-                    });
-                    let _ = k;
-                }
+        let summary = summarise(&set, start_s, secs, warm, plan.shard.is_some());
+        // A shard sees only its part of the load: its rules are judged by `golive merge`
+        // on the shards' windows added up, and it never stops the others' load.
+        let judge = !warm && secs > 0.0 && plan.shard.is_none();
+        let at_s = (now - shared.start).as_secs_f64();
+        book.feed(index, set, start_s, secs, judge, now >= end, at_s);
+        if let Some(mx) = metrics {
+            for (rule, run) in plan.rules.iter().zip(&book.runs) {
+                mx.set_rule_state(&rule.name, run.state);
             }
         }
         if let Some(mx) = metrics {
@@ -282,7 +262,7 @@ pub async fn run(
         let states: Vec<(String, RuleState)> = plan
             .rules
             .iter()
-            .zip(&rule_runs)
+            .zip(&book.runs)
             .map(|(r, s)| (r.name.clone(), s.state))
             .collect();
         on_event(LoadEvent::Window {
@@ -294,7 +274,7 @@ pub async fn run(
         });
         timeline.push(summary);
         index += 1;
-        if interrupted || rollback.is_some() || now >= end {
+        if interrupted || book.rollback.is_some() || now >= end {
             if now < end {
                 shared.stopped_early.store(true, Ordering::Relaxed);
             }
@@ -322,17 +302,33 @@ pub async fn run(
         let dropped = shared.dropped.load(Ordering::Relaxed);
         mx.add_dropped(&plan.name, dropped.saturating_sub(reported_dropped));
     }
+    let RuleBook { runs, rollback, .. } = book;
     Ok(finish(
-        plan, &shared, all, elapsed, timeline, rule_runs, rollback,
+        plan, &shared, all, elapsed, timeline, runs, rollback,
     ))
 }
 
-/// How many base windows make `w` (at least 1).
-fn multiple(w: Duration, base: Duration) -> usize {
-    ((w.as_secs_f64() / base.as_secs_f64()).round() as usize).max(1)
+/// `at`, the instant every shard starts its schedule, on the monotonic clock (an instant
+/// already past by less than the CLI allows is taken as it is: the arrivals due since are
+/// sent at once, their latency running from their time).
+fn instant_of(at: chrono::DateTime<chrono::Utc>) -> Instant {
+    let now = Instant::now();
+    let ahead = at - chrono::Utc::now();
+    match ahead.to_std() {
+        Ok(d) => now + d,
+        Err(_) => now
+            .checked_sub((-ahead).to_std().unwrap_or_default())
+            .unwrap_or(now),
+    }
 }
 
-fn summarise(set: &WindowSet, start_s: f64, secs: f64, warm_up: bool) -> WindowSummary {
+fn summarise(
+    set: &WindowSet,
+    start_s: f64,
+    secs: f64,
+    warm_up: bool,
+    sharded: bool,
+) -> WindowSummary {
     let o = &set.overall;
     let q = |q: f64| {
         (!o.latency.is_empty())
@@ -352,6 +348,18 @@ fn summarise(set: &WindowSet, start_s: f64, secs: f64, warm_up: bool) -> WindowS
         p95_ms: q(0.95),
         p99_ms: q(0.99),
         warm_up,
+        scopes: if sharded {
+            std::iter::once(o)
+                .chain(&set.per_request)
+                .map(|w| WindowScope {
+                    requests: w.requests,
+                    errors: w.errors,
+                    latency_histogram: crate::tally::encode_histogram(&w.latency),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -380,6 +388,7 @@ fn prepare(
     endpoints: &Endpoints,
     metrics: Option<&Metrics>,
     workers: usize,
+    start: Instant,
 ) -> Result<Shared, String> {
     let url = plan.target.render(endpoints, None);
     let target = Target::parse(&url, &plan.tls)?;
@@ -431,7 +440,6 @@ fn prepare(
         acc += u64::from(r.weight);
         acc
     });
-    let start = Instant::now();
     Ok(Shared {
         target,
         cumulative: cumulative.collect(),
@@ -483,13 +491,15 @@ fn recorder_count(workers: usize) -> usize {
 fn dispatch(
     shared: Arc<Shared>,
     arrivals: Arrivals,
+    shard: Shard,
     max_in_flight: u32,
     tx: async_channel::Sender<Ticket>,
 ) {
     const STOP_CHECK: Duration = Duration::from_millis(10);
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_timerslack(1_000);
-    let mut i = 0;
+    // A shard sends every `count`-th arrival of the one schedule, from its index on.
+    let mut i = u64::from(shard.index);
     while !shared.stop.is_cancelled() {
         let Some(t) = arrivals.time_of(i) else { break };
         let intended = shared.start + Duration::from_secs_f64(t);
@@ -498,7 +508,7 @@ fn dispatch(
             std::thread::sleep((intended - now).min(STOP_CHECK));
             continue;
         }
-        i += 1;
+        i += u64::from(shard.count);
         if shared.in_flight.load(Ordering::Acquire) >= u64::from(max_in_flight) {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -716,14 +726,19 @@ fn finish(
             max_in_flight,
             ..
         } => {
-            // The intended rate over the judged part of the run (after warm-up).
+            // The intended rate over the judged part of the run (after warm-up): this
+            // shard's arrivals when sharded.
             let a = Arrivals::new(stages);
             let warm = plan.warm_up.as_secs_f64();
             let judged = (planned - warm).max(1e-9);
-            (
-                Some((a.total() - a.count_until(warm)) / judged),
-                Some(*max_in_flight),
-            )
+            let intended = match plan.shard {
+                Some(s) => {
+                    let owned = |n: f64| s.shard.owned_below(n.ceil() as u64) as f64;
+                    owned(a.total()) - owned(a.count_until(warm))
+                }
+                None => a.total() - a.count_until(warm),
+            };
+            (Some(intended / judged), Some(*max_in_flight))
         }
         Profile::Closed { .. } => (None, None),
     };
@@ -770,10 +785,12 @@ fn finish(
                 final_state: run.state,
                 fired_at_s: run.fired_at_s,
                 timeline: run.timeline,
+                rule: plan.shard.map(|_| r.clone()),
             })
             .collect(),
         rollback,
         stopped_early,
+        shard: plan.shard.map(|s| s.record()),
     };
     let mut overall_obs = scope(&overall);
     overall_obs.cut_short = stopped_early;

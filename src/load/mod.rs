@@ -8,7 +8,9 @@ mod client;
 mod engine;
 mod record;
 pub mod result;
+pub mod rulebook;
 pub mod schedule;
+pub mod shard;
 mod window;
 
 pub use crate::rules::{Rule, RuleMetric, RuleState};
@@ -46,6 +48,8 @@ pub struct LoadPlan {
     pub recovery: Vec<RecoveryThreshold>,
     /// The values the scenario read from `{env.NAME}`, for the checklist that names it.
     pub secrets: crate::redact::Redactor,
+    /// Set when this process runs one shard of the scenario (`golive load --shard`).
+    pub shard: Option<shard::ShardRun>,
 }
 
 /// A limit on how long a drilled service takes to pass its readiness probe again.
@@ -119,6 +123,23 @@ pub struct Threshold {
 }
 
 impl LoadPlan {
+    /// This plan as shard `run.shard`: the connections and the in-flight bound of the
+    /// open model are split among the shards (the arrivals and users are split as the
+    /// engine sends them, see [`shard`]).
+    pub fn into_shard(mut self, run: shard::ShardRun) -> LoadPlan {
+        if let Profile::Open {
+            max_in_flight,
+            connections,
+            ..
+        } = &mut self.profile
+        {
+            *max_in_flight = run.shard.share(*max_in_flight);
+            *connections = run.shard.share(*connections);
+        }
+        self.shard = Some(run);
+        self
+    }
+
     /// The shortest rule window, which is also the timeline's window (10s without rules).
     pub fn base_window(&self) -> Duration {
         self.rules

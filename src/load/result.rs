@@ -48,6 +48,10 @@ pub struct LoadResult {
     pub rollback: Option<RollbackEvent>,
     /// True when the load stopped before its planned end (rollback or interruption).
     pub stopped_early: bool,
+    /// Set when this is one shard's run of the scenario (`golive load --shard`): its
+    /// rules are judged by `golive merge` on the shards' windows added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -123,6 +127,21 @@ pub struct WindowSummary {
     pub p99_ms: Option<f64>,
     /// A warm-up window: shown, never judged.
     pub warm_up: bool,
+    /// Sharded runs only: the window's figures overall, then per request, with their
+    /// latency histograms, so `golive merge` adds the shards' windows exactly and judges
+    /// the rules on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<WindowScope>,
+}
+
+/// One scope's figures in one window of a sharded run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowScope {
+    pub requests: u64,
+    pub errors: u64,
+    /// Latency of the successful requests: HdrHistogram V2 compressed, base64, µs.
+    pub latency_histogram: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -136,6 +155,9 @@ pub struct RuleResult {
     pub final_state: RuleState,
     pub fired_at_s: Option<f64>,
     pub timeline: Vec<RuleWindow>,
+    /// Sharded runs only: the rule itself, for `golive merge` to judge it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<crate::rules::Rule>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -221,6 +243,7 @@ impl LoadResult {
             rules: Vec::new(),
             rollback: None,
             stopped_early: false,
+            shard: None,
         }
     }
 }

@@ -172,6 +172,7 @@ pub fn adhoc_load(a: &AdhocLoad) -> Result<LoadPlan, String> {
         // The URL was typed on the command line, not read from the environment; its
         // user-info password is masked structurally wherever it is shown.
         secrets: Default::default(),
+        shard: None,
     })
 }
 

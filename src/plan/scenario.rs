@@ -170,6 +170,7 @@ pub fn build(
             faults,
             recovery,
             secrets: ctx.secrets,
+            shard: None,
         }),
         _ => Err(vec![]),
     }

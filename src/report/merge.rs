@@ -14,12 +14,107 @@ pub enum MergeError {
     TooFew,
     #[error("{file}: {reason}")]
     Mismatch { file: String, reason: String },
+    #[error(
+        "shard(s) {missing} of {count} missing: give the results.json of every shard \
+         0..{count} exactly once"
+    )]
+    MissingShards { missing: String, count: u32 },
+}
+
+/// The shard records of each report's load items, checked to belong together: one
+/// scenario (same file hash), one shard count, one start time, every index exactly once.
+/// `Ok(false)` when none of the reports is a shard's run.
+fn check_shards(reports: &[Report], files: &[String]) -> Result<bool, MergeError> {
+    let shard_of = |r: &Report| {
+        r.phases.iter().flat_map(|p| p.items.iter()).find_map(|i| {
+            let l = i.evidence.load.as_ref()?;
+            Some((i.id.clone(), l.shard.clone()))
+        })
+    };
+    let Some(first) = reports.first() else {
+        return Ok(false);
+    };
+    if reports
+        .iter()
+        .all(|r| shard_of(r).is_none_or(|(_, s)| s.is_none()))
+    {
+        return Ok(false);
+    }
+    let mut seen: Vec<Option<&String>> = Vec::new();
+    let mut expected: Option<crate::load::shard::ShardRecord> = None;
+    for (r, file) in reports.iter().zip(files) {
+        let mismatch = |reason: String| MergeError::Mismatch {
+            file: file.clone(),
+            reason,
+        };
+        let (id, shard) = shard_of(r).unwrap_or_default();
+        let field = format!("phases.items[`{id}`].evidence.load.shard");
+        let Some(shard) = shard else {
+            return Err(mismatch(format!(
+                "{field} is missing: it is not a shard's run (`golive load --shard`), and \
+                 {} is; shards merge only with their own scenario's other shards",
+                files[0]
+            )));
+        };
+        if r.checklist.sha256 != first.checklist.sha256 {
+            return Err(mismatch(format!(
+                "checklist.sha256 is {}, but {} ran {}: shards of different scenario files \
+                 (or different versions of one) do not merge",
+                r.checklist.sha256, files[0], first.checklist.sha256
+            )));
+        }
+        let want = expected.get_or_insert_with(|| shard.clone());
+        if shard.count != want.count {
+            return Err(mismatch(format!(
+                "{field}.count is {}, but {} says {}: all shards must be of one split",
+                shard.count, files[0], want.count
+            )));
+        }
+        if shard.start_at != want.start_at {
+            return Err(mismatch(format!(
+                "{field}.start_at is {}, but {} started at {}: shards must share one \
+                 --start-at, or their windows do not line up",
+                shard.start_at, files[0], want.start_at
+            )));
+        }
+        seen.resize(shard.count as usize, None);
+        match seen.get_mut(shard.index as usize) {
+            Some(Some(other)) => {
+                return Err(mismatch(format!(
+                    "{field}.index is {}, which {other} is too: each shard's results.json \
+                     is given once",
+                    shard.index
+                )))
+            }
+            Some(slot) => *slot = Some(file),
+            None => {
+                return Err(mismatch(format!(
+                    "{field}.index is {}, out of 0..{}",
+                    shard.index, shard.count
+                )))
+            }
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::MissingShards {
+            missing: missing.join(", "),
+            count: seen.len() as u32,
+        });
+    }
+    Ok(true)
 }
 
 /// Merges `reports` (named by `files` for errors) into one.
 pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError> {
+    let sharded = check_shards(reports, files)?;
     let (first, rest) = reports.split_first().ok_or(MergeError::TooFew)?;
-    if rest.is_empty() {
+    if rest.is_empty() && !sharded {
         return Err(MergeError::TooFew);
     }
     let mut out = first.clone();
@@ -63,6 +158,15 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
         out.run.host = format!("{}, {}", out.run.host, r.run.host);
     }
     for item in out.phases.iter_mut().flat_map(|p| p.items.iter_mut()) {
+        if let Some(load) = item.evidence.load.as_mut().filter(|_| sharded) {
+            // The shards judged no rule: each saw a part of the load. The rules are
+            // judged here, once, on the windows added up.
+            crate::load::rulebook::judge_merged(load).map_err(|reason| MergeError::Mismatch {
+                file: files[0].clone(),
+                reason: format!("phases.items[`{}`].evidence.load: {reason}", item.id),
+            })?;
+            load.shard = None;
+        }
         item.failures = super::build::failure_reasons(&item.evidence);
         item.target = item.evidence.target.clone();
     }
@@ -71,9 +175,10 @@ pub fn merge(reports: &[Report], files: &[String]) -> Result<Report, MergeError>
         reason: e.to_string(),
     })?;
     out.verdict_reason = format!(
-        "{} (merged from {} runs)",
+        "{} (merged from {} {})",
         out.verdict_reason,
-        reports.len()
+        reports.len(),
+        if sharded { "shards" } else { "runs" }
     );
     out.run.id = format!("merged-{}", out.run.id);
     Ok(out)

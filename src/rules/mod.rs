@@ -13,7 +13,8 @@ use crate::units::Duration;
 use serde::{Deserialize, Serialize};
 
 /// What a rule measures in a window.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum RuleMetric {
     /// A latency quantile, threshold in microseconds.
     Quantile(f64),
@@ -25,8 +26,9 @@ pub enum RuleMetric {
     Rps,
 }
 
-/// A validated rule.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated rule (stored with a shard's evidence, so a merge can judge it again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub name: String,
     pub when: String,
