@@ -54,6 +54,7 @@ fn main() {
         }
         Command::Schema { results, scenario } => cli::schema(results, scenario),
         Command::Merge { results, output } => cli::merge(&results, &output),
+        Command::K8s(args) => cli::k8s::run(&args),
         Command::Compare(args) => cli::compare::run(&args),
         Command::Keygen(args) => cli::keygen(&args),
         Command::Sign(args) => cli::sign(&args),
@@ -156,6 +157,7 @@ async fn run_async(command: Command, log_secrets: LogSecrets) -> i32 {
         | Command::Schema { .. }
         | Command::Report { .. }
         | Command::Merge { .. }
+        | Command::K8s(_)
         | Command::Compare(_)
         | Command::Keygen(_)
         | Command::Sign(_)

@@ -3,6 +3,7 @@
 mod adhoc;
 pub mod compare;
 pub mod image;
+pub mod k8s;
 pub mod monitor;
 mod progress;
 pub use progress::set_quiet;
@@ -227,6 +228,10 @@ pub enum Command {
     /// Compare a run against a baseline run, item by item: latency (Mann-Whitney U) and
     /// errors (Fisher exact). Exit 1 on a regression, 4 when something is inconclusive.
     Compare(compare::CompareArgs),
+    /// Render the Kubernetes manifests that run a scenario as N shards on an existing
+    /// cluster: a ConfigMap with the scenario, a ReadWriteMany volume, an Indexed Job
+    /// whose pods meet at a start barrier, and a merge Job that judges them once.
+    K8s(k8s::K8sArgs),
     /// Run the built-in reference portfolio system (a test target).
     Sandbox(crate::sandbox::SandboxArgs),
     /// End the processes and remove the containers and networks that killed runs left
