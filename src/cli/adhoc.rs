@@ -71,7 +71,7 @@ async fn scenario(
         Some(shard)
             if [exit::GO, exit::NO_GO, exit::INCONCLUSIVE, exit::ROLLBACK].contains(&code) =>
         {
-            if !args.json {
+            if !args.json && !super::progress::quiet() {
                 println!(
                     "Shard {shard} done: its evidence is in {}; judge every shard's with \
                      `golive merge`.",

@@ -306,9 +306,10 @@ pub struct LoadArgs {
     )]
     pub shard: Option<crate::load::shard::Shard>,
     /// With --shard: when every shard starts its schedule, the same for all: RFC 3339
-    /// (2026-11-30T14:00:00Z), now+DURATION (now+10s, for shards started together by
-    /// one script) or @FILE (the time read from a file a start barrier wrote). At most
-    /// 1 h ahead; refused when more than 1 s past.
+    /// (2026-11-30T14:00:00Z), @FILE (the time read from a file a start barrier wrote) or
+    /// now+DURATION (now+10s; each process reads its own clock, so shards given it differ
+    /// by their start-up and `golive merge` refuses them: give shards one absolute time).
+    /// At most 1 h ahead; refused when more than 1 s past.
     #[arg(long, value_name = "TIME", requires = "shard")]
     pub start_at: Option<String>,
     #[command(flatten)]

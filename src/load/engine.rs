@@ -281,9 +281,17 @@ pub async fn run(
             break;
         }
     }
-    stop.cancel();
-    // Let requests in flight finish (each is bounded by the timeout), then collect.
-    feeder.join().await;
+    if let (Feeder::Task(_), false) = (&feeder, shared.stopped_early.load(Ordering::Relaxed)) {
+        // At the planned end every arrival of the schedule is due: a dispatcher a little
+        // behind sends (or drops) its last ones before the stop, so none goes uncounted
+        // and shards add up to the schedule exactly. It ends with the schedule at once.
+        feeder.join().await;
+        stop.cancel();
+    } else {
+        stop.cancel();
+        // Let requests in flight finish (each is bounded by the timeout), then collect.
+        feeder.join().await;
+    }
     // Workers finish their request in flight (each bounded by the timeout), then end.
     let workers = std::mem::take(&mut *shared.workers.lock().unwrap_or_else(|p| p.into_inner()));
     for w in workers {
