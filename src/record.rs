@@ -408,6 +408,7 @@ fn merge_load(a: &mut LoadResult, b: &LoadResult) -> Result<(), CorruptHistogram
     a.reconnects += b.reconnects;
     a.achieved_rps += b.achieved_rps;
     a.target_rps = a.target_rps.zip(b.target_rps).map(|(x, y)| x + y);
+    a.max_in_flight = a.max_in_flight.zip(b.max_in_flight).map(|(x, y)| x + y);
     a.duration_s = a.duration_s.max(b.duration_s);
     a.stopped_early |= b.stopped_early;
     if a.rollback.is_none() {

@@ -77,6 +77,13 @@ fn check_shards(reports: &[Report], files: &[String]) -> Result<bool, MergeError
                 shard.start_at, files[0], want.start_at
             )));
         }
+        if shard.count > crate::load::shard::MAX_SHARDS {
+            return Err(mismatch(format!(
+                "{field}.count is {}, more than the {} shards golive splits a load into",
+                shard.count,
+                crate::load::shard::MAX_SHARDS
+            )));
+        }
         seen.resize(shard.count as usize, None);
         match seen.get_mut(shard.index as usize) {
             Some(Some(other)) => {
