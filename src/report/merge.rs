@@ -381,3 +381,115 @@ mod tests {
         assert!(old.errors_by_status.is_empty());
     }
 }
+
+#[cfg(test)]
+mod shard_tests {
+    //! Shards' evidence added up and the rules judged on the sum.
+    use crate::expr::Op;
+    use crate::load::result::WindowScope;
+    use crate::load::result::{LoadResult, WindowSummary};
+    use crate::load::rulebook::judge_merged;
+    use crate::load::shard::ShardRecord;
+    use crate::record::ItemEvidence;
+    use crate::rules::Rule;
+    use crate::rules::{RuleMetric, RuleState};
+    use crate::spec::NoData;
+    use crate::units::Duration as D;
+
+    /// A shard's load of 5 one-second windows of `rps` requests each (2 ms apiece), with
+    /// the rule `rps > 150/s for 2s` stored but not judged.
+    fn shard(index: u32, rps: u64) -> LoadResult {
+        let mut l = LoadResult::of_outcomes(&[("a", vec![Ok(()); 5 * rps as usize])], 5.0);
+        let mut h = crate::tally::new_histogram();
+        for _ in 0..rps {
+            h.record(2_000).unwrap();
+        }
+        let scope = WindowScope {
+            requests: rps,
+            errors: 0,
+            latency_histogram: crate::tally::encode_histogram(&h),
+        };
+        l.timeline = (0..5)
+            .map(|k| WindowSummary {
+                start_s: k as f64,
+                secs: 1.0,
+                requests: rps,
+                errors: 0,
+                rps: rps as f64,
+                p50_ms: Some(2.0),
+                p95_ms: Some(2.0),
+                p99_ms: Some(2.0),
+                warm_up: false,
+                scopes: vec![scope.clone(), scope.clone()],
+            })
+            .collect();
+        let rule = Rule {
+            name: "hot".into(),
+            when: "rps > 150/s".into(),
+            request: None,
+            metric: RuleMetric::Rps,
+            op: Op::Gt,
+            threshold: 150.0,
+            for_: D::from_secs(2),
+            window: D::from_secs(1),
+            min_samples: 1,
+            no_data: NoData::Ignore,
+            clear_for: D::from_secs(1),
+            observe_only: false,
+        };
+        l.rules = vec![crate::load::result::RuleResult {
+            name: rule.name.clone(),
+            when: rule.when.clone(),
+            for_s: 2.0,
+            window_s: 1.0,
+            observe_only: false,
+            final_state: RuleState::Ok,
+            fired_at_s: None,
+            timeline: Vec::new(),
+            rule: Some(rule),
+        }];
+        l.shard = Some(ShardRecord {
+            index,
+            count: 2,
+            start_at: "2026-11-30T14:00:00.000Z".into(),
+        });
+        l
+    }
+
+    #[test]
+    fn a_rule_no_shard_breaks_alone_fires_on_the_merged_windows() {
+        // Each shard sends 100/s: alone, `rps > 150/s` never holds.
+        let mut alone = shard(0, 100);
+        judge_merged(&mut alone).unwrap();
+        assert!(alone.rollback.is_none());
+        assert_eq!(alone.rules[0].final_state, RuleState::Ok);
+
+        let mut merged = ItemEvidence {
+            load: Some(shard(0, 100)),
+            ..ItemEvidence::default()
+        };
+        merged
+            .merge(&ItemEvidence {
+                load: Some(shard(1, 100)),
+                ..ItemEvidence::default()
+            })
+            .unwrap();
+        let load = merged.load.as_mut().unwrap();
+        assert_eq!(load.timeline[0].scopes[0].requests, 200);
+        judge_merged(load).unwrap();
+        let rb = load.rollback.as_ref().expect("the rule fired on the sum");
+        assert_eq!(rb.rule, "hot");
+        // Breached from the first window: firing once `for: 2s` had passed.
+        assert_eq!(rb.at_s, 2.0);
+        assert_eq!(load.rules[0].final_state, RuleState::Firing);
+        assert_eq!(load.rules[0].timeline.len(), 5);
+        assert_eq!(load.rules[0].timeline[0].observed, Some(200.0));
+    }
+
+    #[test]
+    fn a_stored_rule_without_its_definition_is_refused() {
+        let mut l = shard(0, 100);
+        l.rules[0].rule = None;
+        assert!(judge_merged(&mut l).unwrap_err().contains("rules[].rule"));
+    }
+}
