@@ -9,6 +9,7 @@ mod junit;
 mod markdown;
 mod merge;
 pub mod model;
+mod shards;
 
 pub use build::{apply, build, claims_of, rejudge, RunFacts};
 pub use html::render as html;
