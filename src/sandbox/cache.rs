@@ -191,12 +191,5 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let Some(cache) = state.deps.redis.as_ref() else {
         return missing();
     };
-    match cache.ping().await {
-        Ok(()) => Json(json!({ "status": "UP", "redis": cache.server() })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "DOWN", "error": e.reason() })),
-        )
-            .into_response(),
-    }
+    super::deps::health_answer("redis", cache.server(), cache.ping().await)
 }

@@ -283,12 +283,5 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let Some(db) = state.deps.postgres.as_ref() else {
         return missing();
     };
-    match db.ping().await {
-        Ok(()) => Json(json!({ "status": "UP", "postgres": db.server() })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "DOWN", "error": e.reason() })),
-        )
-            .into_response(),
-    }
+    super::deps::health_answer("postgres", db.server(), db.ping().await)
 }

@@ -114,6 +114,21 @@ impl DepError {
     }
 }
 
+/// A dependency's own health route: 200 naming `server` under `name` when `ping` passed,
+/// else 503 with the reason.
+pub(crate) fn health_answer(name: &str, server: &str, ping: Result<(), DepError>) -> Response {
+    use axum::response::IntoResponse;
+    use axum::Json;
+    match ping {
+        Ok(()) => Json(serde_json::json!({ "status": "UP", name: server })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "DOWN", "error": e.reason() })),
+        )
+            .into_response(),
+    }
+}
+
 /// Runs a call to `server` within [`TIMEOUT`]; past it the call is dropped (and with it
 /// any connection it held) and the dependency counts as down.
 pub(crate) async fn within<T>(
