@@ -4,7 +4,7 @@
 //! each exit code becomes its own state. The same goes for the GitHub Action
 //! (`action.yml`), whose steps run here as GitHub renders them. Last, the three files are
 //! validated against GitHub's and GitLab's schemas (check-jsonschema) and every script in
-//! them, and `.ci/run`, passes shellcheck.
+//! them, `.ci/run` and the scripts under ci/, passes shellcheck.
 
 mod common;
 
@@ -422,6 +422,18 @@ fn templates_match_their_schemas() {
 fn every_embedded_script_and_ci_run_pass_shellcheck() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = vec![root().join(".ci/run")];
+    for folder in ["ci", "ci/bench"] {
+        for entry in std::fs::read_dir(root().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("ci/fuzz.sh")),
+        "ci/fuzz.sh is among the scripts checked: {files:?}"
+    );
     for (i, (name, script)) in scripts().into_iter().enumerate() {
         let file = dir.path().join(format!("{i}.sh"));
         std::fs::write(&file, format!("# {name}\n{script}")).unwrap();

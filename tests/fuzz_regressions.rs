@@ -1,6 +1,6 @@
 //! Replays every input the fuzz targets (tests/fuzz) ever crashed on, plus hand-written
 //! hostile inputs, through the same entry points: each must end in a plan or diagnostics,
-//! never a panic. A new crash found by `cargo fuzz` is copied into
+//! never a panic. A new crash found by `bash ci/fuzz.sh` is copied into
 //! `tests/fuzz/regressions/<target>/` and so stays tested in every `cargo test`.
 
 use std::path::Path;
