@@ -1,7 +1,8 @@
 //! Load runs with the real binary against the reference system started by the test:
 //! a stalled target (SIGSTOP) shows in latency from the intended send time but not in
 //! service time; a mid-run error flip fires a rollback rule and stops the run with exit
-//! code 5; Prometheus output of a real run passes promtool.
+//! code 5; Prometheus output of a real run passes promtool; and the engine's own HTTP/1.1
+//! client reads every framing of an independent Python server.
 
 mod common;
 
@@ -596,4 +597,101 @@ thresholds: [ping.p99 < 1s, error_rate < 1%]
     assert_eq!(ping["errors"], 0, "{ping}");
     assert!(ping["latency_ms"]["p99"].as_f64().is_some(), "{ping}");
     assert!(load["by_request"][1]["requests"].as_u64().unwrap_or(0) > 100);
+}
+
+/// The load engine's own HTTP/1.1 client against a server golive did not write
+/// (`tests/fixtures/http1_server.py`, Python's standard library, bytes written by hand):
+/// bodies framed by Content-Length, by chunks with extensions and a trailer, and by the
+/// connection's close (HTTP/1.0); `Connection: close`; an interim 100 Continue; 204; HEAD;
+/// JSON and header expectations on each. None may fail, and a body over the 1 MiB cap is
+/// a protocol failure, not a hang or a crash. The server's own counters show the closing
+/// answers cost a connection each and the others shared theirs.
+#[test]
+fn every_http1_framing_an_independent_server_uses_is_read_under_load() {
+    let mut child = std::process::Command::new("python3")
+        .arg(common::root().join("tests/fixtures/http1_server.py"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the server prints its port");
+    let _server = common::Killed(child);
+    let port: u16 = line.trim().parse().expect("a port");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let scenario = tmp.path().join("framings.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"target: "http://127.0.0.1:{port}"
+requests:
+  - {{ name: length, path: /length, expect: [body.status == "UP", header.x-framing == "length"] }}
+  - {{ name: chunked, path: /chunked, expect: ['body.items[2] == 3', size == 36] }}
+  - {{ name: close, path: /close, expect: [body.status == "UP"] }}
+  - {{ name: http10, path: /http10, expect: ['body.items[0] == 1'] }}
+  - {{ name: continue, method: POST, path: /continue, body: '{{"a":1}}', expect: [body.status == "UP"] }}
+  - {{ name: empty, path: /empty, expect: [status == 204, size == 0] }}
+  - {{ name: head, method: HEAD, path: /length, expect: [status == 200, size == 0] }}
+executor: {{ kind: constant-users, users: 4, duration: 2s }}
+"#
+        ),
+    )
+    .expect("write");
+    let out = golive()
+        .args(["load", "--json"])
+        .arg(&scenario)
+        .output()
+        .expect("golive load");
+    let r = json_of(&out)["phases"][0]["items"][0]["evidence"]["load"].clone();
+    assert_eq!(r["errors"], 0, "{r}");
+    let by_name = |name: &str| -> u64 {
+        r["by_request"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == name))
+            .and_then(|s| s["requests"].as_u64())
+            .unwrap_or_else(|| panic!("no requests for {name}: {r}"))
+    };
+    for name in [
+        "length", "chunked", "close", "http10", "continue", "empty", "head",
+    ] {
+        assert!(by_name(name) >= 20, "{name}: {r}");
+    }
+    let stats: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("127.0.0.1:{port}"), "/stats"))
+            .expect("stats JSON");
+    eprintln!("server counters: {stats}");
+    let served = |p: &str| stats["requests"][p].as_u64().unwrap_or(0);
+    // Each closing answer ends its connection; every other request reuses one, so the
+    // server saw one connection per closing answer plus about one per user.
+    let closing = served("/close") + served("/http10");
+    let connections = stats["connections"].as_u64().unwrap_or(0);
+    assert!(
+        connections >= closing && connections <= closing + 4 + 4 + 1,
+        "{connections} connections for {closing} closing answers: {stats}"
+    );
+
+    // Past the cap: failures classed `protocol`, the run still ends on time.
+    std::fs::write(
+        &scenario,
+        format!(
+            "target: \"http://127.0.0.1:{port}\"\nrequests: [{{ name: big, path: /big }}]\n\
+             executor: {{ kind: constant-users, users: 2, duration: 1s }}\n"
+        ),
+    )
+    .expect("write");
+    let started = Instant::now();
+    let out = golive()
+        .args(["load", "--json"])
+        .arg(&scenario)
+        .output()
+        .expect("golive load");
+    let r = json_of(&out)["phases"][0]["items"][0]["evidence"]["load"]["overall"].clone();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(r["errors"].as_u64().unwrap_or(0) > 0, "{r}");
+    assert_eq!(r["errors_by_class"]["protocol"], r["errors"], "{r}");
+    let reason = r["error_reasons"].to_string();
+    assert!(reason.contains("larger than 1048576 bytes"), "{reason}");
 }

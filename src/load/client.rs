@@ -1,19 +1,18 @@
-//! The load hot path's HTTP/1.1 client: one keep-alive connection per worker, driven by
-//! hyper directly (no pool, no per-request allocation of a client), over plain TCP or
-//! rustls. A connection that fails or times out is dropped and re-made on next use; one
-//! the peer closed while it was kept alive is re-made at once and the request sent again
-//! when that is safe (see [`SendError::retry_safe`]).
+//! The load hot path's HTTP/1.1 client: one keep-alive connection per worker, over plain
+//! TCP or rustls, speaking the lean HTTP/1.1 of [`super::http1`] (no pool, nothing built per
+//! request but the response). A connection that fails or times out is dropped and re-made
+//! on next use; one the peer closed while it was kept alive is re-made at once and the
+//! request sent again when that is safe (see [`SendError::retry_safe`]).
 
+use super::http1::{self, BodyLen, Chunks, Wire};
 use crate::check::conversation::{Framing, Session, Step};
 use crate::check::HttpResponse as Response;
 use crate::net::{Io, TlsClient};
 use crate::tally::{Failure, FailureClass};
 use crate::template::Endpoints;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use bytes::BytesMut;
 use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Largest response body read under load; larger is a protocol failure.
 pub const MAX_BODY: usize = 1 << 20;
@@ -73,10 +72,15 @@ impl Target {
 
 /// One keep-alive connection.
 pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
+    io: Box<dyn Io>,
+    /// Bytes read and not yet taken: the response being read. Its body is split off
+    /// without a copy, and the space is reused once the body is dropped.
+    buf: BytesMut,
     /// Responses read on it: a failure on a connection that has answered before may only
     /// mean the peer closed it while it sat idle (a restart, an idle timeout).
     answered: u64,
+    /// The last response ended the connection (`Connection: close`, a body read to close).
+    done: bool,
 }
 
 /// A request that got no response.
@@ -97,6 +101,10 @@ impl SendError {
         }
     }
 
+    fn protocol(why: impl Into<String>) -> Self {
+        SendError::new(Failure::new(FailureClass::Protocol, why), false, false)
+    }
+
     /// Whether sending the request again on a new connection is what a careful client
     /// does: it never left, or it is idempotent and the peer closed without answering
     /// (RFC 9110 9.2.2; browsers and hyper's pool retry the same cases).
@@ -105,30 +113,16 @@ impl SendError {
     }
 }
 
+/// Room kept free in a connection's buffer before each read.
+const READ_ROOM: usize = 4096;
+
 impl Conn {
     pub async fn open(t: &Target) -> Result<Conn, Failure> {
-        Self::handshake(t.stream().await?).await
-    }
-
-    async fn handshake<S>(io: S) -> Result<Conn, Failure>
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureClass::Protocol,
-                    format!("HTTP handshake failed: {e}"),
-                )
-            })?;
-        // The connection task ends when the sender is dropped or the peer closes.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
         Ok(Conn {
-            sender,
+            io: t.stream().await?,
+            buf: BytesMut::new(),
             answered: 0,
+            done: false,
         })
     }
 
@@ -137,42 +131,127 @@ impl Conn {
         self.answered > 0
     }
 
-    /// Sends one request and reads the whole (capped) response.
-    pub async fn send(&mut self, req: http::Request<Full<Bytes>>) -> Result<Response, SendError> {
-        self.sender.ready().await.map_err(|e| {
+    /// Whether the last response ended this connection, so it must not be used again.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Reads more bytes into the buffer: how many (0 at the peer's close).
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < READ_ROOM / 4 {
+            self.buf.reserve(READ_ROOM);
+        }
+        self.io.read_buf(&mut self.buf).await
+    }
+
+    /// Sends one request and reads the whole (capped) response; its headers are kept only
+    /// when `want_headers` (an expectation reads one).
+    pub async fn send(&mut self, wire: &Wire, want_headers: bool) -> Result<Response, SendError> {
+        let written = async {
+            self.io.write_all(&wire.bytes).await?;
+            self.io.flush().await
+        };
+        if let Err(e) = written.await {
+            // The peer had closed it: nothing of the request was taken in.
             let f = Failure::new(FailureClass::Connect, format!("the connection closed: {e}"));
-            SendError::new(f, true, false)
-        })?;
-        let resp = self.sender.send_request(req).await.map_err(|e| {
-            let closed = e.is_closed() || e.is_incomplete_message();
-            let class = if e.is_canceled() || closed {
-                FailureClass::Connect
-            } else {
-                FailureClass::Protocol
-            };
-            let f = Failure::new(class, format!("the request failed: {e}"));
-            SendError::new(f, e.is_canceled(), closed)
-        })?;
+            return Err(SendError::new(f, true, false));
+        }
+        let head = loop {
+            match http1::parse_head(&self.buf, want_headers, wire.head) {
+                Ok(Some(h)) if (100..200).contains(&h.status) && h.status != 101 => {
+                    // An interim response (100 Continue, 103 Early Hints): the final one follows.
+                    let _ = self.buf.split_to(h.len);
+                    continue;
+                }
+                Ok(Some(h)) => break h,
+                Ok(None) if self.buf.len() > http1::MAX_HEAD => {
+                    return Err(SendError::protocol(format!(
+                        "the response head is longer than {} bytes",
+                        http1::MAX_HEAD
+                    )))
+                }
+                Ok(None) => {}
+                Err(why) => return Err(SendError::protocol(why)),
+            }
+            match self.fill().await {
+                Ok(0) if self.buf.is_empty() => {
+                    let f = Failure::new(
+                        FailureClass::Connect,
+                        "the connection closed before a response",
+                    );
+                    return Err(SendError::new(f, false, true));
+                }
+                Ok(0) => {
+                    return Err(SendError::protocol(
+                        "the connection closed in the middle of the response head",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let f = Failure::new(FailureClass::Connect, format!("reading failed: {e}"));
+                    return Err(SendError::new(f, false, self.buf.is_empty()));
+                }
+            }
+        };
+        let _ = self.buf.split_to(head.len);
+        let body = self.body(head.body).await?;
         self.answered += 1;
-        let (parts, body) = resp.into_parts();
-        let body = Limited::new(body, MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| {
-                let f = Failure::new(
-                    FailureClass::Protocol,
-                    format!("reading the response failed: {e}"),
-                );
-                SendError::new(f, false, false)
-            })?
-            .to_bytes();
+        self.done = !head.keep_alive;
         Ok(Response {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
+            status: head.status,
+            headers: head.headers.unwrap_or_default(),
             body,
             json: None,
             micros: 0,
         })
+    }
+
+    /// Reads the body the head announced and takes it off the buffer.
+    async fn body(&mut self, len: BodyLen) -> Result<bytes::Bytes, SendError> {
+        let cut = |what: &str| {
+            SendError::protocol(format!("the connection closed in the middle of {what}"))
+        };
+        let failed =
+            |e: std::io::Error| SendError::protocol(format!("reading the response failed: {e}"));
+        match len {
+            BodyLen::None => Ok(bytes::Bytes::new()),
+            BodyLen::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if n > MAX_BODY {
+                    return Err(SendError::protocol(format!(
+                        "the response body ({n} bytes) is larger than {MAX_BODY} bytes"
+                    )));
+                }
+                while self.buf.len() < n {
+                    if self.fill().await.map_err(failed)? == 0 {
+                        return Err(cut("the response body"));
+                    }
+                }
+                Ok(self.buf.split_to(n).freeze())
+            }
+            BodyLen::Chunked => loop {
+                match http1::chunks(&self.buf, MAX_BODY).map_err(SendError::protocol)? {
+                    Chunks::Done { data, end } => {
+                        return Ok(http1::take_chunked(&mut self.buf, &data, end))
+                    }
+                    Chunks::Partial => {
+                        if self.fill().await.map_err(failed)? == 0 {
+                            return Err(cut("a chunked body"));
+                        }
+                    }
+                }
+            },
+            BodyLen::UntilClose => {
+                while self.fill().await.map_err(failed)? > 0 {
+                    if self.buf.len() > MAX_BODY {
+                        return Err(SendError::protocol(format!(
+                            "the response body is larger than {MAX_BODY} bytes"
+                        )));
+                    }
+                }
+                Ok(self.buf.split().freeze())
+            }
+        }
     }
 }
 

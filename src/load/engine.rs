@@ -19,8 +19,6 @@ use crate::metrics::{Metrics, RequestMetrics};
 use crate::rules::{RuleRun, RuleState};
 use crate::tally::{Failure, FailureClass, Observations};
 use crate::template::Endpoints;
-use bytes::Bytes;
-use http_body_util::Full;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,11 +65,14 @@ struct Prepared {
     /// WebSocket conversation: the URL and what it says; `None` for HTTP.
     ws: Option<(String, super::client::Conversation)>,
     method: http::Method,
-    uri: http::Uri,
+    /// The upgrade request's headers (WebSocket).
     headers: http::HeaderMap,
-    body: Bytes,
+    /// The HTTP request, built once.
+    wire: super::http1::Wire,
     expect: Vec<crate::expect::Expectation>,
     wants_json: bool,
+    /// An expectation reads a response header (only then are headers kept).
+    wants_headers: bool,
 }
 
 struct Shared {
@@ -403,7 +404,7 @@ fn prepare(
     let mut requests = Vec::new();
     for r in &plan.requests {
         let path = format!("{}{}", target.base_path, r.path.render(endpoints, None));
-        let uri: http::Uri = path
+        let _: http::Uri = path
             .parse()
             .map_err(|e| format!("request `{}`: `{path}` is not a valid path: {e}", r.name))?;
         let mut headers = http::HeaderMap::new();
@@ -425,17 +426,20 @@ fn prepare(
             .websocket
             .as_ref()
             .map(|c| (target.ws_url(&path), c.clone()));
+        let body = r
+            .body
+            .as_ref()
+            .map(|b| b.render(endpoints, None))
+            .unwrap_or_default();
         requests.push(Prepared {
             ws,
             method: r.method.clone(),
-            uri,
+            wire: super::http1::encode(&r.method, &path, &headers, body.as_bytes()),
             headers,
-            body: Bytes::from(
-                r.body
-                    .as_ref()
-                    .map(|b| b.render(endpoints, None))
-                    .unwrap_or_default(),
-            ),
+            wants_headers: r
+                .expect
+                .iter()
+                .any(|e| matches!(e.subject, Subject::Header(_))),
             wants_json: r
                 .expect
                 .iter()
@@ -682,20 +686,13 @@ async fn send(shared: &Shared, i: usize, conns: &mut Conns) -> Result<(), Failur
             Some(c) => c,
             slot => slot.insert(Conn::open(&shared.target).await?),
         };
-        let mut builder = http::Request::builder()
-            .method(req.method.clone())
-            .uri(req.uri.clone());
-        if let Some(h) = builder.headers_mut() {
-            h.clone_from(&req.headers);
-        }
-        let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
-            Failure::new(
-                FailureClass::Setup,
-                format!("cannot build the request: {e}"),
-            )
-        })?;
-        match conn.send(request).await {
-            Ok(r) => break r,
+        match conn.send(&req.wire, req.wants_headers).await {
+            Ok(r) => {
+                if conn.done() {
+                    conns.http = None;
+                }
+                break r;
+            }
             Err(e) => {
                 conns.http = None;
                 if !(reused && e.retry_safe(&req.method)) {

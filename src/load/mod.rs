@@ -6,6 +6,7 @@
 
 mod client;
 mod engine;
+mod http1;
 mod record;
 pub mod result;
 pub mod rulebook;
