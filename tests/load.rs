@@ -287,6 +287,45 @@ fn bad_ad_hoc_flags_are_invalid_input() {
     }
 }
 
+/// Many users under a low open-file limit: a soft limit is raised to the hard one and the
+/// run has no errors; a hard limit below what the users need refuses to start (exit 3,
+/// naming the limit and the fix) instead of failing connections as if the target did.
+#[test]
+fn a_load_raises_a_low_open_file_limit_or_says_it_cannot() {
+    let sb = Sandbox::start(&[]);
+    let bin = env!("CARGO_BIN_EXE_golive");
+    let run = |limit: &str| {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "ulimit {limit} && exec \"$0\" load --url \"$1\" --users 600 --duration 1s --json"
+            ))
+            .arg(bin)
+            .arg(format!("{}/health", sb.url))
+            .output()
+            .expect("bash")
+    };
+    let out = run("-Sn 256");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_of(&out);
+    assert_eq!(r["errors"], 0, "{r}");
+    assert!(r["requests"].as_u64().unwrap_or(0) >= 600, "{r}");
+    let out = run("-n 256");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("600 connections")
+            && stderr.contains("at most 256")
+            && stderr.contains("ulimit -Hn"),
+        "{stderr}"
+    );
+}
+
 fn write_scenario(dir: &std::path::Path, url: &str, secs: u32) -> std::path::PathBuf {
     let path = dir.join("short.yaml");
     std::fs::write(

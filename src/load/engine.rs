@@ -142,6 +142,14 @@ pub async fn run(
         Profile::Open { connections, .. } => *connections as usize,
         Profile::Closed { .. } => users.len(),
     };
+    // Each worker keeps one HTTP connection and one per WebSocket request.
+    let sockets = plan
+        .requests
+        .iter()
+        .filter(|r| r.websocket.is_some())
+        .count()
+        + 1;
+    open_files_for(workers.saturating_mul(sockets))?;
     // A shard's schedule starts at the common instant; the recorders are built (in
     // `prepare`) before it, as they are before an unsharded start.
     let start = match &plan.shard {
@@ -315,6 +323,34 @@ pub async fn run(
     Ok(finish(
         plan, &shared, all, elapsed, timeline, runs, rollback,
     ))
+}
+
+/// Files golive itself keeps open beside the load's sockets (logs, the run folder, the
+/// runtime's own descriptors), with room to spare.
+const OWN_FILES: u64 = 64;
+
+/// Makes room for `sockets` connections under this process's open-file limit: the soft
+/// limit is raised up to the hard one when it is too low (as servers do at start, and as a
+/// 1,024 default needs for more than about a thousand users); past the hard limit the load
+/// does not start, since every connection over it would fail as the target's error.
+fn open_files_for(sockets: usize) -> Result<(), String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let need = sockets as u64 + OWN_FILES;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+    if need <= soft {
+        return Ok(());
+    }
+    if need > hard {
+        return Err(format!(
+            "the load keeps up to {sockets} connections open, which needs about {need} open \
+             files, but this process may open at most {hard}: raise the hard limit (`ulimit -Hn \
+             {need}` as root, LimitNOFILE= in a systemd unit, `--ulimit nofile={need}` for a \
+             container) or lower users/connections"
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+        .map_err(|e| format!("cannot raise the open-file limit from {soft} to {hard}: {e}"))
 }
 
 /// `at`, the instant every shard starts its schedule, on the monotonic clock (an instant
