@@ -647,19 +647,7 @@ thresholds: [ping.p99 < 1s, error_rate < 1%]
 /// answers cost a connection each and the others shared theirs.
 #[test]
 fn every_http1_framing_an_independent_server_uses_is_read_under_load() {
-    let mut child = std::process::Command::new("python3")
-        .arg(common::root().join("tests/fixtures/http1_server.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the Python server");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("the server prints its port");
-    let _server = common::Killed(child);
-    let port: u16 = line.trim().parse().expect("a port");
+    let (_server, port) = python_server(&[]);
     let tmp = tempfile::tempdir().expect("temp dir");
     let scenario = tmp.path().join("framings.yaml");
     std::fs::write(
@@ -733,4 +721,89 @@ executor: {{ kind: constant-users, users: 4, duration: 2s }}
     assert_eq!(r["errors_by_class"]["protocol"], r["errors"], "{r}");
     let reason = r["error_reasons"].to_string();
     assert!(reason.contains("larger than 1048576 bytes"), "{reason}");
+}
+
+/// `tests/fixtures/http1_server.py` with `args`, killed when dropped, and its port.
+fn python_server(args: &[&std::ffi::OsStr]) -> (common::Killed, u16) {
+    let mut child = std::process::Command::new("python3")
+        .arg(common::root().join("tests/fixtures/http1_server.py"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the server prints its port");
+    let port = line.trim().parse().expect("a port");
+    (common::Killed(child), port)
+}
+
+/// A load over HTTPS against the same independent server behind Python's ssl (OpenSSL),
+/// its certificate signed by a private CA: with the scenario's `tls: { ca }` every request
+/// passes, chunked bodies included; without it, every one fails as `tls` and none as the
+/// target's answer.
+#[test]
+fn an_https_load_trusts_the_scenario_s_private_ca_and_only_it() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.distinguished_name
+        .push(DnType::CommonName, "golive load test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    std::fs::write(
+        tmp.path().join("ca.pem"),
+        ca.self_signed(&ca_key).expect("CA").pem(),
+    )
+    .expect("write CA");
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("leaf key");
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("leaf params")
+        .signed_by(&key, &issuer)
+        .expect("leaf");
+    let (cert_file, key_file) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert_file, leaf.pem()).expect("write cert");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write key");
+    let (_server, port) = python_server(&[
+        "--tls".as_ref(),
+        cert_file.as_os_str(),
+        key_file.as_os_str(),
+    ]);
+    let run = |tls: &str| {
+        let scenario = tmp.path().join("https.yaml");
+        std::fs::write(
+            &scenario,
+            format!(
+                r#"target: "https://127.0.0.1:{port}"
+{tls}requests:
+  - {{ name: length, path: /length, expect: [body.status == "UP"] }}
+  - {{ name: chunked, path: /chunked, expect: ['body.items[2] == 3'] }}
+executor: {{ kind: constant-users, users: 2, duration: 1s }}
+"#
+            ),
+        )
+        .expect("write");
+        let out = golive()
+            .args(["load", "--json"])
+            .arg(&scenario)
+            .output()
+            .expect("golive load");
+        json_of(&out)["phases"][0]["items"][0]["evidence"]["load"]["overall"].clone()
+    };
+    let trusted = run("tls: { ca: ca.pem }\n");
+    assert_eq!(trusted["errors"], 0, "{trusted}");
+    assert!(trusted["requests"].as_u64().unwrap_or(0) >= 50, "{trusted}");
+    let untrusted = run("");
+    assert!(untrusted["errors"].as_u64().unwrap_or(0) > 0, "{untrusted}");
+    assert_eq!(
+        untrusted["errors_by_class"]["tls"], untrusted["errors"],
+        "{untrusted}"
+    );
 }

@@ -500,7 +500,11 @@ pub(super) fn positive(
     v
 }
 
-fn tls_client(ctx: &mut Ctx, path: &str, spec: Option<&TlsClientSpec>) -> Option<TlsClient> {
+pub(super) fn tls_client(
+    ctx: &mut Ctx,
+    path: &str,
+    spec: Option<&TlsClientSpec>,
+) -> Option<TlsClient> {
     let Some(spec) = spec else {
         return Some(TlsClient::default());
     };

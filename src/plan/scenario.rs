@@ -7,7 +7,6 @@ use crate::diag::{Diagnostic, Diagnostics, UsedBy};
 use crate::expr::{Comparison, Op, PathSeg, Value};
 use crate::load::schedule::Stage;
 use crate::load::{LoadPlan, Profile, RecoveryThreshold, RequestPlan, Rule, RuleMetric, Threshold};
-use crate::net::TlsClient;
 use crate::plan::KindSubjects;
 use crate::services::drill::Fault;
 use crate::spec::{ExecutorSpec, FaultAction, FaultSpec, NoData, Scenario, Source};
@@ -89,6 +88,7 @@ pub fn build(
             .collect(),
     };
     let target = checks::url(&mut ctx, "target", &s.target, &["http://", "https://"]);
+    let tls = checks::tls_client(&mut ctx, "tls", s.tls.as_ref());
     let requests = requests(s, &mut ctx);
     let profile = profile(&s.executor, &mut ctx);
     let duration = profile.as_ref().map(Profile::duration);
@@ -154,13 +154,13 @@ pub fn build(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into())
     });
-    match (target, requests, profile) {
-        (Some(target), Some(requests), Some(profile)) => Ok(LoadPlan {
+    match (target, requests, profile, tls) {
+        (Some(target), Some(requests), Some(profile), Some(tls)) => Ok(LoadPlan {
             name,
             file: source.path.clone(),
             services: own_services,
             target,
-            tls: TlsClient::default(),
+            tls,
             requests,
             profile,
             warm_up,

@@ -44,6 +44,10 @@ pub struct Scenario {
     #[serde(default)]
     #[schemars(extend("default" = "5s"))]
     pub timeout: Option<Duration>,
+    /// TLS client settings for an https (or wss) target: a private CA to trust, or no
+    /// verification for a self-signed test target.
+    #[serde(default)]
+    pub tls: Option<super::check::TlsClientSpec>,
     /// Claims over the run after warm-up: `p95 < 250ms`, `error_rate < 1%`,
     /// `rps >= 100/s`, or per request: `checkout.p99 < 500ms`.
     #[serde(default)]
