@@ -7,7 +7,7 @@
 # It builds tests/fuzz with plain cargo and the coverage flags cargo-fuzz would pass, so a
 # clean machine needs no cargo-fuzz (minutes to install) and the build takes the `fuzz`
 # profile of tests/fuzz/Cargo.toml instead of cargo-fuzz's one-codegen-unit release build of
-# every dependency. No sanitizer: golive has no unsafe code, and what the fuzzer hunts is
+# every dependency. No sanitizer: the front end has no unsafe code, and what the fuzzer hunts is
 # panics, stack overflows, hangs and memory blow-ups. A crash fails the script; copy its input
 # from tests/fuzz/artifacts/TARGET/ into tests/fuzz/regressions/ so `cargo test` replays it.
 set -euo pipefail

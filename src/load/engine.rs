@@ -11,6 +11,7 @@ use super::result::*;
 use super::rulebook::RuleBook;
 use super::schedule::{level_at, Arrivals};
 use super::shard::Shard;
+use super::timer::PreciseTimer;
 use super::window::{WindowSet, Windows};
 use super::{LoadPlan, Profile};
 use crate::check::HttpResponse as Response;
@@ -185,9 +186,13 @@ pub async fn run(
             }
             let arrivals = Arrivals::new(stages);
             let (shared, max_in_flight) = (shared.clone(), *max_in_flight);
-            Feeder::Task(tokio::task::spawn_blocking(move || {
-                dispatch(shared, arrivals, shard, max_in_flight, tx)
-            }))
+            Feeder::Task(tokio::spawn(dispatch(
+                shared,
+                arrivals,
+                shard,
+                max_in_flight,
+                tx,
+            )))
         }
         Profile::Closed { stages, think_time } => {
             let tasks = users
@@ -528,15 +533,15 @@ fn recorder_count(workers: usize) -> usize {
     workers.clamp(1, RECORDERS_PER_THREAD * threads)
 }
 
-/// The open model's arrivals, sent from a thread of their own: it sleeps until the next
-/// arrival is due (nanosleep, with the thread's timer slack cut to 1 µs, so it wakes within
-/// tens of microseconds where tokio's millisecond timer would be up to 1 ms late) and then
-/// sends every arrival whose time has come, as wrk2 and oha do. Nothing spins: at 2,000/s
-/// the dispatcher costs a wake-up per arrival, not a core (an earlier version yielded
-/// through the last millisecond before each arrival and kept a core busy from about
-/// 1,000/s). Past `max_in_flight` outstanding requests the arrival is dropped and counted.
-/// A long gap is slept in slices, so a stop is seen within `STOP_CHECK`.
-fn dispatch(
+/// The open model's arrivals: a task that sleeps until the next arrival is due, on a
+/// timer with microsecond precision ([`PreciseTimer`]), then sends every arrival whose time
+/// has come, as wrk2 and oha do. Nothing spins (an early version yielded through the last
+/// millisecond before each arrival and kept a core busy from about 1,000/s), and nothing
+/// crosses threads per arrival (the next version slept on a thread of its own, which cost
+/// two context switches per arrival: that thread's and the worker's it woke). Past
+/// `max_in_flight` outstanding requests the arrival is dropped and counted. A long gap is
+/// slept in slices, so a stop is seen within `STOP_CHECK`.
+async fn dispatch(
     shared: Arc<Shared>,
     arrivals: Arrivals,
     shard: Shard,
@@ -544,19 +549,27 @@ fn dispatch(
     tx: async_channel::Sender<Ticket>,
 ) {
     const STOP_CHECK: Duration = Duration::from_millis(10);
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_timerslack(1_000);
+    /// Arrivals sent in one go before the task lets the workers run.
+    const BURST: u32 = 256;
+    let timer = PreciseTimer::new();
     // A shard sends every `count`-th arrival of the one schedule, from its index on.
     let mut i = u64::from(shard.index);
+    let mut burst = 0;
     while !shared.stop.is_cancelled() {
         let Some(t) = arrivals.time_of(i) else { break };
         let intended = shared.start + Duration::from_secs_f64(t);
         let now = Instant::now();
         if intended > now {
-            std::thread::sleep((intended - now).min(STOP_CHECK));
+            burst = 0;
+            timer.sleep((intended - now).min(STOP_CHECK)).await;
             continue;
         }
         i += u64::from(shard.count);
+        burst += 1;
+        if burst >= BURST {
+            burst = 0;
+            tokio::task::yield_now().await;
+        }
         if shared.in_flight.load(Ordering::Acquire) >= u64::from(max_in_flight) {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             continue;

@@ -12,6 +12,7 @@ pub mod result;
 pub mod rulebook;
 pub mod schedule;
 pub mod shard;
+mod timer;
 mod window;
 
 pub use crate::rules::{Rule, RuleMetric, RuleState};
