@@ -148,7 +148,8 @@ pub fn parse_head(
             (None, Some(n)) => BodyLen::Length(n),
         }
     };
-    let keep_alive = !close && (http11 || keep) && body != BodyLen::UntilClose;
+    // After 101 Switching Protocols the connection no longer speaks HTTP/1.1.
+    let keep_alive = !close && (http11 || keep) && body != BodyLen::UntilClose && status != 101;
     Ok(Some(Head {
         status,
         headers,
@@ -288,6 +289,7 @@ mod tests {
         assert!(!h.keep_alive);
         let h = head("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n");
         assert!(h.keep_alive);
+        assert!(!head("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n").keep_alive);
         for status in ["204 No Content", "304 Not Modified", "100 Continue"] {
             let h = head(&format!("HTTP/1.1 {status}\r\nContent-Length: 9\r\n\r\n"));
             assert_eq!(h.body, BodyLen::None, "{status}");
