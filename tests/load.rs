@@ -649,10 +649,9 @@ thresholds: [ping.p99 < 1s, error_rate < 1%]
 fn every_http1_framing_an_independent_server_uses_is_read_under_load() {
     let (_server, port) = python_server(&[]);
     let tmp = tempfile::tempdir().expect("temp dir");
-    let scenario = tmp.path().join("framings.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
+    let r = load_evidence(
+        tmp.path(),
+        &format!(
             r#"target: "http://127.0.0.1:{port}"
 requests:
   - {{ name: length, path: /length, expect: [body.status == "UP", header.x-framing == "length"] }}
@@ -665,14 +664,7 @@ requests:
 executor: {{ kind: constant-users, users: 4, duration: 2s }}
 "#
         ),
-    )
-    .expect("write");
-    let out = golive()
-        .args(["load", "--json"])
-        .arg(&scenario)
-        .output()
-        .expect("golive load");
-    let r = json_of(&out)["phases"][0]["items"][0]["evidence"]["load"].clone();
+    );
     assert_eq!(r["errors"], 0, "{r}");
     let by_name = |name: &str| -> u64 {
         r["by_request"]
@@ -701,21 +693,15 @@ executor: {{ kind: constant-users, users: 4, duration: 2s }}
     );
 
     // Past the cap: failures classed `protocol`, the run still ends on time.
-    std::fs::write(
-        &scenario,
-        format!(
+    let started = Instant::now();
+    let r = load_evidence(
+        tmp.path(),
+        &format!(
             "target: \"http://127.0.0.1:{port}\"\nrequests: [{{ name: big, path: /big }}]\n\
              executor: {{ kind: constant-users, users: 2, duration: 1s }}\n"
         ),
-    )
-    .expect("write");
-    let started = Instant::now();
-    let out = golive()
-        .args(["load", "--json"])
-        .arg(&scenario)
-        .output()
-        .expect("golive load");
-    let r = json_of(&out)["phases"][0]["items"][0]["evidence"]["load"]["overall"].clone();
+    )["overall"]
+        .clone();
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(r["errors"].as_u64().unwrap_or(0) > 0, "{r}");
     assert_eq!(r["errors_by_class"]["protocol"], r["errors"], "{r}");
@@ -777,10 +763,9 @@ fn an_https_load_trusts_the_scenario_s_private_ca_and_only_it() {
         key_file.as_os_str(),
     ]);
     let run = |tls: &str| {
-        let scenario = tmp.path().join("https.yaml");
-        std::fs::write(
-            &scenario,
-            format!(
+        load_evidence(
+            tmp.path(),
+            &format!(
                 r#"target: "https://127.0.0.1:{port}"
 {tls}requests:
   - {{ name: length, path: /length, expect: [body.status == "UP"] }}
@@ -788,14 +773,8 @@ fn an_https_load_trusts_the_scenario_s_private_ca_and_only_it() {
 executor: {{ kind: constant-users, users: 2, duration: 1s }}
 "#
             ),
-        )
-        .expect("write");
-        let out = golive()
-            .args(["load", "--json"])
-            .arg(&scenario)
-            .output()
-            .expect("golive load");
-        json_of(&out)["phases"][0]["items"][0]["evidence"]["load"]["overall"].clone()
+        )["overall"]
+            .clone()
     };
     let trusted = run("tls: { ca: ca.pem }\n");
     assert_eq!(trusted["errors"], 0, "{trusted}");
@@ -806,4 +785,17 @@ executor: {{ kind: constant-users, users: 2, duration: 1s }}
         untrusted["errors_by_class"]["tls"], untrusted["errors"],
         "{untrusted}"
     );
+}
+
+/// Writes `scenario` into `dir`, runs `golive load --json` on it and returns the load
+/// evidence of its one item.
+fn load_evidence(dir: &std::path::Path, scenario: &str) -> serde_json::Value {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, scenario).expect("write the scenario");
+    let out = golive()
+        .args(["load", "--json"])
+        .arg(&file)
+        .output()
+        .expect("golive load");
+    json_of(&out)["phases"][0]["items"][0]["evidence"]["load"].clone()
 }
