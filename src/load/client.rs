@@ -4,7 +4,7 @@
 //! on next use; one the peer closed while it was kept alive is re-made at once and the
 //! request sent again when that is safe (see [`SendError::retry_safe`]).
 
-use super::http1::{self, BodyLen, Chunks, Wire};
+use super::http1::{self, BodyLen, ChunkWalk, Wire};
 use crate::check::conversation::{Framing, Session, Step};
 use crate::check::HttpResponse as Response;
 use crate::net::{Io, TlsClient};
@@ -229,18 +229,20 @@ impl Conn {
                 }
                 Ok(self.buf.split_to(n).freeze())
             }
-            BodyLen::Chunked => loop {
-                match http1::chunks(&self.buf, MAX_BODY).map_err(SendError::protocol)? {
-                    Chunks::Done { data, end } => {
-                        return Ok(http1::take_chunked(&mut self.buf, &data, end))
+            BodyLen::Chunked => {
+                let mut walk = ChunkWalk::default();
+                loop {
+                    if let Some(end) = walk
+                        .advance(&self.buf, MAX_BODY)
+                        .map_err(SendError::protocol)?
+                    {
+                        return Ok(http1::take_chunked(&mut self.buf, walk.data(), end));
                     }
-                    Chunks::Partial => {
-                        if self.fill().await.map_err(failed)? == 0 {
-                            return Err(cut("a chunked body"));
-                        }
+                    if self.fill().await.map_err(failed)? == 0 {
+                        return Err(cut("a chunked body"));
                     }
                 }
-            },
+            }
             BodyLen::UntilClose => {
                 while self.fill().await.map_err(failed)? > 0 {
                     if self.buf.len() > MAX_BODY {

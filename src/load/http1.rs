@@ -159,57 +159,61 @@ pub fn parse_head(
     }))
 }
 
-/// Where a chunked body stands in `buf`, after the head has been taken off.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Chunks {
-    /// More bytes are needed.
-    Partial,
-    /// The whole body is in `buf[..end]`: its data, and where the message ends.
-    Done {
-        data: Vec<std::ops::Range<usize>>,
-        end: usize,
-    },
+/// A walk over a chunked body (sizes, data, the last chunk and any trailers) at the start
+/// of a buffer that grows between calls: it resumes after the last whole chunk, so a body
+/// arriving over many reads is walked once, not again from its start after every read.
+#[derive(Debug, Default)]
+pub struct ChunkWalk {
+    /// Where the next chunk starts.
+    pos: usize,
+    /// The data of the whole chunks so far.
+    data: Vec<std::ops::Range<usize>>,
+    total: usize,
 }
 
-/// Walks a chunked body at the start of `buf` (sizes, data, the last chunk and any
-/// trailers); fails when a chunk is malformed or the data passes `max`.
-pub fn chunks(buf: &[u8], max: usize) -> Result<Chunks, String> {
-    let mut pos = 0;
-    let mut data = Vec::new();
-    let mut total = 0usize;
-    loop {
-        let (used, size) = match httparse::parse_chunk_size(&buf[pos..]) {
-            Ok(httparse::Status::Complete(c)) => c,
-            Ok(httparse::Status::Partial) => return Ok(Chunks::Partial),
-            Err(_) => return Err("a chunk size in the response body is not valid".into()),
-        };
-        pos += used;
-        if size == 0 {
-            // Trailers, if any, then the empty line.
-            loop {
-                let rest = &buf[pos..];
-                let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                    return Ok(Chunks::Partial);
-                };
-                pos += eol + 2;
-                if eol == 0 {
-                    return Ok(Chunks::Done { data, end: pos });
+impl ChunkWalk {
+    /// Walks on over `buf`: `Some(end)` once the message ends at `buf[..end]`, `None` while
+    /// more bytes are needed; fails when a chunk is malformed or the data passes `max`.
+    pub fn advance(&mut self, buf: &[u8], max: usize) -> Result<Option<usize>, String> {
+        loop {
+            let (used, size) = match httparse::parse_chunk_size(&buf[self.pos..]) {
+                Ok(httparse::Status::Complete(c)) => c,
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(_) => return Err("a chunk size in the response body is not valid".into()),
+            };
+            let at = self.pos + used;
+            if size == 0 {
+                // Trailers, if any, then the empty line.
+                let mut end = at;
+                loop {
+                    let Some(eol) = buf[end..].windows(2).position(|w| w == b"\r\n") else {
+                        return Ok(None);
+                    };
+                    end += eol + 2;
+                    if eol == 0 {
+                        return Ok(Some(end));
+                    }
                 }
             }
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            if self.total.saturating_add(size) > max {
+                return Err(format!("the response body is larger than {max} bytes"));
+            }
+            if buf.len() < at + size + 2 {
+                return Ok(None);
+            }
+            if &buf[at + size..at + size + 2] != b"\r\n" {
+                return Err("a chunk in the response body does not end with CRLF".into());
+            }
+            self.data.push(at..at + size);
+            self.total += size;
+            self.pos = at + size + 2;
         }
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        total = total.saturating_add(size);
-        if total > max {
-            return Err(format!("the response body is larger than {max} bytes"));
-        }
-        if buf.len() < pos + size + 2 {
-            return Ok(Chunks::Partial);
-        }
-        if &buf[pos + size..pos + size + 2] != b"\r\n" {
-            return Err("a chunk in the response body does not end with CRLF".into());
-        }
-        data.push(pos..pos + size);
-        pos += size + 2;
+    }
+
+    /// The data of the chunks walked.
+    pub fn data(&self) -> &[std::ops::Range<usize>] {
+        &self.data
     }
 }
 
@@ -232,6 +236,27 @@ pub fn take_chunked(buf: &mut BytesMut, data: &[std::ops::Range<usize>], end: us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where a chunked body stands in `buf`, walked in one go.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Chunks {
+        Partial,
+        Done {
+            data: Vec<std::ops::Range<usize>>,
+            end: usize,
+        },
+    }
+
+    fn chunks(buf: &[u8], max: usize) -> Result<Chunks, String> {
+        let mut walk = ChunkWalk::default();
+        Ok(match walk.advance(buf, max)? {
+            Some(end) => Chunks::Done {
+                data: walk.data().to_vec(),
+                end,
+            },
+            None => Chunks::Partial,
+        })
+    }
 
     fn head(text: &str) -> Head {
         parse_head(text.as_bytes(), true, false).unwrap().unwrap()
@@ -339,6 +364,16 @@ mod tests {
                 "cut at {cut}"
             );
         }
+        // One walk over a buffer that grows a byte at a time ends where a walk in one go does.
+        let Chunks::Done { data, end } = chunks(text, 100).unwrap() else {
+            panic!("not done")
+        };
+        let mut walk = ChunkWalk::default();
+        let ends: Vec<_> = (0..=text.len())
+            .filter_map(|n| walk.advance(&text[..n], 100).unwrap())
+            .collect();
+        assert_eq!(ends.first(), Some(&end));
+        assert_eq!(walk.data(), &data[..]);
         assert!(chunks(b"5\r\nhelloXX", 100).is_err());
         assert!(chunks(b"zz\r\n", 100).is_err());
         assert!(chunks(b"ffffffff\r\n", 100).unwrap_err().contains("larger"));
