@@ -22,6 +22,17 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// The JSON of a run that must have exited 0 (its stderr shown when it did not).
+fn json_of_success(out: &std::process::Output) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(out)
+}
+
 #[test]
 fn a_stall_shows_in_latency_from_the_intended_time_but_not_in_service_time() {
     let sb = Sandbox::start(&[]);
@@ -52,13 +63,7 @@ fn a_stall_shows_in_latency_from_the_intended_time_but_not_in_service_time() {
     kill(sb.pid(), Signal::SIGCONT).expect("SIGCONT");
     let stall = stopped.elapsed().as_secs_f64() * 1e3;
     let out = load.wait_with_output().expect("golive load");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json_of(&out);
+    let r = json_of_success(&out);
     let p99 = r["latency_ms"]["p99"].as_f64().expect("latency p99");
     let service_p99 = r["service_time_ms"]["p99"].as_f64().expect("service p99");
     // An honest open-model tool: ~400 arrivals fell into the 2 s stall and waited up
@@ -306,13 +311,7 @@ fn a_load_raises_a_low_open_file_limit_or_says_it_cannot() {
             .expect("bash")
     };
     let out = run("-Sn 256");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = json_of(&out);
+    let r = json_of_success(&out);
     assert_eq!(r["errors"], 0, "{r}");
     assert!(r["requests"].as_u64().unwrap_or(0) >= 600, "{r}");
     let out = run("-n 256");
